@@ -1,0 +1,116 @@
+"""The ``assetgen`` command line: parse, dispatch, and map outcomes to exit codes.
+
+Exit codes, the same for every command:
+
+====  ==========================================================================
+0     ok
+1     some assets failed, or ``check`` found work to do
+2     invalid manifest or lock, or a usage error (bad flags, missing API key)
+3     internal error: a bug; the traceback is shown
+130   interrupted (Ctrl-C, SIGTERM)
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ._version import __version__
+from .errors import AssetgenError, ManifestError
+from .project import PROVIDERS, find_project
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("-C", dest="directory", metavar="DIR", default=default,
+                        help="run as if assetgen was started in DIR")
+    parser.add_argument("-f", "--file", dest="manifest", metavar="FILE", default=default,
+                        help="the manifest (default: assetgen.yaml)")
+
+
+def _provider(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", choices=PROVIDERS, default=None,
+                        help="generate with this provider instead of the manifest's (part of each spec)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assetgen",
+        description="Build AI-generated image assets from a manifest, paying only for what changed.",
+    )
+    parser.add_argument("--version", action="version", version=f"assetgen {__version__}")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _common(p, suppress=True)
+        return p
+
+    p = command("init", "write a starter manifest")
+    p.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+
+    p = command("validate", "check the manifest; every problem with file:line:col")
+    _provider(p)
+
+    p = command("plan", "show what a build would do and what it would cost")
+    _provider(p)
+    p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+
+    p = command("check", "like plan, for CI: exit 1 when anything is out of date")
+    _provider(p)
+    p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+
+    p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
+    p.add_argument("--lock", action="store_true", help="the lock's schema instead")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import commands
+
+    if args.command == "schema":
+        return commands.print_schema("lock" if args.lock else "manifest")
+    project = find_project(args.directory, args.manifest)
+    if args.command == "init":
+        return commands.init(project, force=args.force)
+    if args.command == "validate":
+        return commands.validate(project, provider=args.provider)
+    if args.command in ("plan", "check"):
+        return commands.plan(project, provider=args.provider, as_json=args.json,
+                             check=args.command == "check")
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("assetgen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ManifestError as exc:
+        for d in exc.diagnostics:
+            print(d, file=sys.stderr)
+        n = len(exc.diagnostics)
+        print(f"assetgen: {n} problem{'s' if n != 1 else ''} found; nothing was written", file=sys.stderr)
+        return exc.exit_code
+    except AssetgenError as exc:
+        print(f"assetgen: {exc}" if "\n" not in str(exc) and ":" not in str(exc)[:80] else exc,
+              file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # `assetgen plan --json | head`: the reader left; that is not our failure.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception:
+        traceback.print_exc()
+        print(f"assetgen {__version__}: internal error (a bug); please report it with the traceback above",
+              file=sys.stderr)
+        return EXIT_BUG

@@ -1,0 +1,94 @@
+"""The errors assetgen raises on purpose, and the exit codes they map to.
+
+::
+
+    AssetgenError                 exit 2 unless said otherwise
+    ├── UsageError                bad flags, missing key, nothing to select
+    ├── ManifestError             one or more located Diagnostics
+    ├── LockfileError             a corrupt, invalid or too-new assetgen.lock
+    ├── BuildLockedError          another build holds the project lock
+    ├── CreditLimitError          --max-credits is below the estimate
+    ├── IntegrityError            bytes that are not what they claim (exit 1)
+    └── ProviderError             per asset; the build goes on (exit 1)
+        ├── TransientProviderError
+        └── PermanentProviderError
+
+Anything else that escapes is a bug: the CLI shows its traceback and exits 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One located problem in a file: ``file:line:col: message`` plus an optional hint."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class AssetgenError(Exception):
+    """Base of every expected error; ``exit_code`` is what the CLI returns for it."""
+
+    exit_code = 2
+
+
+class UsageError(AssetgenError):
+    """The command line or the environment is wrong (bad flag value, missing API key)."""
+
+
+class ManifestError(AssetgenError):
+    """The manifest is invalid; carries every problem found, not only the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.file, d.line, d.col, d.message))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class LockfileError(AssetgenError):
+    """assetgen.lock cannot be used as it is: never silently discarded."""
+
+
+class BuildLockedError(AssetgenError):
+    """Another build of the same project is running."""
+
+
+class CreditLimitError(AssetgenError):
+    """The plan's estimated credits exceed ``--max-credits``."""
+
+
+class IntegrityError(AssetgenError):
+    """Bytes whose digest, format or pixel size is not what was expected."""
+
+    exit_code = 1
+
+
+class ProviderError(AssetgenError):
+    """A provider could not produce one asset's image."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, asset: str | None = None, provider: str | None = None):
+        super().__init__(message)
+        self.asset = asset
+        self.provider = provider
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying later: timeouts, rate limits, 5xx."""
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying the same request will not help: refused content, bad parameters."""

@@ -1,0 +1,241 @@
+"""``assetgen.lock``: what was built from what.
+
+The file is YAML in one fixed layout that assetgen writes by hand rather than
+through a YAML emitter: sorted by asset name, one block per asset, one key per line
+and the request on one line, so that a change to one asset is a change to that
+asset's lines only, and two branches touching different assets merge cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import memo, schema, yamlpos
+from .errors import LockfileError, ManifestError
+from .fsutil import atomic_write
+from .spec import HASH_VERSION, REQUEST_FIELDS
+
+LOCK_VERSION = 1
+LOCK_NAME = "assetgen.lock"
+HEADER = "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    spec_hash: str
+    request: Mapping[str, Any]
+    path: str
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    format: str | None = None
+    task_id: str | None = None
+    results: tuple[str, ...] = ()
+    credits: float = 0.0
+    generated_at: str | None = None
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.spec_hash, tuple(self.request[f] for f in REQUEST_FIELDS), self.path, self.sha256,
+            self.bytes, self.width, self.height, self.format, self.task_id, self.results,
+            self.credits, self.generated_at,
+        )
+
+    @classmethod
+    def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
+        return cls(t[0], dict(zip(REQUEST_FIELDS, t[1])), *t[2:])
+
+    def moved(self, path: str) -> LockEntry:
+        return replace(self, path=path)
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    entries: Mapping[str, LockEntry] = field(default_factory=dict)
+    version: int = LOCK_VERSION
+    hash_version: int = HASH_VERSION
+
+    def get(self, name: str) -> LockEntry | None:
+        return self.entries.get(name)
+
+
+# --- writing -------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+_NOT_PLAIN = re.compile(
+    r"""(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+
+    |[-+]?\.[0-9]+|\.(?:inf|nan)|y|n|yes|no|on|off|true|false|null|~|[0-9]+:[0-9:]+)""",
+    re.X | re.I,
+)
+# Characters YAML does not allow raw inside a double-quoted scalar, beyond what JSON escapes.
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def yaml_str(s: str) -> str:
+    """A YAML scalar for ``s``: plain when that reads back as the same string, else quoted."""
+    if _PLAIN.fullmatch(s) and not _NOT_PLAIN.fullmatch(s):
+        return s
+    quoted = json.dumps(s, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _yaml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return yaml_str(v)
+    raise TypeError(f"cannot write {type(v).__name__} to the lock")  # a bug, not user input
+
+
+def format_entry(name: str, e: LockEntry) -> str:
+    request = ", ".join(f"{k}: {_yaml_value(e.request[k])}" for k in REQUEST_FIELDS)
+    lines = [
+        f"  {yaml_str(name)}:",
+        f"    spec_hash: {e.spec_hash}",
+        f"    request: {{{request}}}",
+        f"    path: {yaml_str(e.path)}",
+        f"    sha256: {e.sha256}",
+        f"    bytes: {e.bytes}",
+        f"    width: {e.width}",
+        f"    height: {e.height}",
+    ]
+    if e.format:
+        lines.append(f"    format: {e.format}")
+    if e.task_id:
+        lines.append(f"    task_id: {yaml_str(e.task_id)}")
+    if e.results:
+        lines.append(f"    results: [{', '.join(yaml_str(r) for r in e.results)}]")
+    lines.append(f"    credits: {_credits(e.credits)}")
+    if e.generated_at:
+        lines.append(f"    generated_at: {json.dumps(e.generated_at)}")
+    return "\n".join(lines) + "\n"
+
+
+def _credits(value: float) -> str:
+    return repr(round(float(value), 6))
+
+
+def format_lock(lock: Lockfile) -> str:
+    """The lock's text: byte-for-byte a function of its entries."""
+    parts = [HEADER, f"version: {LOCK_VERSION}\n", f"hash_version: {lock.hash_version}\n"]
+    if not lock.entries:
+        parts.append("assets: {}\n")
+    else:
+        parts.append("assets:\n")
+        parts.extend(format_entry(n, lock.entries[n]) for n in sorted(lock.entries))
+    return "".join(parts)
+
+
+def write_lock(path: Path, lock: Lockfile, memo_path: Path | None = None) -> bool:
+    """Write the lock atomically unless it already has these bytes; True if it was written.
+
+    The parsed form is memoised too, so the plan after a build need not parse it again.
+    """
+    data = format_lock(lock).encode("utf-8")
+    try:
+        unchanged = path.read_bytes() == data
+    except FileNotFoundError:
+        unchanged = False
+    if not unchanged:
+        atomic_write(path, data)
+    if memo_path is not None:
+        _remember(memo_path, hashlib.sha256(data).hexdigest(), lock)
+    return not unchanged
+
+
+def _remember(memo_path: Path, key: str, lock: Lockfile) -> None:
+    rows = {n: e.to_tuple() for n, e in lock.entries.items()}
+    memo.store(memo_path, key, (lock.version, lock.hash_version, rows))
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
+    """The lock at ``path`` (an empty one when there is none yet)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Lockfile()
+    key = hashlib.sha256(data).hexdigest()
+    if memo_path is not None:
+        cached = memo.load(memo_path, key)
+        if cached is not None:
+            version, hash_version, rows = cached
+            return Lockfile({n: LockEntry.from_tuple(t) for n, t in rows.items()}, version, hash_version)
+    lock = parse_lock(data, path.name)
+    if memo_path is not None:
+        _remember(memo_path, key, lock)
+    return lock
+
+
+def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
+    """Parse and validate lock text; a LockfileError names the line of the first problem."""
+    if b"\n<<<<<<< " in b"\n" + data or b"\n>>>>>>> " in b"\n" + data:
+        line = next(
+            i for i, ln in enumerate(data.split(b"\n"), 1) if ln.startswith((b"<<<<<<< ", b">>>>>>> "))
+        )
+        raise LockfileError(
+            f"{filename}:{line}:1: the lock has git conflict markers\n"
+            "  hint: keep one side (`git checkout --ours assetgen.lock`), then run `assetgen build`"
+        )
+    try:
+        doc, positions = yamlpos.load(data, filename)
+    except ManifestError as exc:
+        raise LockfileError(f"{exc}\n  hint: restore it from git, or delete it to rebuild everything") from None
+    if not isinstance(doc, dict):
+        raise LockfileError(f"{filename}:1:1: not an assetgen lock (expected a mapping with `assets`)")
+    version = doc.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
+        raise LockfileError(
+            f"{filename}: lock format version {version} was written by a newer assetgen "
+            f"(this one reads version {LOCK_VERSION})\n  hint: upgrade assetgen (pip install -U assetgen)"
+        )
+    problems = schema.validate("lock", doc, positions, filename)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LockfileError(
+            f"{first}{more}\n  hint: restore assetgen.lock from git, or delete it to rebuild everything"
+        )
+    entries = {
+        str(name): _entry(body) for name, body in (doc.get("assets") or {}).items()
+    }
+    return Lockfile(entries, version, doc.get("hash_version", HASH_VERSION))
+
+
+def _entry(body: dict[str, Any]) -> LockEntry:
+    return LockEntry(
+        spec_hash=body["spec_hash"],
+        request={f: body["request"][f] for f in REQUEST_FIELDS},
+        path=body["path"],
+        sha256=body["sha256"],
+        bytes=body["bytes"],
+        width=body["width"],
+        height=body["height"],
+        format=body.get("format"),
+        task_id=body.get("task_id"),
+        results=tuple(body.get("results") or ()),
+        credits=float(body.get("credits", 0.0)),
+        generated_at=body.get("generated_at"),
+    )
+
+
+def updated(lock: Lockfile, changes: Mapping[str, LockEntry | None]) -> Lockfile:
+    """A new Lockfile with ``changes`` applied (None removes an entry)."""
+    entries = dict(lock.entries)
+    for name, entry in changes.items():
+        if entry is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = entry
+    return Lockfile(entries, LOCK_VERSION, HASH_VERSION)

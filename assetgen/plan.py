@@ -1,0 +1,202 @@
+"""The planner: manifest specs + lock + file digests + cache membership in, a Plan out.
+
+Pure on purpose: no file system, no network, no clock. Everything it needs to know
+about the world comes in as arguments, so each decision is testable in isolation
+and a 100,000-asset null plan costs a dictionary lookup per asset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from .lock import LockEntry, Lockfile
+from .spec import REQUEST_FIELDS, AssetSpec
+
+ACTIONS = ("create", "update", "restore", "move", "delete", "noop")
+WORK = frozenset({"create", "update", "restore", "move", "delete"})
+GENERATING = frozenset({"create", "update", "restore"})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What ``build`` will do for one asset, and why."""
+
+    name: str
+    action: str
+    reason: str
+    cached: bool = False
+    credits: float = 0.0
+    spec: AssetSpec | None = None
+    locked: LockEntry | None = None
+    changes: tuple[Change, ...] = ()
+    source: str | None = None  # where a move takes its bytes from (an old path)
+    old_name: str | None = None  # for a rename: the lock entry it takes over
+
+    @property
+    def path(self) -> str:
+        if self.spec is not None:
+            return self.spec.output
+        assert self.locked is not None
+        return self.locked.path
+
+    @property
+    def generates(self) -> bool:
+        """Whether this action calls the provider (paid, unless the provider is free)."""
+        return self.action in GENERATING and not self.cached
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(a.action for a in self.actions)
+        return {k: counts.get(k, 0) for k in ACTIONS}
+
+    @property
+    def credits(self) -> float:
+        return round(sum(a.credits for a in self.actions), 6)
+
+    @property
+    def work(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.action in WORK)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.work
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(1 for a in self.actions if a.action in GENERATING and a.cached)
+
+    def select(self, names: Iterable[str]) -> Plan:
+        keep = set(names)
+        return Plan(tuple(a for a in self.actions if a.name in keep))
+
+
+def make_plan(
+    specs: Iterable[AssetSpec],
+    lock: Lockfile,
+    digests: Mapping[str, str | None],
+    is_cached: Callable[[str], bool],
+    *,
+    force: Iterable[str] = (),
+) -> Plan:
+    """Decide one Action per asset (and one per lock entry that left the manifest).
+
+    ``digests`` maps every path the plan looks at (locked paths and new output
+    paths) to the sha256 of the file there, or None when there is none.
+    ``is_cached(spec_hash)`` says whether the content cache can serve a spec.
+    ``force`` names assets to regenerate without the cache.
+    """
+    forced = set(force)
+    specs = list(specs)
+    wanted = {s.name for s in specs}
+    # Lock entries that left the manifest can be taken over by a renamed asset with
+    # the same spec: renaming never pays again.
+    orphans: dict[str, list[str]] = {}
+    for name, entry in lock.entries.items():
+        if name not in wanted:
+            orphans.setdefault(entry.spec_hash, []).append(name)
+    adopted: set[str] = set()
+    actions: list[Action] = []
+    for spec in specs:
+        entry = lock.entries.get(spec.name)
+        if spec.name in forced:
+            actions.append(_generate(spec, entry, "update" if entry else "create", "forced", False, ()))
+            continue
+        if entry is None:
+            heirs = orphans.get(spec.spec_hash)
+            if heirs:
+                old = heirs.pop(0)
+                adopted.add(old)
+                actions.append(_relocate(spec, lock.entries[old], digests, is_cached, old_name=old))
+            else:
+                actions.append(_generate(spec, None, "create", "new", is_cached(spec.spec_hash), ()))
+            continue
+        if entry.spec_hash != spec.spec_hash:
+            changes = _changes(entry, spec)
+            reason = ", ".join(f"{c.field} changed" for c in changes) or "request changed"
+            actions.append(_generate(spec, entry, "update", reason, is_cached(spec.spec_hash), changes))
+            continue
+        actions.append(_relocate(spec, entry, digests, is_cached))
+    for name in sorted(lock.entries):
+        if name in wanted or name in adopted:
+            continue
+        entry = lock.entries[name]
+        have = digests.get(entry.path)
+        if have is None:
+            reason = "removed from manifest (file already gone)"
+        elif have != entry.sha256:
+            reason = "removed from manifest (file was modified: it will be kept)"
+        else:
+            reason = "removed from manifest"
+        actions.append(Action(name, "delete", reason, locked=entry))
+    actions.sort(key=lambda a: a.name)
+    return Plan(tuple(actions))
+
+
+def _generate(
+    spec: AssetSpec,
+    entry: LockEntry | None,
+    action: str,
+    reason: str,
+    cached: bool,
+    changes: tuple[Change, ...],
+) -> Action:
+    return Action(
+        spec.name, action, reason, cached=cached, credits=0.0 if cached else spec.credits,
+        spec=spec, locked=entry, changes=changes,
+    )
+
+
+def _relocate(
+    spec: AssetSpec,
+    entry: LockEntry,
+    digests: Mapping[str, str | None],
+    is_cached: Callable[[str], bool],
+    *,
+    old_name: str | None = None,
+) -> Action:
+    """The spec is already built: is its file where and what it should be?"""
+    renamed = f"renamed from {old_name}" if old_name else None
+    if digests.get(spec.output) == entry.sha256:
+        if entry.path == spec.output and not old_name:
+            return Action(spec.name, "noop", "up to date", spec=spec, locked=entry)
+        return Action(spec.name, "move", renamed or f"output moved from {entry.path}", spec=spec,
+                      locked=entry, source=spec.output, old_name=old_name)
+    if entry.path != spec.output and digests.get(entry.path) == entry.sha256:
+        reason = renamed or f"output moved from {entry.path}"
+        return Action(spec.name, "move", reason, spec=spec, locked=entry, source=entry.path,
+                      old_name=old_name)
+    have = digests.get(spec.output)
+    reason = "output missing" if have is None else "output modified"
+    if renamed:
+        reason = f"{renamed}, {reason}"
+    cached = is_cached(spec.spec_hash)
+    return Action(spec.name, "restore", reason, cached=cached, credits=0.0 if cached else spec.credits,
+                  spec=spec, locked=entry, old_name=old_name)
+
+
+def _changes(entry: LockEntry, spec: AssetSpec) -> tuple[Change, ...]:
+    new = spec.request
+    return tuple(
+        Change(f, entry.request.get(f), new[f]) for f in REQUEST_FIELDS if entry.request.get(f) != new[f]
+    )
+
+
+def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
+    """Every path whose digest ``make_plan`` may ask for."""
+    paths = {e.path for e in lock.entries.values()}
+    paths.update(s.output for s in specs)
+    return paths

@@ -1,0 +1,126 @@
+"""A project on disk: where its manifest, lock, outputs and local state live.
+
+This is the edge where the pure stages meet the file system: it reads the manifest
+and the lock (through memos keyed by their bytes, so an unchanged project skips YAML
+and schema work), stats outputs through the stat cache, and hands plain values to
+the planner.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import memo
+from .errors import UsageError
+from .lock import Lockfile, read_lock
+from .manifest import Manifest, parse_manifest
+from .plan import Plan, make_plan, paths_to_check
+from .spec import AssetSpec
+from .statcache import StatCache
+
+MANIFEST_NAME = "assetgen.yaml"
+STATE_DIR = ".assetgen"
+PROVIDERS = ("evolink", "draft")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    manifest_path: Path
+
+    @property
+    def lock_path(self) -> Path:
+        return self.manifest_path.with_suffix(".lock")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def state_file(self, name: str) -> Path:
+        return self.state_dir / f"{self.manifest_path.stem}.{name}"
+
+    def display(self, path: Path) -> str:
+        """A path as the user should see it: relative to where they ran assetgen, when it can be."""
+        try:
+            return os.path.relpath(path)
+        except ValueError:
+            return str(path)
+
+    def ensure_state_dir(self) -> Path:
+        """``.assetgen/`` with its own ``.gitignore``, so it never shows up in ``git status``."""
+        d = self.state_dir
+        if not d.is_dir():
+            d.mkdir(parents=True, exist_ok=True)
+        ignore = d / ".gitignore"
+        if not ignore.exists():
+            try:
+                ignore.write_text("# machine-local assetgen state\n*\n", encoding="utf-8")
+            except OSError:
+                pass
+        return d
+
+    def load_manifest(self, provider: str | None = None) -> Manifest:
+        try:
+            data = self.manifest_path.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(
+                f"{self.display(self.manifest_path)}: no manifest here\n"
+                "  hint: run `assetgen init` to write one, or point at it with -C DIR or -f FILE"
+            ) from None
+        if provider is not None and provider not in PROVIDERS:
+            raise UsageError(f"unknown provider `{provider}`; known: {', '.join(PROVIDERS)}")
+        key = f"{hashlib.sha256(data).hexdigest()}|{provider or ''}"
+        memo_path = self.state_file("manifest.memo")
+        cached = memo.load(memo_path, key)
+        if cached is not None:
+            prov, out_dir, rows = cached
+            return Manifest(prov, out_dir, tuple(AssetSpec(*r) for r in rows))
+        manifest = parse_manifest(data, self.display(self.manifest_path), provider=provider,
+                                  providers=PROVIDERS)
+        if self.state_dir.is_dir() or self.lock_path.exists():
+            self.ensure_state_dir()
+            rows = tuple(_spec_row(s) for s in manifest.specs)
+            memo.store(memo_path, key, (manifest.provider, manifest.output_dir, rows))
+        return manifest
+
+    def load_lock(self) -> Lockfile:
+        memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None
+        return read_lock(self.lock_path, memo_path)
+
+    def stat_cache(self) -> StatCache:
+        return StatCache(self.state_dir / "stat.memo" if self.state_dir.is_dir() else None)
+
+    def plan(
+        self,
+        manifest: Manifest,
+        lock: Lockfile,
+        is_cached: Callable[[str], bool],
+        *,
+        force: Iterable[str] = (),
+        stats: StatCache | None = None,
+    ) -> Plan:
+        stats = stats or self.stat_cache()
+        digests = {p: stats.digest(self.root, p) for p in paths_to_check(manifest.specs, lock)}
+        stats.save()
+        return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+
+
+_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(AssetSpec))
+
+
+def _spec_row(s: AssetSpec) -> tuple[object, ...]:
+    return tuple(getattr(s, f) for f in _SPEC_FIELDS)
+
+
+def find_project(directory: Path | None = None, manifest: str | None = None) -> Project:
+    """The project for ``-C DIR`` and ``-f FILE`` (both optional)."""
+    base = Path(directory) if directory is not None else Path.cwd()
+    if directory is not None and not base.is_dir():
+        raise UsageError(f"-C {directory}: no such directory")
+    path = base / (manifest or MANIFEST_NAME)
+    return Project(root=path.parent.resolve(), manifest_path=path.absolute())

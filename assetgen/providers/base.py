@@ -1,0 +1,45 @@
+"""The provider seam: a request in, image bytes out.
+
+A provider is small on purpose: ``generate`` is one coroutine per asset, and it
+reports what happens inside it (a task id once submitted, state changes) through
+the JobContext, so the builder can journal a paid task id before waiting for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..spec import AssetSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """One generation's result: the bytes as delivered, and what it cost."""
+
+    data: bytes
+    task_id: str | None = None
+    results: tuple[str, ...] = ()
+    credits: float = 0.0
+
+
+class JobContext(Protocol):
+    """What a provider may tell the builder while it works on one asset."""
+
+    def state(self, state: str) -> None:
+        """``running`` once the request is accepted, ``downloading`` while fetching bytes."""
+
+    def submitted(self, task_id: str) -> None:
+        """A paid task now exists: called before waiting on it, so it can be journalled."""
+
+
+class Provider(Protocol):
+    name: str
+
+    async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
+        """Produce the image for ``spec``; raise ProviderError for this asset's failures."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the build ends."""
+        ...

@@ -1,0 +1,71 @@
+"""The resolved, frozen description of one asset, and the hash that identifies its image.
+
+The spec hash covers exactly what determines the pixels (provider, model, prompt
+after substitution, size, quality, seed, nsfw_check) and nothing else: renaming an
+asset, moving its output or changing its callback_url never pays again. Bump
+HASH_VERSION whenever the hashed inputs or their canonical form change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+HASH_VERSION = 1
+
+REQUEST_FIELDS = ("provider", "model", "prompt", "size", "quality", "seed", "nsfw_check")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSpec:
+    """One asset after defaults, ${vars}, matrix rows and seed derivation."""
+
+    name: str
+    provider: str
+    model: str
+    prompt: str
+    size: str
+    quality: str
+    seed: int
+    nsfw_check: bool
+    output: str  # relative to the manifest's directory, POSIX separators
+    width: int
+    height: int
+    credits: float  # what one generation costs with this provider
+    spec_hash: str
+    seed_derived: bool = False
+    callback_url: str | None = None
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The canonical generation request, as recorded in the lock."""
+        return {f: getattr(self, f) for f in REQUEST_FIELDS}
+
+    @property
+    def format(self) -> str:
+        """Image format chosen by the output's extension."""
+        return format_for_path(self.output)
+
+
+def spec_hash(request: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of a request (sorted keys, no spaces, UTF-8)."""
+    canon = {f: request[f] for f in REQUEST_FIELDS}
+    canon["hash_version"] = HASH_VERSION
+    data = json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def derive_seed(name: str, seed_min: int, seed_max: int) -> int:
+    """A seed from the asset's name: stable across prompt edits, so composition survives them."""
+    digest = hashlib.sha256(b"assetgen-seed\0" + name.encode("utf-8")).digest()
+    return seed_min + int.from_bytes(digest[:8], "big") % (seed_max - seed_min + 1)
+
+
+FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
+
+
+def format_for_path(path: str) -> str:
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return FORMATS.get(ext, "")
