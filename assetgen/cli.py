@@ -66,9 +66,49 @@ def build_parser() -> argparse.ArgumentParser:
     _provider(p)
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
+    p = command("build", "generate what is new or changed, and write the lock")
+    _provider(p)
+    p.add_argument("names", nargs="*", metavar="NAME/GLOB", help="build only these assets")
+    p.add_argument("-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)")
+    p.add_argument("--force", action="store_true", help="regenerate the selected assets, bypassing the cache")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and touch nothing")
+    p.add_argument("--max-credits", type=_credits, metavar="X", default=None,
+                   help="refuse to start when the estimate is above X credits")
+    p.add_argument("--fail-fast", action="store_true", help="start nothing new after the first failure")
+    p.add_argument("--json", action="store_true", help="newline-delimited JSON events, then a summary")
+
+    p = command("cache", "inspect or trim the content-addressed cache")
+    cache_sub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    cp = cache_sub.add_parser("info", help="entries and bytes in the cache")
+    _common(cp, suppress=True)
+    cp = cache_sub.add_parser("gc", help="drop entries the lock does not reference")
+    _common(cp, suppress=True)
+    cp.add_argument("--older-than", metavar="AGE",
+                    help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches")
+
     p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
     p.add_argument("--lock", action="store_true", help="the lock's schema instead")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _credits(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of credits (0 or more)")
+    return value
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -84,6 +124,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in ("plan", "check"):
         return commands.plan(project, provider=args.provider, as_json=args.json,
                              check=args.command == "check")
+    if args.command == "build":
+        from .build import BuildOptions
+
+        options = BuildOptions(jobs=args.jobs, selection=tuple(args.names), force=args.force,
+                               fail_fast=args.fail_fast, dry_run=args.dry_run, max_credits=args.max_credits)
+        return commands.build(project, options=options, provider=args.provider, as_json=args.json)
+    if args.command == "cache":
+        if args.cache_command == "info":
+            return commands.cache_info(project)
+        return commands.cache_gc(project, older_than=args.older_than)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from . import render, schema
 from .errors import UsageError
 from .project import Project
 from .store import open_cache
+
+if TYPE_CHECKING:
+    from .build import BuildOptions, ProviderFactory
+    from .report import Reporter
 
 STARTER = """\
 # yaml-language-server: $schema=https://assetgen.dev/schemas/manifest.schema.json
@@ -35,7 +40,8 @@ assets:
 """
 
 
-def init(project: Project, *, force: bool = False, out: IO[str] = sys.stdout) -> int:
+def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
     path = project.manifest_path
     if path.exists() and not force:
         raise UsageError(f"{project.display(path)} already exists\n  hint: pass --force to overwrite it")
@@ -45,7 +51,8 @@ def init(project: Project, *, force: bool = False, out: IO[str] = sys.stdout) ->
     return 0
 
 
-def validate(project: Project, *, provider: str | None = None, out: IO[str] = sys.stdout) -> int:
+def validate(project: Project, *, provider: str | None = None, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
     manifest = project.load_manifest(provider)
     n = len(manifest.specs)
     out.write(f"{project.display(project.manifest_path)}: valid, {n} asset{'s' if n != 1 else ''}\n")
@@ -58,9 +65,10 @@ def plan(
     provider: str | None = None,
     as_json: bool = False,
     check: bool = False,
-    out: IO[str] = sys.stdout,
+    out: IO[str] | None = None,
 ) -> int:
     """Print the plan; with ``check``, exit 1 when there is anything to do."""
+    out = out or sys.stdout
     manifest = project.load_manifest(provider)
     lock = project.load_lock()
     cache = open_cache(project)
@@ -72,6 +80,77 @@ def plan(
     return 1 if check and not result.up_to_date else 0
 
 
-def print_schema(which: str = "manifest", out: IO[str] = sys.stdout) -> int:
+def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
     out.write(schema.schema_text(which))
     return 0
+
+
+def _reporter(as_json: bool, out: IO[str]) -> Reporter:
+    from .report import JsonReporter, LineReporter, LiveReporter
+
+    if as_json:
+        return JsonReporter(out)
+    if render.use_colour(out) or (out.isatty() and not os.environ.get("NO_COLOR")):
+        return LiveReporter(out)
+    return LineReporter(out)
+
+
+def build(
+    project: Project,
+    *,
+    options: BuildOptions,
+    provider: str | None = None,
+    as_json: bool = False,
+    out: IO[str] | None = None,
+    provider_factory: ProviderFactory | None = None,
+) -> int:
+    """Make the output tree and the lock match the manifest (see build.run_build)."""
+    out = out or sys.stdout
+    from .build import run_build, select
+
+    manifest = project.load_manifest(provider)
+    cache = open_cache(project)
+    if options.dry_run:  # touches nothing: no state directory, no journal, no lock
+        lock = project.load_lock()
+        full = project.plan(manifest, lock, cache.has)
+        chosen = select(full, options.selection) if options.selection else {a.name for a in full.actions}
+        forced = chosen if options.force else set()
+        result = project.plan(manifest, lock, cache.has, force=forced).select(chosen)
+        if as_json:
+            render.write_json(result, out)
+        else:
+            render.write_text(result, out, colour=render.use_colour(out))
+        return 0
+    extra = {"provider_factory": provider_factory} if provider_factory else {}
+    outcome = run_build(project, manifest, cache, _reporter(as_json, out), options, **extra)
+    return outcome.exit_code
+
+
+def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
+    cache = open_cache(project)
+    info = cache.info()
+    out.write(f"cache {project.display(cache.root)}: {info['entries']} entries, {info['blobs']} images, "
+              f"{info['bytes'] / 1e6:.1f} MB\n")
+    return 0
+
+
+def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | None = None) -> int:
+    """Drop what the current lock does not reference (or, with --older-than, also what is older)."""
+    out = out or sys.stdout
+    cache = open_cache(project)
+    keep = {e.spec_hash for e in project.load_lock().entries.values()}
+    age = parse_age(older_than) if older_than else None
+    result = cache.gc(keep, age)
+    out.write(f"dropped {result['dropped']} entries, freed {result['freed_bytes'] / 1e6:.1f} MB\n")
+    return 0
+
+
+def parse_age(text: str) -> float:
+    """``30d``, ``12h``, ``90m``, ``45s`` -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise UsageError(f"--older-than {text}: use a number and a unit, like 30d, 12h or 90m") from None

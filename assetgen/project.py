@@ -47,9 +47,10 @@ class Project:
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to where they ran assetgen, when it can be."""
         try:
-            return os.path.relpath(path)
+            rel = os.path.relpath(path)
         except ValueError:
             return str(path)
+        return str(path) if rel.startswith("..") else rel
 
     def ensure_state_dir(self) -> Path:
         """``.assetgen/`` with its own ``.gitignore``, so it never shows up in ``git status``."""

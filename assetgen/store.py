@@ -169,14 +169,19 @@ class LocalCache:
         return {"entries": specs, "blobs": len(blobs), "bytes": sum(b.stat().st_size for b in blobs)}
 
     def gc(self, keep: set[str], older_than_s: float | None = None) -> dict[str, int]:
-        """Drop records not in ``keep`` (or, with ``older_than_s``, also older ones), then orphan blobs."""
+        """Drop records the lock does not reference or, with ``older_than_s``, records cached
+        longer ago than that (the mode for a cache shared by several checkouts, whose
+        other locks this one cannot see); then drop blobs no record uses."""
         now = time.time()
         dropped = 0
         live_blobs: set[str] = set()
         for path, rec in self.iter_records():
-            stale = rec is None or rec.spec_hash not in keep
-            if older_than_s is not None and not stale:
+            if rec is None:
+                stale = True
+            elif older_than_s is not None:
                 stale = now - path.stat().st_mtime > older_than_s
+            else:
+                stale = rec.spec_hash not in keep
             if stale:
                 path.unlink(missing_ok=True)
                 dropped += 1

@@ -5,15 +5,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..spec import AssetSpec
 from .base import Generated, JobContext, Provider
 
 __all__ = ["Generated", "JobContext", "Provider", "create_provider"]
 
 
+DRAFT_DELAY_ENV = "ASSETGEN_DRAFT_DELAY"
+
+
 def _draft() -> Provider:
+    import os
+
     from .draft import DraftProvider
 
-    return DraftProvider()
+    # Simulated latency per draft, in seconds: lets a pipeline, the progress display
+    # or an interrupted build be tried offline at a realistic pace.
+    delay = float(os.environ.get(DRAFT_DELAY_ENV) or 0)
+    return _Delayed(DraftProvider(), delay) if delay > 0 else DraftProvider()
+
+
+class _Delayed:
+    def __init__(self, inner: Provider, delay: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.delay = delay
+
+    async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
+        import anyio
+
+        ctx.state("running")
+        await anyio.sleep(self.delay)
+        return await self.inner.generate(spec, ctx)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 FACTORIES: dict[str, Callable[[], Provider]] = {"draft": _draft}

@@ -1,0 +1,479 @@
+"""The executor: runs a Plan against a provider, the cache and the output tree.
+
+Phases: reconcile the journal into the lock -> plan -> select -> (moves, then
+generation jobs under one task group and a CapacityLimiter, then deletes) -> lock.
+Every generated image goes to the cache before its output is written, and every
+written output is journalled before the next is started, so a kill at any instant
+loses nothing that was paid for and the next build neither pays again nor forgets.
+``--jobs 1`` runs the very same path with a limiter of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .errors import AssetgenError, BuildLockedError, CreditLimitError, IntegrityError, UsageError
+from .fsutil import atomic_write
+from .journal import Journal
+from .lock import LockEntry, Lockfile, updated, write_lock
+from .manifest import Manifest
+from .plan import Action, Plan
+from .project import Project
+from .providers import Provider, create_provider
+from .report import BuildSummary, JobResult, Reporter
+from .spec import AssetSpec, format_for_path
+from .store import CacheRecord, LocalCache
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = 8
+    selection: tuple[str, ...] = ()
+    force: bool = False
+    fail_fast: bool = False
+    dry_run: bool = False
+    max_credits: float | None = None
+    lock_every_s: float = 10.0
+
+
+@dataclass
+class BuildOutcome:
+    plan: Plan
+    summary: BuildSummary
+    lock_written: bool
+
+    @property
+    def exit_code(self) -> int:
+        if self.summary.interrupted:
+            return 130
+        return 1 if self.summary.failed else 0
+
+
+ProviderFactory = Callable[[str], Provider]
+
+
+def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
+    """Names matching any pattern (exact name or glob); every pattern must match something."""
+    names = [a.name for a in plan.actions]
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            raise UsageError(f"no asset matches `{pattern}`\n  hint: `assetgen plan --json` lists the names")
+        chosen.update(hits)
+    return chosen
+
+
+def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) -> Lockfile:
+    """Fold assets a previous build finished (but did not get to lock) into the lock."""
+    wanted = {s.name: s for s in manifest.specs}
+    changes: dict[str, LockEntry | None] = {}
+    for name, entry in journal.finished():
+        spec = wanted.get(name)
+        if spec is None or spec.spec_hash != entry.spec_hash or spec.output != entry.path:
+            continue
+        try:
+            data = (root / entry.path).read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(data).hexdigest() == entry.sha256:
+            changes[name] = entry
+    return updated(lock, changes) if changes else lock
+
+
+def entry_from_record(spec: AssetSpec, record: CacheRecord) -> LockEntry:
+    """The lock entry for ``spec`` served from ``record``: the same whether just generated or restored."""
+    sha, size = record.blobs[spec.format]
+    return LockEntry(
+        spec_hash=spec.spec_hash, request=spec.request, path=spec.output, sha256=sha, bytes=size,
+        width=record.width, height=record.height, format=spec.format, task_id=record.task_id,
+        results=record.results, credits=record.credits, generated_at=record.generated_at,
+    )
+
+
+def run_build(
+    project: Project,
+    manifest: Manifest,
+    cache: LocalCache,
+    reporter: Reporter,
+    options: BuildOptions,
+    *,
+    provider_factory: ProviderFactory = create_provider,
+    show_plan: Callable[[Plan], None] | None = None,
+) -> BuildOutcome:
+    from filelock import FileLock, Timeout
+
+    state = project.ensure_state_dir()
+    guard = FileLock(str(state / "build.lock"))
+    try:
+        guard.acquire(timeout=0)
+    except Timeout:
+        raise BuildLockedError(
+            f"another assetgen build is running in {project.display(project.root)}\n"
+            "  hint: wait for it to finish (only one build at a time per project)"
+        ) from None
+    journal = Journal(state / "journal.db")
+    try:
+        return _locked_build(project, manifest, cache, reporter, options, journal, provider_factory, show_plan)
+    finally:
+        journal.close()
+        guard.release()
+
+
+def _locked_build(
+    project: Project,
+    manifest: Manifest,
+    cache: LocalCache,
+    reporter: Reporter,
+    options: BuildOptions,
+    journal: Journal,
+    provider_factory: ProviderFactory,
+    show_plan: Callable[[Plan], None] | None,
+) -> BuildOutcome:
+    memo_path = project.state_file("lock.memo")
+    lock = project.load_lock()
+    recovered = reconcile(lock, journal, manifest, project.root)
+    if recovered is not lock:
+        write_lock(project.lock_path, recovered, memo_path)
+        lock = recovered
+    journal.clear_finished()
+
+    full = project.plan(manifest, lock, cache.has)
+    chosen = select(full, options.selection) if options.selection else {a.name for a in full.actions}
+    forced = chosen if options.force else set()
+    plan = project.plan(manifest, lock, cache.has, force=forced) if forced else full
+    plan = plan.select(chosen)
+    if options.dry_run:
+        if show_plan:
+            show_plan(plan)
+        return BuildOutcome(plan, BuildSummary(), False)
+    if options.max_credits is not None and plan.credits > options.max_credits:
+        raise CreditLimitError(
+            f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "
+            "nothing was started\n  hint: raise --max-credits, or build a subset by name"
+        )
+    if not plan.work:
+        summary = BuildSummary()
+        reporter.summary(summary)
+        return BuildOutcome(plan, summary, False)
+    executor = _Executor(project, manifest, cache, reporter, options, journal, provider_factory, lock)
+    summary = executor.run(plan)
+    final = updated(lock, executor.changes)
+    written = write_lock(project.lock_path, final, memo_path)
+    journal.clear_finished()
+    return BuildOutcome(plan, summary, written)
+
+
+class _Executor:
+    def __init__(
+        self,
+        project: Project,
+        manifest: Manifest,
+        cache: LocalCache,
+        reporter: Reporter,
+        options: BuildOptions,
+        journal: Journal,
+        provider_factory: ProviderFactory,
+        lock: Lockfile,
+    ) -> None:
+        self.project = project
+        self.root = project.root
+        self.manifest = manifest
+        self.cache = cache
+        self.reporter = reporter
+        self.options = options
+        self.journal = journal
+        self.provider_factory = provider_factory
+        self.lock = lock
+        self.changes: dict[str, LockEntry | None] = {}
+        self.summary = BuildSummary()
+        self.stopping = False
+        self.provider: Provider | None = None
+        self.in_flight: set[anyio.CancelScope] = set()
+        self._dirty = False
+
+    def run(self, plan: Plan) -> BuildSummary:
+        started = time.monotonic()
+        work = plan.work
+        self.reporter.start(len(work), plan.credits)
+        try:
+            anyio.run(self._main, work)
+        finally:
+            self.summary.seconds = time.monotonic() - started
+            self.reporter.summary(self.summary)
+        return self.summary
+
+    # --- orchestration ---------------------------------------------------------------
+
+    async def _main(self, work: tuple[Action, ...]) -> None:
+        if any(a.generates for a in work):
+            self.provider = self.provider_factory(self.manifest.provider)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch_signals, tg)
+                tg.start_soon(self._checkpoint_lock)
+                await self._run_all(work)
+                tg.cancel_scope.cancel()
+        finally:
+            if self.provider is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.provider.aclose()
+
+    async def _run_all(self, work: tuple[Action, ...]) -> None:
+        moves = [a for a in work if a.action == "move"]
+        jobs = [a for a in work if a.action in ("create", "update", "restore")]
+        deletes = [a for a in work if a.action == "delete"]
+        for a in moves:
+            self.reporter.state(a.name, "queued")
+        for a in jobs:
+            self.reporter.state(a.name, "queued")
+        # Moves first: their sources may be another asset's new output path.
+        staged = [await anyio.to_thread.run_sync(self._stage_move, a) for a in moves]
+        for a, ok in zip(moves, staged):
+            self._finish(await anyio.to_thread.run_sync(self._apply_move, a, ok))
+        limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
+        async with anyio.create_task_group() as tg:
+            for a in jobs:
+                tg.start_soon(self._job, a, limiter)
+        claimed = {s.output for s in self.manifest.specs}
+        for a in deletes:
+            self._finish(self._delete(a, claimed))
+        for a in moves:
+            self._drop_old_source(a, claimed)
+
+    async def _watch_signals(self, tg: TaskGroup) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                if self.stopping and self.summary.interrupted:
+                    raise KeyboardInterrupt  # a second ^C: stop now; the journal has what finished
+                self.summary.interrupted = True
+                self._stop("interrupted: starting nothing new, finishing what is in hand (^C again to abort)")
+
+    def _stop(self, why: str) -> None:
+        if not self.stopping:
+            self.reporter.warn(why)
+        self.stopping = True
+        for scope in list(self.in_flight):
+            scope.cancel()
+
+    async def _checkpoint_lock(self) -> None:
+        """Rewrite the lock now and then during a long build, from what is finished."""
+        while True:
+            await anyio.sleep(self.options.lock_every_s)
+            if self._dirty:
+                self._dirty = False
+                write_lock(self.project.lock_path, updated(self.lock, self.changes),
+                           self.project.state_file("lock.memo"))
+
+    def _finish(self, result: JobResult) -> None:
+        self.summary.add(result)
+        self.reporter.finished(result)
+        if not result.ok and result.source == "failed" and self.options.fail_fast:
+            self._stop(f"{result.name} failed; --fail-fast: starting nothing new")
+
+    # --- one generation job -------------------------------------------------------------
+
+    async def _job(self, action: Action, limiter: anyio.CapacityLimiter) -> None:
+        spec = action.spec
+        assert spec is not None
+        async with limiter:
+            if self.stopping:
+                self._finish(JobResult(spec.name, action.action, False, "skipped", spec.output,
+                                       error="not started"))
+                return
+            t0 = time.monotonic()
+            try:
+                result = await self._produce(action, spec)
+            except AssetgenError as exc:
+                result = JobResult(spec.name, action.action, False, "failed", spec.output, error=str(exc))
+            except anyio.get_cancelled_exc_class():
+                result = JobResult(spec.name, action.action, False, "skipped", spec.output,
+                                   error="interrupted")
+                self._finish(result)
+                raise
+            self._finish(replace(result, seconds=time.monotonic() - t0))
+
+    async def _produce(self, action: Action, spec: AssetSpec) -> JobResult:
+        if not action.generates:
+            entry = await anyio.to_thread.run_sync(self._restore_from_cache, spec)
+            if entry is not None:
+                self._commit(spec.name, entry)
+                return JobResult(spec.name, action.action, True, "cache", spec.output)
+        if self.provider is None:
+            self.provider = self.provider_factory(self.manifest.provider)
+        self.reporter.state(spec.name, "running")
+        with anyio.CancelScope() as scope:
+            self.in_flight.add(scope)
+            try:
+                generated = await self.provider.generate(spec, _Context(self, spec))
+            finally:
+                self.in_flight.discard(scope)
+        if scope.cancelled_caught:
+            return JobResult(spec.name, action.action, False, "skipped", spec.output, error="interrupted")
+        with anyio.CancelScope(shield=True):  # what is paid for is always written
+            entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
+            self._commit(spec.name, entry)
+        return JobResult(spec.name, action.action, True, "generated", spec.output, credits=generated.credits)
+
+    def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
+        """Verify, convert, cache, then write the output (runs in a worker thread)."""
+        from . import imaging
+        from .providers import Generated
+
+        assert isinstance(generated, Generated)
+        what = f"{spec.size} at {spec.quality}"
+        info = imaging.verify(generated.data, spec.width, spec.height, what)
+        data = imaging.convert(generated.data, info, spec.format)
+        blobs = {spec.format: data}
+        if info.format != spec.format:
+            blobs[info.format] = generated.data  # keep what was delivered, too
+        record = CacheRecord(
+            spec_hash=spec.spec_hash, width=info.width, height=info.height, blobs={},
+            task_id=generated.task_id, results=generated.results, credits=generated.credits,
+            generated_at=_now(), request=spec.request,
+        )
+        record = self.cache.put(record, blobs)
+        entry = entry_from_record(spec, record)
+        atomic_write(self.root / spec.output, data)
+        return entry
+
+    def _restore_from_cache(self, spec: AssetSpec) -> LockEntry | None:
+        record = self.cache.record(spec.spec_hash)
+        if record is None:
+            return None
+        data = None
+        if spec.format in record.blobs:
+            data = self.cache.read_blob(record.blobs[spec.format][0])
+        if data is None:
+            from . import imaging
+
+            # Another format of the same image is cached: convert it rather than pay again.
+            for sha, _ in record.blobs.values():
+                original = self.cache.read_blob(sha)
+                if original is None:
+                    continue
+                try:
+                    info = imaging.verify(original, record.width, record.height)
+                except IntegrityError:
+                    continue
+                data = imaging.convert(original, info, spec.format)
+                record = self.cache.put(record, {spec.format: data})
+                break
+        if data is None:
+            return None
+        atomic_write(self.root / spec.output, data)
+        return entry_from_record(spec, record)
+
+    def _commit(self, name: str, entry: LockEntry) -> None:
+        self.journal.record_finished(name, entry)
+        self.changes[name] = entry
+        self._dirty = True
+
+    # --- moves and deletes -----------------------------------------------------------
+
+    def _stage_move(self, action: Action) -> bool:
+        """Make sure the moved bytes are in the cache before anything is overwritten."""
+        entry, spec = action.locked, action.spec
+        assert entry is not None and spec is not None
+        if action.source == spec.output or self.cache.has(spec.spec_hash):
+            return True
+        try:
+            data = (self.root / (action.source or entry.path)).read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            return False
+        record = CacheRecord(spec.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
+                             entry.credits, entry.generated_at, dict(entry.request))
+        self.cache.put(record, {entry.format or format_for_path(entry.path): data})
+        return True
+
+    def _apply_move(self, action: Action, staged: bool) -> JobResult:
+        entry, spec = action.locked, action.spec
+        assert entry is not None and spec is not None
+        if action.source == spec.output:
+            new = entry.moved(spec.output)
+        else:
+            restored = self._restore_from_cache(spec) if staged else None
+            if restored is None:
+                return JobResult(spec.name, "move", False, "failed", spec.output,
+                                 error=f"could not read {action.source}; run the build again to restore it")
+            new = restored
+        if action.old_name:
+            self.changes[action.old_name] = None
+        self._commit(spec.name, new)
+        return JobResult(spec.name, "move", True, "moved", spec.output)
+
+    def _drop_old_source(self, action: Action, claimed: set[str]) -> None:
+        entry, spec = action.locked, action.spec
+        if entry is None or spec is None or entry.path in claimed or entry.path == spec.output:
+            return
+        self._remove_if_unchanged(entry)
+
+    def _delete(self, action: Action, claimed: set[str]) -> JobResult:
+        entry = action.locked
+        assert entry is not None
+        self.changes[action.name] = None
+        self._dirty = True
+        if entry.path in claimed:
+            return JobResult(action.name, "delete", True, "deleted", entry.path)
+        if not self._remove_if_unchanged(entry):
+            if (self.root / entry.path).exists():
+                self.reporter.warn(f"{entry.path}: kept, it was modified since it was built "
+                                   f"(asset `{action.name}` left the manifest)")
+                return JobResult(action.name, "delete", True, "kept", entry.path)
+        return JobResult(action.name, "delete", True, "deleted", entry.path)
+
+    def _remove_if_unchanged(self, entry: LockEntry) -> bool:
+        path = self.root / entry.path
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
+            return False
+        path.unlink()
+        _prune_empty_dirs(path.parent, self.root)
+        return True
+
+
+class _Context:
+    """The JobContext a provider sees for one asset."""
+
+    def __init__(self, executor: _Executor, spec: AssetSpec) -> None:
+        self.executor = executor
+        self.spec = spec
+
+    def state(self, state: str) -> None:
+        self.executor.reporter.state(self.spec.name, state)
+
+    def submitted(self, task_id: str) -> None:
+        ex = self.executor
+        ex.journal.record_task(self.spec.spec_hash, self.spec.name, self.spec.provider, task_id, {})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _prune_empty_dirs(directory: Path, root: Path) -> None:
+    root = root.resolve()
+    d = directory.resolve()
+    while d != root and root in d.parents:
+        with contextlib.suppress(OSError):
+            if any(os.scandir(d)):
+                return
+            d.rmdir()
+        d = d.parent

@@ -1,0 +1,102 @@
+"""The build journal: what finished (and what is in flight) survives a kill -9.
+
+SQLite in WAL mode is embedded, durable against a process crash once a commit
+returns, and readable by the next build. Two tables:
+
+- ``finished``: one row per asset whose output was written, with its lock entry;
+  the next build folds these into the lock before planning, so nothing finished
+  is lost or made again even when the lock was never written.
+- ``tasks``: paid provider tasks between submit and result, so a resumed build
+  collects them instead of paying again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .lock import LockEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS finished (
+    name TEXT PRIMARY KEY,
+    spec_hash TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    spec_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    submitted_at REAL NOT NULL,
+    info TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # finished assets
+
+    def record_finished(self, name: str, entry: LockEntry) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?)",
+            (name, entry.spec_hash, json.dumps(_entry_json(entry)), time.time()),
+        )
+
+    def finished(self) -> Iterator[tuple[str, LockEntry]]:
+        for name, entry in self.db.execute("SELECT name, entry FROM finished ORDER BY name"):
+            yield name, _entry_from_json(json.loads(entry))
+
+    def clear_finished(self, names: list[str] | None = None) -> None:
+        if names is None:
+            self.db.execute("DELETE FROM finished")
+        else:
+            self.db.executemany("DELETE FROM finished WHERE name = ?", [(n,) for n in names])
+
+    # in-flight provider tasks
+
+    def record_task(self, spec_hash: str, name: str, provider: str, task_id: str, info: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
+            (spec_hash, name, provider, task_id, time.time(), json.dumps(info)),
+        )
+
+    def task_for(self, spec_hash: str) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT provider, task_id FROM tasks WHERE spec_hash = ?", (spec_hash,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def tasks(self) -> list[tuple[str, str, str, str]]:
+        return list(self.db.execute("SELECT spec_hash, name, provider, task_id FROM tasks ORDER BY name"))
+
+    def forget_task(self, spec_hash: str) -> None:
+        self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
+
+
+def _entry_json(e: LockEntry) -> dict[str, Any]:
+    d = asdict(e)
+    d["request"] = dict(e.request)
+    d["results"] = list(e.results)
+    return d
+
+
+def _entry_from_json(d: dict[str, Any]) -> LockEntry:
+    d["results"] = tuple(d.get("results") or ())
+    return LockEntry(**d)

@@ -1,0 +1,233 @@
+"""How a build tells people and machines what it is doing.
+
+The builder only calls a Reporter; which one is chosen by the CLI: a live display
+on a terminal, one line per finished asset otherwise, newline-delimited JSON with
+``--json``, and a recording one in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any, Protocol
+
+from .render import credits_text
+
+STATES = ("queued", "running", "downloading", "done", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """The outcome of one action: failures are values, not exceptions."""
+
+    name: str
+    action: str
+    ok: bool
+    source: str  # generated | cache | moved | deleted | kept | failed | skipped
+    path: str
+    credits: float = 0.0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildSummary:
+    actions: dict[str, int] = field(default_factory=dict)  # finished, per action
+    generated: int = 0
+    from_cache: int = 0
+    failed: int = 0
+    skipped: int = 0
+    credits: float = 0.0
+    seconds: float = 0.0
+    interrupted: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, r: JobResult) -> None:
+        if not r.ok:
+            if r.source == "skipped":
+                self.skipped += 1
+            else:
+                self.failed += 1
+                self.failures.append((r.name, r.error or "failed"))
+            return
+        self.actions[r.action] = self.actions.get(r.action, 0) + 1
+        if r.source == "generated":
+            self.generated += 1
+        elif r.source == "cache":
+            self.from_cache += 1
+        self.credits = round(self.credits + r.credits, 6)
+
+    def text(self) -> str:
+        if not (self.actions or self.failed or self.skipped or self.interrupted):
+            return "Up to date: nothing to build."
+        done = ", ".join(f"{n} {a}d" if a != "noop" else f"{n} unchanged" for a, n in sorted(self.actions.items()))
+        parts = [done or "nothing to do"]
+        parts.append(f"{self.generated} generated, {self.from_cache} from cache")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.skipped:
+            parts.append(f"{self.skipped} not started")
+        parts.append(f"{credits_text(self.credits)} credits")
+        parts.append(f"{self.seconds:.1f}s")
+        head = "Interrupted" if self.interrupted else ("Build failed" if self.failed else "Build done")
+        return f"{head}: " + "; ".join(parts) + "."
+
+
+class Reporter(Protocol):
+    def start(self, total: int, credits: float) -> None: ...
+    def state(self, name: str, state: str) -> None: ...
+    def finished(self, result: JobResult) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def summary(self, summary: BuildSummary) -> None: ...
+
+
+class LineReporter:
+    """No terminal: one line per finished asset, then the summary."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    def start(self, total: int, credits: float) -> None:
+        if total:
+            self.out.write(f"Building {total} asset{'s' if total != 1 else ''} "
+                           f"(estimated {credits_text(credits)} credits)\n")
+
+    def state(self, name: str, state: str) -> None:
+        pass
+
+    def finished(self, r: JobResult) -> None:
+        if r.ok:
+            cost = f", {credits_text(r.credits)} cr" if r.credits else ""
+            self.out.write(f"  {_VERB[r.action]} {r.name} ({r.source}{cost}) {r.path}\n")
+        elif r.source != "skipped":
+            self.out.write(f"  failed {r.name}: {r.error}\n")
+        self.out.flush()
+
+    def warn(self, message: str) -> None:
+        self.err.write(f"warning: {message}\n")
+
+    def summary(self, s: BuildSummary) -> None:
+        if s.failures:
+            self.out.write("Failed:\n")
+            for name, why in s.failures:
+                self.out.write(f"  {name}: {why}\n")
+        self.out.write(s.text() + "\n")
+
+
+_VERB = {"create": "created", "update": "updated", "restore": "restored", "move": "moved",
+         "delete": "deleted", "noop": "kept"}
+
+
+class JsonReporter:
+    """``--json``: one JSON object per line, one per state change, then a summary."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.out.flush()
+
+    def start(self, total: int, credits: float) -> None:
+        self._emit({"event": "start", "total": total, "estimated_credits": credits})
+
+    def state(self, name: str, state: str) -> None:
+        self._emit({"event": "state", "name": name, "state": state})
+
+    def finished(self, r: JobResult) -> None:
+        self._emit({"event": "finished", **asdict(r)})
+
+    def warn(self, message: str) -> None:
+        self._emit({"event": "warning", "message": message})
+
+    def summary(self, s: BuildSummary) -> None:
+        d = asdict(s)
+        d["failures"] = [{"name": n, "error": e} for n, e in s.failures]
+        self._emit({"event": "summary", **d})
+
+
+class LiveReporter(LineReporter):
+    """A terminal: a live bar with counts per state, ETA and credits so far (rich)."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        super().__init__(out)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = Console(file=self.out, highlight=False)
+        self.progress = Progress(
+            TextColumn("[bold]building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[states]}"),
+            TextColumn("{task.fields[credits]} cr"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.task: Any = None
+        self.states: dict[str, str] = {}
+        self.spent = 0.0
+
+    def _counts(self) -> str:
+        c = Counter(self.states.values())
+        return " ".join(f"{s} {c[s]}" for s in STATES if c[s])
+
+    def _refresh(self) -> None:
+        if self.task is not None:
+            done = sum(1 for s in self.states.values() if s in ("done", "failed"))
+            self.progress.update(self.task, completed=done, states=self._counts(),
+                                 credits=credits_text(self.spent))
+
+    def start(self, total: int, credits: float) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("build", total=total, states="", credits="0.00")
+
+    def state(self, name: str, state: str) -> None:
+        self.states[name] = state
+        self._refresh()
+
+    def finished(self, r: JobResult) -> None:
+        self.states[r.name] = "done" if r.ok else "failed"
+        self.spent += r.credits
+        if not r.ok and r.source != "skipped":
+            self.progress.console.print(f"[red]failed[/red] {r.name}: {r.error}", markup=True)
+        self._refresh()
+
+    def warn(self, message: str) -> None:
+        self.progress.console.print(f"[yellow]warning:[/yellow] {message}")
+
+    def summary(self, s: BuildSummary) -> None:
+        self.progress.stop()
+        super().summary(s)
+
+
+class RecordingReporter:
+    """For tests: keeps every call."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.results: list[JobResult] = []
+        self.final: BuildSummary | None = None
+        self.started = time.monotonic()
+
+    def start(self, total: int, credits: float) -> None:
+        self.events.append(("start", (total, credits)))
+
+    def state(self, name: str, state: str) -> None:
+        self.events.append(("state", (name, state)))
+
+    def finished(self, r: JobResult) -> None:
+        self.results.append(r)
+        self.events.append(("finished", r))
+
+    def warn(self, message: str) -> None:
+        self.events.append(("warn", message))
+
+    def summary(self, s: BuildSummary) -> None:
+        self.final = s
+        self.events.append(("summary", s))

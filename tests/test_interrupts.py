@@ -1,0 +1,101 @@
+"""Builds killed mid-way (SIGINT, SIGTERM, SIGKILL) leave a consistent tree and resume without redoing work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assetgen.lock import read_lock
+
+
+def start_build(root: Path, *extra: str, delay: float = 0.3) -> subprocess.Popen[str]:
+    env = {**os.environ, "ASSETGEN_DRAFT_DELAY": str(delay), "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "assetgen", "-C", str(root), "build", "--provider", "draft", "--json", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def wait_for_finished(proc: subprocess.Popen[str], count: int, timeout: float = 60) -> list[dict[str, object]]:
+    """Read events until ``count`` assets have finished; return the events read."""
+    assert proc.stdout is not None
+    events = []
+    deadline = time.monotonic() + timeout
+    done = 0
+    while done < count:
+        assert time.monotonic() < deadline, "build did not progress"
+        line = proc.stdout.readline()
+        assert line, f"build ended early: {proc.stderr.read() if proc.stderr else ''}"
+        event = json.loads(line)
+        events.append(event)
+        if event["event"] == "finished":
+            done += 1
+    return events
+
+
+def assert_consistent(root: Path) -> set[str]:
+    """Every locked output exists with its locked hash, and no temp file is left; returns locked names."""
+    lock = read_lock(root / "assetgen.lock")
+    for entry in lock.entries.values():
+        data = (root / entry.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256
+    leftovers = [p for p in root.rglob("*.tmp") if ".assetgen" not in p.parts]
+    assert not leftovers
+    return set(lock.entries)
+
+
+def finished_outputs(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in (root / "assets").rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_cleanly_writes_the_lock_and_exits_130(design_system: Path, sig: signal.Signals) -> None:
+    """SIGINT/SIGTERM: nothing new starts, what is in hand is written, the lock is written, exit 130."""
+    proc = start_build(design_system, "--jobs", "2")
+    wait_for_finished(proc, 3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    locked = assert_consistent(design_system)
+    assert 3 <= len(locked) < 25
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["event"] == "summary" and summary["interrupted"] is True
+    # The next build finishes the rest and regenerates nothing already locked.
+    rest = subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(design_system), "build", "--provider", "draft", "--json"],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+    )
+    assert rest.returncode == 0, rest.stderr
+    regenerated = {
+        e["name"] for e in map(json.loads, rest.stdout.splitlines())
+        if e["event"] == "finished" and e["source"] == "generated"
+    }
+    assert not regenerated & locked
+    assert len(assert_consistent(design_system)) == 25
+
+
+def test_kill_9_then_build_again_regenerates_nothing_finished(design_system: Path) -> None:
+    """After kill -9 mid-build, the next build recovers every finished asset without generating it again."""
+    proc = start_build(design_system, "--jobs", "3")
+    wait_for_finished(proc, 5)
+    proc.kill()
+    proc.wait(timeout=30)
+    done_before = finished_outputs(design_system)
+    assert len(done_before) >= 5
+    rest = subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(design_system), "build", "--provider", "draft", "--json"],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+    )
+    assert rest.returncode == 0, rest.stderr
+    events = [json.loads(line) for line in rest.stdout.splitlines()]
+    regenerated_paths = {e["path"] for e in events if e["event"] == "finished" and e["source"] == "generated"}
+    assert not regenerated_paths & done_before
+    assert len(assert_consistent(design_system)) == 25
