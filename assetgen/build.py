@@ -71,9 +71,26 @@ def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
     for pattern in patterns:
         hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
         if not hits:
-            raise UsageError(f"no asset matches `{pattern}`\n  hint: `assetgen plan --json` lists the names")
+            raise UsageError(
+                f"no asset matches `{pattern}`\n  hint: `assetgen plan --json` lists the names"
+            )
         chosen.update(hits)
     return chosen
+
+
+def plan_selection(
+    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
+) -> Plan:
+    """The plan restricted to ``options.selection``, with ``--force`` applied to it."""
+    full = project.plan(manifest, lock, cache.has)
+    if not options.selection and not options.force:
+        return full
+    chosen = (
+        select(full, options.selection) if options.selection else {a.name for a in full.actions}
+    )
+    if options.force:
+        full = project.plan(manifest, lock, cache.has, force=chosen)
+    return full.select(chosen)
 
 
 def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) -> Lockfile:
@@ -97,9 +114,18 @@ def entry_from_record(spec: AssetSpec, record: CacheRecord) -> LockEntry:
     """The lock entry for ``spec`` served from ``record``: the same whether just generated or restored."""
     sha, size = record.blobs[spec.format]
     return LockEntry(
-        spec_hash=spec.spec_hash, request=spec.request, path=spec.output, sha256=sha, bytes=size,
-        width=record.width, height=record.height, format=spec.format, task_id=record.task_id,
-        results=record.results, credits=record.credits, generated_at=record.generated_at,
+        spec_hash=spec.spec_hash,
+        request=spec.request,
+        path=spec.output,
+        sha256=sha,
+        bytes=size,
+        width=record.width,
+        height=record.height,
+        format=spec.format,
+        task_id=record.task_id,
+        results=record.results,
+        credits=record.credits,
+        generated_at=record.generated_at,
     )
 
 
@@ -111,8 +137,8 @@ def run_build(
     options: BuildOptions,
     *,
     provider_factory: ProviderFactory = create_provider,
-    show_plan: Callable[[Plan], None] | None = None,
 ) -> BuildOutcome:
+    """Build ``manifest``'s plan (``options.dry_run`` is the caller's: this always builds)."""
     from filelock import FileLock, Timeout
 
     state = project.ensure_state_dir()
@@ -126,7 +152,7 @@ def run_build(
         ) from None
     journal = Journal(state / "journal.db")
     try:
-        return _locked_build(project, manifest, cache, reporter, options, journal, provider_factory, show_plan)
+        return _locked_build(project, manifest, cache, reporter, options, journal, provider_factory)
     finally:
         journal.close()
         guard.release()
@@ -140,7 +166,6 @@ def _locked_build(
     options: BuildOptions,
     journal: Journal,
     provider_factory: ProviderFactory,
-    show_plan: Callable[[Plan], None] | None,
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
@@ -150,15 +175,7 @@ def _locked_build(
         lock = recovered
     journal.clear_finished()
 
-    full = project.plan(manifest, lock, cache.has)
-    chosen = select(full, options.selection) if options.selection else {a.name for a in full.actions}
-    forced = chosen if options.force else set()
-    plan = project.plan(manifest, lock, cache.has, force=forced) if forced else full
-    plan = plan.select(chosen)
-    if options.dry_run:
-        if show_plan:
-            show_plan(plan)
-        return BuildOutcome(plan, BuildSummary(), False)
+    plan = plan_selection(project, manifest, lock, cache, options)
     if options.max_credits is not None and plan.credits > options.max_credits:
         raise CreditLimitError(
             f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "
@@ -168,7 +185,9 @@ def _locked_build(
         summary = BuildSummary()
         reporter.summary(summary)
         return BuildOutcome(plan, summary, False)
-    executor = _Executor(project, manifest, cache, reporter, options, journal, provider_factory, lock)
+    executor = _Executor(
+        project, manifest, cache, reporter, options, journal, provider_factory, lock
+    )
     summary = executor.run(plan)
     final = updated(lock, executor.changes)
     written = write_lock(project.lock_path, final, memo_path)
@@ -241,7 +260,7 @@ class _Executor:
             self.reporter.state(a.name, "queued")
         # Moves first: their sources may be another asset's new output path.
         staged = [await anyio.to_thread.run_sync(self._stage_move, a) for a in moves]
-        for a, ok in zip(moves, staged):
+        for a, ok in zip(moves, staged, strict=True):
             self._finish(await anyio.to_thread.run_sync(self._apply_move, a, ok))
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
         async with anyio.create_task_group() as tg:
@@ -259,7 +278,9 @@ class _Executor:
                 if self.stopping and self.summary.interrupted:
                     raise KeyboardInterrupt  # a second ^C: stop now; the journal has what finished
                 self.summary.interrupted = True
-                self._stop("interrupted: starting nothing new, finishing what is in hand (^C again to abort)")
+                self._stop(
+                    "interrupted: starting nothing new, finishing what is in hand (^C again to abort)"
+                )
 
     def _stop(self, why: str) -> None:
         if not self.stopping:
@@ -274,8 +295,11 @@ class _Executor:
             await anyio.sleep(self.options.lock_every_s)
             if self._dirty:
                 self._dirty = False
-                write_lock(self.project.lock_path, updated(self.lock, self.changes),
-                           self.project.state_file("lock.memo"))
+                write_lock(
+                    self.project.lock_path,
+                    updated(self.lock, self.changes),
+                    self.project.state_file("lock.memo"),
+                )
 
     def _finish(self, result: JobResult) -> None:
         self.summary.add(result)
@@ -290,17 +314,23 @@ class _Executor:
         assert spec is not None
         async with limiter:
             if self.stopping:
-                self._finish(JobResult(spec.name, action.action, False, "skipped", spec.output,
-                                       error="not started"))
+                self._finish(
+                    JobResult(
+                        spec.name, action.action, False, "skipped", spec.output, error="not started"
+                    )
+                )
                 return
             t0 = time.monotonic()
             try:
                 result = await self._produce(action, spec)
             except AssetgenError as exc:
-                result = JobResult(spec.name, action.action, False, "failed", spec.output, error=str(exc))
+                result = JobResult(
+                    spec.name, action.action, False, "failed", spec.output, error=str(exc)
+                )
             except anyio.get_cancelled_exc_class():
-                result = JobResult(spec.name, action.action, False, "skipped", spec.output,
-                                   error="interrupted")
+                result = JobResult(
+                    spec.name, action.action, False, "skipped", spec.output, error="interrupted"
+                )
                 self._finish(result)
                 raise
             self._finish(replace(result, seconds=time.monotonic() - t0))
@@ -321,11 +351,15 @@ class _Executor:
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:
-            return JobResult(spec.name, action.action, False, "skipped", spec.output, error="interrupted")
+            return JobResult(
+                spec.name, action.action, False, "skipped", spec.output, error="interrupted"
+            )
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
             self._commit(spec.name, entry)
-        return JobResult(spec.name, action.action, True, "generated", spec.output, credits=generated.credits)
+        return JobResult(
+            spec.name, action.action, True, "generated", spec.output, credits=generated.credits
+        )
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
         """Verify, convert, cache, then write the output (runs in a worker thread)."""
@@ -340,9 +374,15 @@ class _Executor:
         if info.format != spec.format:
             blobs[info.format] = generated.data  # keep what was delivered, too
         record = CacheRecord(
-            spec_hash=spec.spec_hash, width=info.width, height=info.height, blobs={},
-            task_id=generated.task_id, results=generated.results, credits=generated.credits,
-            generated_at=_now(), request=spec.request,
+            spec_hash=spec.spec_hash,
+            width=info.width,
+            height=info.height,
+            blobs={},
+            task_id=generated.task_id,
+            results=generated.results,
+            credits=generated.credits,
+            generated_at=_now(),
+            request=spec.request,
         )
         record = self.cache.put(record, blobs)
         entry = entry_from_record(spec, record)
@@ -395,8 +435,17 @@ class _Executor:
             return False
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             return False
-        record = CacheRecord(spec.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
-                             entry.credits, entry.generated_at, dict(entry.request))
+        record = CacheRecord(
+            spec.spec_hash,
+            entry.width,
+            entry.height,
+            {},
+            entry.task_id,
+            entry.results,
+            entry.credits,
+            entry.generated_at,
+            dict(entry.request),
+        )
         self.cache.put(record, {entry.format or format_for_path(entry.path): data})
         return True
 
@@ -408,8 +457,14 @@ class _Executor:
         else:
             restored = self._restore_from_cache(spec) if staged else None
             if restored is None:
-                return JobResult(spec.name, "move", False, "failed", spec.output,
-                                 error=f"could not read {action.source}; run the build again to restore it")
+                return JobResult(
+                    spec.name,
+                    "move",
+                    False,
+                    "failed",
+                    spec.output,
+                    error=f"could not read {action.source}; run the build again to restore it",
+                )
             new = restored
         if action.old_name:
             self.changes[action.old_name] = None
@@ -429,11 +484,12 @@ class _Executor:
         self._dirty = True
         if entry.path in claimed:
             return JobResult(action.name, "delete", True, "deleted", entry.path)
-        if not self._remove_if_unchanged(entry):
-            if (self.root / entry.path).exists():
-                self.reporter.warn(f"{entry.path}: kept, it was modified since it was built "
-                                   f"(asset `{action.name}` left the manifest)")
-                return JobResult(action.name, "delete", True, "kept", entry.path)
+        if not self._remove_if_unchanged(entry) and (self.root / entry.path).exists():
+            self.reporter.warn(
+                f"{entry.path}: kept, it was modified since it was built "
+                f"(asset `{action.name}` left the manifest)"
+            )
+            return JobResult(action.name, "delete", True, "kept", entry.path)
         return JobResult(action.name, "delete", True, "deleted", entry.path)
 
     def _remove_if_unchanged(self, entry: LockEntry) -> bool:

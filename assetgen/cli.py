@@ -27,15 +27,30 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("-C", dest="directory", metavar="DIR", default=default,
-                        help="run as if assetgen was started in DIR")
-    parser.add_argument("-f", "--file", dest="manifest", metavar="FILE", default=default,
-                        help="the manifest (default: assetgen.yaml)")
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        metavar="DIR",
+        default=default,
+        help="run as if assetgen was started in DIR",
+    )
+    parser.add_argument(
+        "-f",
+        "--file",
+        dest="manifest",
+        metavar="FILE",
+        default=default,
+        help="the manifest (default: assetgen.yaml)",
+    )
 
 
 def _provider(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", choices=PROVIDERS, default=None,
-                        help="generate with this provider instead of the manifest's (part of each spec)")
+    parser.add_argument(
+        "--provider",
+        choices=PROVIDERS,
+        default=None,
+        help="generate with this provider instead of the manifest's (part of each spec)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,13 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("build", "generate what is new or changed, and write the lock")
     _provider(p)
     p.add_argument("names", nargs="*", metavar="NAME/GLOB", help="build only these assets")
-    p.add_argument("-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)")
-    p.add_argument("--force", action="store_true", help="regenerate the selected assets, bypassing the cache")
+    p.add_argument(
+        "-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="regenerate the selected assets, bypassing the cache"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and touch nothing")
-    p.add_argument("--max-credits", type=_credits, metavar="X", default=None,
-                   help="refuse to start when the estimate is above X credits")
-    p.add_argument("--fail-fast", action="store_true", help="start nothing new after the first failure")
-    p.add_argument("--json", action="store_true", help="newline-delimited JSON events, then a summary")
+    p.add_argument(
+        "--max-credits",
+        type=_credits,
+        metavar="X",
+        default=None,
+        help="refuse to start when the estimate is above X credits",
+    )
+    p.add_argument(
+        "--fail-fast", action="store_true", help="start nothing new after the first failure"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="newline-delimited JSON events, then a summary"
+    )
 
     p = command("cache", "inspect or trim the content-addressed cache")
     cache_sub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
@@ -83,8 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cp, suppress=True)
     cp = cache_sub.add_parser("gc", help="drop entries the lock does not reference")
     _common(cp, suppress=True)
-    cp.add_argument("--older-than", metavar="AGE",
-                    help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches")
+    cp.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches",
+    )
 
     p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
     p.add_argument("--lock", action="store_true", help="the lock's schema instead")
@@ -122,13 +153,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return commands.validate(project, provider=args.provider)
     if args.command in ("plan", "check"):
-        return commands.plan(project, provider=args.provider, as_json=args.json,
-                             check=args.command == "check")
+        return commands.plan(
+            project, provider=args.provider, as_json=args.json, check=args.command == "check"
+        )
     if args.command == "build":
         from .build import BuildOptions
 
-        options = BuildOptions(jobs=args.jobs, selection=tuple(args.names), force=args.force,
-                               fail_fast=args.fail_fast, dry_run=args.dry_run, max_credits=args.max_credits)
+        options = BuildOptions(
+            jobs=args.jobs,
+            selection=tuple(args.names),
+            force=args.force,
+            fail_fast=args.fail_fast,
+            dry_run=args.dry_run,
+            max_credits=args.max_credits,
+        )
         return commands.build(project, options=options, provider=args.provider, as_json=args.json)
     if args.command == "cache":
         if args.cache_command == "info":
@@ -149,11 +187,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for d in exc.diagnostics:
             print(d, file=sys.stderr)
         n = len(exc.diagnostics)
-        print(f"assetgen: {n} problem{'s' if n != 1 else ''} found; nothing was written", file=sys.stderr)
+        print(
+            f"assetgen: {n} problem{'s' if n != 1 else ''} found; nothing was written",
+            file=sys.stderr,
+        )
         return exc.exit_code
     except AssetgenError as exc:
-        print(f"assetgen: {exc}" if "\n" not in str(exc) and ":" not in str(exc)[:80] else exc,
-              file=sys.stderr)
+        print(
+            f"assetgen: {exc}" if "\n" not in str(exc) and ":" not in str(exc)[:80] else exc,
+            file=sys.stderr,
+        )
         return exc.exit_code
     except BrokenPipeError:
         # `assetgen plan --json | head`: the reader left; that is not our failure.
@@ -161,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception:
         traceback.print_exc()
-        print(f"assetgen {__version__}: internal error (a bug); please report it with the traceback above",
-              file=sys.stderr)
+        print(
+            f"assetgen {__version__}: internal error (a bug); please report it with the traceback above",
+            file=sys.stderr,
+        )
         return EXIT_BUG

@@ -44,7 +44,9 @@ def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -
     out = out or sys.stdout
     path = project.manifest_path
     if path.exists() and not force:
-        raise UsageError(f"{project.display(path)} already exists\n  hint: pass --force to overwrite it")
+        raise UsageError(
+            f"{project.display(path)} already exists\n  hint: pass --force to overwrite it"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(STARTER, encoding="utf-8")
     out.write(f"wrote {project.display(path)}; next: `assetgen plan`, then `assetgen build`\n")
@@ -55,7 +57,9 @@ def validate(project: Project, *, provider: str | None = None, out: IO[str] | No
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
     n = len(manifest.specs)
-    out.write(f"{project.display(project.manifest_path)}: valid, {n} asset{'s' if n != 1 else ''}\n")
+    out.write(
+        f"{project.display(project.manifest_path)}: valid, {n} asset{'s' if n != 1 else ''}\n"
+    )
     return 0
 
 
@@ -107,23 +111,26 @@ def build(
 ) -> int:
     """Make the output tree and the lock match the manifest (see build.run_build)."""
     out = out or sys.stdout
-    from .build import run_build, select
+    from .build import plan_selection, run_build
+    from .providers import create_provider
 
     manifest = project.load_manifest(provider)
     cache = open_cache(project)
     if options.dry_run:  # touches nothing: no state directory, no journal, no lock
-        lock = project.load_lock()
-        full = project.plan(manifest, lock, cache.has)
-        chosen = select(full, options.selection) if options.selection else {a.name for a in full.actions}
-        forced = chosen if options.force else set()
-        result = project.plan(manifest, lock, cache.has, force=forced).select(chosen)
+        result = plan_selection(project, manifest, project.load_lock(), cache, options)
         if as_json:
             render.write_json(result, out)
         else:
             render.write_text(result, out, colour=render.use_colour(out))
         return 0
-    extra = {"provider_factory": provider_factory} if provider_factory else {}
-    outcome = run_build(project, manifest, cache, _reporter(as_json, out), options, **extra)
+    outcome = run_build(
+        project,
+        manifest,
+        cache,
+        _reporter(as_json, out),
+        options,
+        provider_factory=provider_factory or create_provider,
+    )
     return outcome.exit_code
 
 
@@ -131,8 +138,10 @@ def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
     out = out or sys.stdout
     cache = open_cache(project)
     info = cache.info()
-    out.write(f"cache {project.display(cache.root)}: {info['entries']} entries, {info['blobs']} images, "
-              f"{info['bytes'] / 1e6:.1f} MB\n")
+    out.write(
+        f"cache {project.display(cache.root)}: {info['entries']} entries, {info['blobs']} images, "
+        f"{info['bytes'] / 1e6:.1f} MB\n"
+    )
     return 0
 
 
@@ -153,4 +162,6 @@ def parse_age(text: str) -> float:
     try:
         return float(text[:-1]) * units[text[-1]]
     except (KeyError, ValueError, IndexError):
-        raise UsageError(f"--older-than {text}: use a number and a unit, like 30d, 12h or 90m") from None
+        raise UsageError(
+            f"--older-than {text}: use a number and a unit, like 30d, 12h or 90m"
+        ) from None

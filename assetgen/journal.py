@@ -71,7 +71,9 @@ class Journal:
 
     # in-flight provider tasks
 
-    def record_task(self, spec_hash: str, name: str, provider: str, task_id: str, info: dict[str, Any]) -> None:
+    def record_task(
+        self, spec_hash: str, name: str, provider: str, task_id: str, info: dict[str, Any]
+    ) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
             (spec_hash, name, provider, task_id, time.time(), json.dumps(info)),
@@ -84,7 +86,9 @@ class Journal:
         return (row[0], row[1]) if row else None
 
     def tasks(self) -> list[tuple[str, str, str, str]]:
-        return list(self.db.execute("SELECT spec_hash, name, provider, task_id FROM tasks ORDER BY name"))
+        return list(
+            self.db.execute("SELECT spec_hash, name, provider, task_id FROM tasks ORDER BY name")
+        )
 
     def forget_task(self, spec_hash: str) -> None:
         self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))

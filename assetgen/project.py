@@ -8,6 +8,7 @@ the planner.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -59,10 +60,8 @@ class Project:
             d.mkdir(parents=True, exist_ok=True)
         ignore = d / ".gitignore"
         if not ignore.exists():
-            try:
+            with contextlib.suppress(OSError):
                 ignore.write_text("# machine-local assetgen state\n*\n", encoding="utf-8")
-            except OSError:
-                pass
         return d
 
     def load_manifest(self, provider: str | None = None) -> Manifest:
@@ -81,8 +80,9 @@ class Project:
         if cached is not None:
             prov, out_dir, rows = cached
             return Manifest(prov, out_dir, tuple(AssetSpec(*r) for r in rows))
-        manifest = parse_manifest(data, self.display(self.manifest_path), provider=provider,
-                                  providers=PROVIDERS)
+        manifest = parse_manifest(
+            data, self.display(self.manifest_path), provider=provider, providers=PROVIDERS
+        )
         if self.state_dir.is_dir() or self.lock_path.exists():
             self.ensure_state_dir()
             rows = tuple(_spec_row(s) for s in manifest.specs)
@@ -106,7 +106,8 @@ class Project:
         stats: StatCache | None = None,
     ) -> Plan:
         stats = stats or self.stat_cache()
-        digests = {p: stats.digest(self.root, p) for p in paths_to_check(manifest.specs, lock)}
+        root = str(self.root)
+        digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
         stats.save()
         return make_plan(manifest.specs, lock, digests, is_cached, force=force)
 

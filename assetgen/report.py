@@ -63,7 +63,10 @@ class BuildSummary:
     def text(self) -> str:
         if not (self.actions or self.failed or self.skipped or self.interrupted):
             return "Up to date: nothing to build."
-        done = ", ".join(f"{n} {a}d" if a != "noop" else f"{n} unchanged" for a, n in sorted(self.actions.items()))
+        done = ", ".join(
+            f"{n} {a}d" if a != "noop" else f"{n} unchanged"
+            for a, n in sorted(self.actions.items())
+        )
         parts = [done or "nothing to do"]
         parts.append(f"{self.generated} generated, {self.from_cache} from cache")
         if self.failed:
@@ -72,7 +75,9 @@ class BuildSummary:
             parts.append(f"{self.skipped} not started")
         parts.append(f"{credits_text(self.credits)} credits")
         parts.append(f"{self.seconds:.1f}s")
-        head = "Interrupted" if self.interrupted else ("Build failed" if self.failed else "Build done")
+        head = (
+            "Interrupted" if self.interrupted else ("Build failed" if self.failed else "Build done")
+        )
         return f"{head}: " + "; ".join(parts) + "."
 
 
@@ -93,8 +98,10 @@ class LineReporter:
 
     def start(self, total: int, credits: float) -> None:
         if total:
-            self.out.write(f"Building {total} asset{'s' if total != 1 else ''} "
-                           f"(estimated {credits_text(credits)} credits)\n")
+            self.out.write(
+                f"Building {total} asset{'s' if total != 1 else ''} "
+                f"(estimated {credits_text(credits)} credits)\n"
+            )
 
     def state(self, name: str, state: str) -> None:
         pass
@@ -118,8 +125,14 @@ class LineReporter:
         self.out.write(s.text() + "\n")
 
 
-_VERB = {"create": "created", "update": "updated", "restore": "restored", "move": "moved",
-         "delete": "deleted", "noop": "kept"}
+_VERB = {
+    "create": "created",
+    "update": "updated",
+    "restore": "restored",
+    "move": "moved",
+    "delete": "deleted",
+    "noop": "kept",
+}
 
 
 class JsonReporter:
@@ -156,7 +169,13 @@ class LiveReporter(LineReporter):
     def __init__(self, out: IO[str] | None = None) -> None:
         super().__init__(out)
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console(file=self.out, highlight=False)
         self.progress = Progress(
@@ -180,8 +199,9 @@ class LiveReporter(LineReporter):
     def _refresh(self) -> None:
         if self.task is not None:
             done = sum(1 for s in self.states.values() if s in ("done", "failed"))
-            self.progress.update(self.task, completed=done, states=self._counts(),
-                                 credits=credits_text(self.spent))
+            self.progress.update(
+                self.task, completed=done, states=self._counts(), credits=credits_text(self.spent)
+            )
 
     def start(self, total: int, credits: float) -> None:
         self.progress.start()

@@ -24,13 +24,15 @@ class StatCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         loaded = memo.load(path, _KEY) if path is not None else None
-        self.entries: dict[str, tuple[int, int, int, str]] = loaded if isinstance(loaded, dict) else {}
+        self.entries: dict[str, tuple[int, int, int, str]] = (
+            loaded if isinstance(loaded, dict) else {}
+        )
         self.dirty = False
         self.hashed = 0  # how many files this run had to read (for tests and benchmarks)
 
-    def digest(self, root: Path, rel: str) -> str | None:
+    def digest(self, root: Path | str, rel: str) -> str | None:
         """The sha256 of ``root/rel``, or None when there is no such file."""
-        full = root / rel
+        full = f"{root}{os.sep}{rel}"  # not pathlib: this runs once per output on every plan
         try:
             st = os.stat(full)
         except (FileNotFoundError, NotADirectoryError):
@@ -39,10 +41,15 @@ class StatCache:
                 self.dirty = True
             return None
         known = self.entries.get(rel)
-        if known is not None and known[0] == st.st_size and known[1] == st.st_mtime_ns and known[2] == st.st_ino:
+        if (
+            known is not None
+            and known[0] == st.st_size
+            and known[1] == st.st_mtime_ns
+            and known[2] == st.st_ino
+        ):
             return known[3]
         try:
-            sha = sha256_file(full)
+            sha = sha256_file(Path(full))
         except IsADirectoryError:
             return None
         self.hashed += 1

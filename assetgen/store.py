@@ -138,8 +138,15 @@ class LocalCache:
             merged = {**old.blobs, **merged}
             # Keep the first generation's facts: restoring must reproduce its lock entry.
             record = CacheRecord(
-                old.spec_hash, old.width, old.height, merged, old.task_id, old.results, old.credits,
-                old.generated_at, old.request or record.request,
+                old.spec_hash,
+                old.width,
+                old.height,
+                merged,
+                old.task_id,
+                old.results,
+                old.credits,
+                old.generated_at,
+                old.request or record.request,
             )
         for fmt, data in blobs.items():
             sha = hashlib.sha256(data).hexdigest()
@@ -148,10 +155,19 @@ class LocalCache:
             if not path.exists():
                 atomic_write(path, data)
         record = CacheRecord(
-            record.spec_hash, record.width, record.height, merged, record.task_id, record.results,
-            record.credits, record.generated_at, record.request,
+            record.spec_hash,
+            record.width,
+            record.height,
+            merged,
+            record.task_id,
+            record.results,
+            record.credits,
+            record.generated_at,
+            record.request,
         )
-        atomic_write(self._spec_path(record.spec_hash), json.dumps(record.to_json(), sort_keys=True).encode())
+        atomic_write(
+            self._spec_path(record.spec_hash), json.dumps(record.to_json(), sort_keys=True).encode()
+        )
         return record
 
     # --- maintenance (`assetgen cache info|gc`) ---------------------------------------
@@ -166,7 +182,11 @@ class LocalCache:
     def info(self) -> dict[str, int]:
         specs = sum(1 for _ in (self.root / "specs").glob("*/*.json"))
         blobs = list((self.root / "blobs").glob("*/*"))
-        return {"entries": specs, "blobs": len(blobs), "bytes": sum(b.stat().st_size for b in blobs)}
+        return {
+            "entries": specs,
+            "blobs": len(blobs),
+            "bytes": sum(b.stat().st_size for b in blobs),
+        }
 
     def gc(self, keep: set[str], older_than_s: float | None = None) -> dict[str, int]:
         """Drop records the lock does not reference or, with ``older_than_s``, records cached

@@ -27,7 +27,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def copy_example(name: str, dest: Path) -> Path:
     target = dest / name
-    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("assets", "*.lock", ".assetgen"))
+    shutil.copytree(
+        EXAMPLES / name, target, ignore=shutil.ignore_patterns("assets", "*.lock", ".assetgen")
+    )
     return target
 
 
@@ -46,7 +48,9 @@ class RecordingProvider:
 
     name = "draft"
 
-    def __init__(self, fail: dict[str, str] | None = None, wrong_size: set[str] | None = None) -> None:
+    def __init__(
+        self, fail: dict[str, str] | None = None, wrong_size: set[str] | None = None
+    ) -> None:
         from assetgen.providers.draft import DraftProvider
 
         self.inner = DraftProvider()

@@ -23,7 +23,11 @@ def build(root: Path, provider: RecordingProvider | None = None, **opts: object)
     as_json = bool(opts.pop("as_json", False))
     factory = (lambda name: provider) if provider is not None else None
     code = commands.build(
-        find_project(root), options=BuildOptions(**opts), provider="draft", as_json=as_json, out=out,
+        find_project(root),
+        options=BuildOptions(**opts),
+        provider="draft",
+        as_json=as_json,
+        out=out,
         provider_factory=factory,  # type: ignore[arg-type]
     )
     return code, out.getvalue()
@@ -96,7 +100,10 @@ def test_rename_generates_nothing(quickstart: Path) -> None:
     assert (quickstart / "assets/hero-landing.png").read_bytes() == old
     assert not (quickstart / "assets/hero-home.png").exists()
     lock = read_lock(quickstart / "assetgen.lock")
-    assert "hero-home" not in lock.entries and lock.entries["hero-landing"].path == "assets/hero-landing.png"
+    assert (
+        "hero-home" not in lock.entries
+        and lock.entries["hero-landing"].path == "assets/hero-landing.png"
+    )
 
 
 def test_removed_asset_file_is_deleted_but_a_modified_one_is_kept(quickstart: Path) -> None:
@@ -135,7 +142,9 @@ def test_two_clean_builds_give_identical_images(tmp_path: Path) -> None:
     b = copy_example("quickstart", tmp_path / "b")
     assert build(a)[0] == 0 and build(b)[0] == 0
     la, lb = read_lock(a / "assetgen.lock"), read_lock(b / "assetgen.lock")
-    assert {n: e.sha256 for n, e in la.entries.items()} == {n: e.sha256 for n, e in lb.entries.items()}
+    assert {n: e.sha256 for n, e in la.entries.items()} == {
+        n: e.sha256 for n, e in lb.entries.items()
+    }
 
 
 def test_failed_asset_stays_out_of_the_lock_and_others_finish(quickstart: Path) -> None:
@@ -184,7 +193,8 @@ def test_selection_by_glob_and_unknown_name(design_system: Path) -> None:
     rec = RecordingProvider()
     code, _ = build(design_system, rec, selection=("icon-*",))
     assert code == 0 and sorted(rec.calls) == sorted(
-        f"icon-{t}" for t in "search settings profile cart bell home mail calendar".split()
+        f"icon-{t}"
+        for t in ["search", "settings", "profile", "cart", "bell", "home", "mail", "calendar"]
     )
     assert main(["-C", str(design_system), "build", "--provider", "draft", "nope-*"]) == 2
 
@@ -212,7 +222,9 @@ def test_max_credits_refuses_to_start(quickstart: Path, capsys: pytest.CaptureFi
     assert not (quickstart / "assetgen.lock").exists() and not (quickstart / "assets").exists()
 
 
-def test_second_concurrent_build_is_refused(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_second_concurrent_build_is_refused(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """While one build holds the project lock, another exits 2 saying a build is running."""
     from filelock import FileLock
 
@@ -229,7 +241,9 @@ def test_corrupt_cache_entry_is_dropped_and_regenerated(quickstart: Path) -> Non
     assert build(quickstart)[0] == 0
     target = quickstart / "assets/icons/search.png"
     good = target.read_bytes()
-    blob = next(p for p in (quickstart / ".assetgen/cache/blobs").glob("*/*") if p.read_bytes() == good)
+    blob = next(
+        p for p in (quickstart / ".assetgen/cache/blobs").glob("*/*") if p.read_bytes() == good
+    )
     blob.write_bytes(b"rotten")
     target.unlink()
     rec = RecordingProvider()
@@ -263,7 +277,9 @@ def test_cache_info_and_gc(quickstart: Path, capsys: pytest.CaptureFixture[str])
     assert "4 entries" in capsys.readouterr().out
 
 
-def test_shared_cache_dir_serves_another_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_cache_dir_serves_another_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With ASSETGEN_CACHE_DIR shared, a second checkout builds without generating."""
     from conftest import copy_example
 

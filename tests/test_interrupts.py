@@ -19,12 +19,28 @@ from assetgen.lock import read_lock
 def start_build(root: Path, *extra: str, delay: float = 0.3) -> subprocess.Popen[str]:
     env = {**os.environ, "ASSETGEN_DRAFT_DELAY": str(delay), "NO_COLOR": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "assetgen", "-C", str(root), "build", "--provider", "draft", "--json", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "assetgen",
+            "-C",
+            str(root),
+            "build",
+            "--provider",
+            "draft",
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
-def wait_for_finished(proc: subprocess.Popen[str], count: int, timeout: float = 60) -> list[dict[str, object]]:
+def wait_for_finished(
+    proc: subprocess.Popen[str], count: int, timeout: float = 60
+) -> list[dict[str, object]]:
     """Read events until ``count`` assets have finished; return the events read."""
     assert proc.stdout is not None
     events = []
@@ -57,7 +73,9 @@ def finished_outputs(root: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_cleanly_writes_the_lock_and_exits_130(design_system: Path, sig: signal.Signals) -> None:
+def test_signal_stops_cleanly_writes_the_lock_and_exits_130(
+    design_system: Path, sig: signal.Signals
+) -> None:
     """SIGINT/SIGTERM: nothing new starts, what is in hand is written, the lock is written, exit 130."""
     proc = start_build(design_system, "--jobs", "2")
     wait_for_finished(proc, 3)
@@ -70,12 +88,26 @@ def test_signal_stops_cleanly_writes_the_lock_and_exits_130(design_system: Path,
     assert summary["event"] == "summary" and summary["interrupted"] is True
     # The next build finishes the rest and regenerates nothing already locked.
     rest = subprocess.run(
-        [sys.executable, "-m", "assetgen", "-C", str(design_system), "build", "--provider", "draft", "--json"],
-        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "assetgen",
+            "-C",
+            str(design_system),
+            "build",
+            "--provider",
+            "draft",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=120,
     )
     assert rest.returncode == 0, rest.stderr
     regenerated = {
-        e["name"] for e in map(json.loads, rest.stdout.splitlines())
+        e["name"]
+        for e in map(json.loads, rest.stdout.splitlines())
         if e["event"] == "finished" and e["source"] == "generated"
     }
     assert not regenerated & locked
@@ -91,11 +123,26 @@ def test_kill_9_then_build_again_regenerates_nothing_finished(design_system: Pat
     done_before = finished_outputs(design_system)
     assert len(done_before) >= 5
     rest = subprocess.run(
-        [sys.executable, "-m", "assetgen", "-C", str(design_system), "build", "--provider", "draft", "--json"],
-        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "assetgen",
+            "-C",
+            str(design_system),
+            "build",
+            "--provider",
+            "draft",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=120,
     )
     assert rest.returncode == 0, rest.stderr
     events = [json.loads(line) for line in rest.stdout.splitlines()]
-    regenerated_paths = {e["path"] for e in events if e["event"] == "finished" and e["source"] == "generated"}
+    regenerated_paths = {
+        e["path"] for e in events if e["event"] == "finished" and e["source"] == "generated"
+    }
     assert not regenerated_paths & done_before
     assert len(assert_consistent(design_system)) == 25

@@ -1,0 +1,181 @@
+"""Whole-process `assetgen plan` on large projects: null, and with 1% of prompts edited.
+
+For each size it writes a project (manifest, a matching lock, and a small file per
+output, dated an hour back so the stat cache may trust them), runs one warm-up plan,
+then reports the median wall time and the peak RSS of fresh `assetgen plan`
+processes. Each edited run edits a different 1% of prompts, so every one of them
+sees a manifest it has never seen (the realistic "I changed some prompts" case).
+
+    python benchmarks/plan_bench.py                 # 1,000 / 10,000 / 100,000 assets
+    python benchmarks/plan_bench.py --sizes 1000 10000 --runs 7
+
+Targets on 2 cores: null 10k <= 0.3 s, null 100k <= 3 s, peak RSS 100k <= 300 MB,
+1%-edited within 1.2x of null.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assetgen.catalog import MODELS
+from assetgen.lock import LockEntry, Lockfile, format_lock
+from assetgen.spec import derive_seed, spec_hash
+
+SIZES = ("1:1", "16:9", "4:3", "3:2", "9:16")
+MODEL = MODELS["krea-2-turbo"]
+
+
+def prompt(i: int, variant: int = 0) -> str:
+    tail = f" (revision {variant})" if variant else ""
+    return f"flat vector illustration, navy and sky-blue palette, item number {i} on a plain background{tail}"
+
+
+def write_project(root: Path, n: int) -> None:
+    root.mkdir(parents=True)
+    lines = [
+        "version: 1",
+        "provider: evolink",
+        "output_dir: assets",
+        "defaults:",
+        "  quality: 1K",
+        "assets:",
+    ]
+    entries: dict[str, LockEntry] = {}
+    old = time.time() - 3600
+    for i in range(n):
+        name = f"asset-{i:06d}"
+        size = SIZES[i % len(SIZES)]
+        rel = f"g{i // 1000:03d}/{name}.png"
+        lines += [
+            f"  {name}:",
+            f'    prompt: "{prompt(i)}"',
+            f'    size: "{size}"',
+            f"    output: {rel}",
+        ]
+        seed = derive_seed(name, MODEL.seed_min, MODEL.seed_max)
+        request = {
+            "provider": "evolink",
+            "model": MODEL.name,
+            "prompt": prompt(i),
+            "size": size,
+            "quality": "1K",
+            "seed": seed,
+            "nsfw_check": False,
+        }
+        data = f"stand-in image bytes for {name}\n".encode()
+        path = root / "assets" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (old, old))
+        w, h = MODEL.pixels[size]["1K"]
+        entries[name] = LockEntry(
+            spec_hash=spec_hash(request),
+            request=request,
+            path=f"assets/{rel}",
+            sha256=hashlib.sha256(data).hexdigest(),
+            bytes=len(data),
+            width=w,
+            height=h,
+            format="png",
+            task_id=f"task-unified-1767225600-{i:08d}",
+            credits=0.45,
+            generated_at="2026-11-24T07:00:00Z",
+        )
+    (root / "assetgen.yaml").write_text("\n".join(lines) + "\n")
+    (root / "assetgen.lock").write_text(format_lock(Lockfile(entries)))
+
+
+def run_plan(root: Path) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in bytes, output) of one `assetgen plan` process."""
+    exe = shutil.which("assetgen")
+    cmd = [exe] if exe else [sys.executable, "-m", "assetgen"]
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [*cmd, "-C", str(root), "plan"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"plan failed ({proc.returncode}): {text[-500:]}")
+    return wall, usage.ru_maxrss * 1024, text
+
+
+def edit_prompts(text: str, n: int, run: int) -> str:
+    """The manifest with a different 1% of its prompts edited for each ``run``."""
+    for i in range(run % 100, n, 100):
+        text = text.replace(f'"{prompt(i)}"', f'"{prompt(i, run + 1)}"', 1)
+    return text
+
+
+def bench(n: int, runs: int, work: Path) -> dict[str, float]:
+    root = work / f"p{n}"
+    write_project(root, n)
+    manifest = root / "assetgen.yaml"
+    original = manifest.read_text()
+    first, first_rss, out = run_plan(root)  # fills the memos and the stat cache
+    if "No changes" not in out:
+        raise SystemExit(f"expected a null plan, got: {out[:300]}")
+    nulls = [run_plan(root) for _ in range(runs)]
+    edited = []
+    for r in range(runs):
+        manifest.write_text(edit_prompts(original, n, r))
+        wall, rss, out = run_plan(root)
+        if f"{n // 100} to update" not in out:
+            raise SystemExit(f"expected {n // 100} updates, got: {out.splitlines()[-1]}")
+        edited.append((wall, rss))
+    manifest.write_text(original)
+    shutil.rmtree(root)
+    return {
+        "first_s": first,
+        "first_rss": first_rss / 1e6,
+        "null_s": statistics.median(w for w, _, _ in nulls),
+        "null_rss": max(r for _, r, _ in nulls) / 1e6,
+        "edited_s": statistics.median(w for w, _ in edited),
+        "edited_rss": max(r for _, r in edited) / 1e6,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    print(
+        f"{'assets':>8} {'first':>8} {'null':>8} {'1% edit':>8} {'ratio':>6} "
+        f"{'RSS null':>9} {'RSS edit':>9} {'RSS first':>9}"
+    )
+    with tempfile.TemporaryDirectory(prefix="assetgen-plan-bench-") as tmp:
+        for n in args.sizes:
+            r = bench(n, args.runs if n < 100000 else max(3, args.runs // 2), Path(tmp))
+            print(
+                f"{n:>8,} {r['first_s']:>7.2f}s {r['null_s']:>7.3f}s {r['edited_s']:>7.3f}s "
+                f"{r['edited_s'] / r['null_s']:>5.2f}x {r['null_rss']:>6.0f} MB {r['edited_rss']:>6.0f} MB "
+                f"{r['first_rss']:>6.0f} MB",
+                flush=True,
+            )
+    print(
+        "first: the first plan of a project never seen (parses manifest and lock, hashes outputs); "
+        "null, 1% edit: medians; RSS: peak of the largest such process"
+    )
+
+
+if __name__ == "__main__":
+    main()
