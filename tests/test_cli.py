@@ -1,0 +1,136 @@
+"""The command line's own contract: commands, global options, exit codes, output streams."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assetgen import commands
+from assetgen._version import __version__
+from assetgen.build import BuildOptions
+from assetgen.cli import main
+from assetgen.project import find_project
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the version and exits 0."""
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and __version__ in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_cli(quickstart: Path) -> None:
+    """`python -m assetgen` is the same CLI as the console script."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(quickstart), "validate"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and "valid, 4 assets" in proc.stdout
+
+
+def test_init_writes_a_manifest_that_builds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """init writes a valid starter manifest, refuses to overwrite it, and the starter plans cleanly."""
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    assert (tmp_path / "assetgen.yaml").is_file()
+    assert main(["-C", str(tmp_path), "init"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["-C", str(tmp_path), "validate"]) == 0
+    assert main(["-C", str(tmp_path), "check"]) == 1  # nothing built yet
+    assert main(["-C", str(tmp_path), "build"]) == 0  # the starter uses the free draft provider
+    assert main(["-C", str(tmp_path), "check"]) == 0
+
+
+@pytest.mark.parametrize("which", ["manifest", "lock"])
+def test_schema_prints_json_schema(which: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """schema prints the manifest's (or, with --lock, the lock's) JSON Schema 2020-12."""
+    assert main(["schema", *(["--lock"] if which == "lock" else [])]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert "assets" in schema["properties"]
+
+
+def test_dash_f_selects_another_manifest_and_its_lock(quickstart: Path) -> None:
+    """-f FILE uses that manifest, and the lock beside it named after it."""
+    (quickstart / "assetgen.yaml").rename(quickstart / "images.yaml")
+    assert main(["-C", str(quickstart), "-f", "images.yaml", "build", "--provider", "draft"]) == 0
+    assert (quickstart / "images.lock").is_file() and not (quickstart / "assetgen.lock").exists()
+
+
+def test_missing_manifest_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Running in a directory with no manifest exits 2 and suggests init."""
+    assert main(["-C", str(tmp_path), "plan"]) == 2
+    assert "assetgen init" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["build", "--jobs", "0"],
+        ["build", "--max-credits", "-1"],
+        ["plan", "--provider", "nope"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_flags_exit_2(quickstart: Path, argv: list[str]) -> None:
+    """Bad flag values and unknown commands are usage errors (exit 2)."""
+    with pytest.raises(SystemExit) as exc:
+        main(["-C", str(quickstart), *argv])
+    assert exc.value.code == 2
+
+
+def test_check_exit_codes(quickstart: Path) -> None:
+    """check exits 1 while anything is out of date and 0 once built."""
+    assert main(["-C", str(quickstart), "check", "--provider", "draft"]) == 1
+    assert main(["-C", str(quickstart), "build", "--provider", "draft"]) == 0
+    assert main(["-C", str(quickstart), "check", "--provider", "draft"]) == 0
+    # the provider is part of each spec: against evolink everything would be regenerated
+    assert main(["-C", str(quickstart), "check", "--provider", "evolink"]) == 1
+
+
+def test_plan_json_shape(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """plan --json prints one object with actions, summary and credits, as design.md fixes."""
+    assert main(["-C", str(quickstart), "plan", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"actions", "summary", "credits"}
+    assert {"name", "action", "reason", "cached", "credits"} <= set(doc["actions"][0])
+    assert doc["summary"]["create"] == 4 and doc["credits"] == pytest.approx(1.8 + 3 * 0.45)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_gets_the_live_display(quickstart: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the build shows a progress bar with counts and credits, then the summary."""
+    monkeypatch.delenv("NO_COLOR")
+    out = _Terminal()
+    code = commands.build(
+        find_project(quickstart), options=BuildOptions(), provider="draft", out=out
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert "building" in text and "4/4" in text and "cr" in text
+    assert "Build done: 4 created; 4 generated, 0 from cache" in text
+
+
+def test_no_terminal_prints_one_line_per_asset(quickstart: Path) -> None:
+    """Without a terminal each finished asset gets one line, then the summary."""
+    out = io.StringIO()
+    assert (
+        commands.build(find_project(quickstart), options=BuildOptions(), provider="draft", out=out)
+        == 0
+    )
+    lines = out.getvalue().splitlines()
+    assert sum(1 for line in lines if line.startswith("  created ")) == 4
+    assert lines[-1].startswith("Build done:")
