@@ -25,11 +25,12 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .errors import AssetgenError, BuildLockedError, CreditLimitError, IntegrityError, UsageError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, sweep_temp_files
 from .journal import Journal
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .manifest import Manifest
 from .plan import Action, Plan
+from .plan import paths_to_check as plan_paths
 from .project import Project
 from .providers import Provider, create_provider
 from .report import BuildSummary, JobResult, Reporter
@@ -152,7 +153,14 @@ def run_build(
         ) from None
     journal = Journal(state / "journal.db")
     try:
-        return _locked_build(project, manifest, cache, reporter, options, journal, provider_factory)
+        outcome = _locked_build(
+            project, manifest, cache, reporter, options, journal, provider_factory
+        )
+        journal.mark_running(False)  # a clean end; a killed build leaves the flag set
+        return outcome
+    except AssetgenError:
+        journal.mark_running(False)
+        raise
     finally:
         journal.close()
         guard.release()
@@ -169,6 +177,9 @@ def _locked_build(
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
+    if journal.mark_running(True):
+        # The last build was killed: drop the temp files it left beside outputs.
+        sweep_temp_files({(project.root / p).parent for p in plan_paths(manifest.specs, lock)})
     recovered = reconcile(lock, journal, manifest, project.root)
     if recovered is not lock:
         write_lock(project.lock_path, recovered, memo_path)

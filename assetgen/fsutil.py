@@ -6,11 +6,12 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
+TEMP_PREFIX = ".assetgen-tmp-"  # so leftovers of a killed process can be told from users' files
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
@@ -28,7 +29,7 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 def atomic_open(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary file that replaces ``path`` on success and vanishes on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -63,3 +64,19 @@ def sha256_file(path: Path) -> str:
         while chunk := f.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sweep_temp_files(directories: Iterable[Path]) -> int:
+    """Remove what a killed process left of ``atomic_open``; returns how many files."""
+    removed = 0
+    for d in directories:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith(TEMP_PREFIX) and e.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
+                    removed += 1
+    return removed

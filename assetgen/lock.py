@@ -23,7 +23,11 @@ from .spec import HASH_VERSION, REQUEST_FIELDS
 
 LOCK_VERSION = 1
 LOCK_NAME = "assetgen.lock"
-HEADER = "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
+HEADER = (
+    "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
+)
+MAX_LOCK_BYTES = 1 << 30  # a lock grows with the project; the manifest's limit does not apply
+_RESTORE_HINT = "  hint: restore assetgen.lock from git, or delete it to rebuild everything"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +47,23 @@ class LockEntry:
 
     def to_tuple(self) -> tuple[Any, ...]:
         return (
-            self.spec_hash, tuple(self.request[f] for f in REQUEST_FIELDS), self.path, self.sha256,
-            self.bytes, self.width, self.height, self.format, self.task_id, self.results,
-            self.credits, self.generated_at,
+            self.spec_hash,
+            tuple(self.request[f] for f in REQUEST_FIELDS),
+            self.path,
+            self.sha256,
+            self.bytes,
+            self.width,
+            self.height,
+            self.format,
+            self.task_id,
+            self.results,
+            self.credits,
+            self.generated_at,
         )
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
-        return cls(t[0], dict(zip(REQUEST_FIELDS, t[1])), *t[2:])
+        return cls(t[0], dict(zip(REQUEST_FIELDS, t[1], strict=True)), *t[2:])
 
     def moved(self, path: str) -> LockEntry:
         return replace(self, path=path)
@@ -71,11 +84,12 @@ class Lockfile:
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
 _NOT_PLAIN = re.compile(
     r"""(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+
-    |[-+]?\.[0-9]+|\.(?:inf|nan)|y|n|yes|no|on|off|true|false|null|~|[0-9]+:[0-9:]+)""",
+    |[-+]?\.[0-9]+|\.(?:inf|nan)|y|n|yes|no|on|off|true|false|null|~|[0-9]+:[0-9:]+
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt].*)?)""",
     re.X | re.I,
 )
 # Characters YAML does not allow raw inside a double-quoted scalar, beyond what JSON escapes.
-_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 def yaml_str(s: str) -> str:
@@ -121,7 +135,9 @@ def format_entry(name: str, e: LockEntry) -> str:
 
 
 def _credits(value: float) -> str:
-    return repr(round(float(value), 6))
+    # Always digits with a point: repr() would write 1e+16, which YAML reads as a string.
+    text = f"{float(value):.6f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
 def format_lock(lock: Lockfile) -> str:
@@ -171,7 +187,8 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
         cached = memo.load(memo_path, key)
         if cached is not None:
             version, hash_version, rows = cached
-            return Lockfile({n: LockEntry.from_tuple(t) for n, t in rows.items()}, version, hash_version)
+            entries = {n: LockEntry.from_tuple(t) for n, t in rows.items()}
+            return Lockfile(entries, version, hash_version)
     lock = parse_lock(data, path.name)
     if memo_path is not None:
         _remember(memo_path, key, lock)
@@ -180,37 +197,51 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
 
 def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
     """Parse and validate lock text; a LockfileError names the line of the first problem."""
-    if b"\n<<<<<<< " in b"\n" + data or b"\n>>>>>>> " in b"\n" + data:
-        line = next(
-            i for i, ln in enumerate(data.split(b"\n"), 1) if ln.startswith((b"<<<<<<< ", b">>>>>>> "))
-        )
+    marker = _conflict_marker(data)
+    if marker:
         raise LockfileError(
-            f"{filename}:{line}:1: the lock has git conflict markers\n"
-            "  hint: keep one side (`git checkout --ours assetgen.lock`), then run `assetgen build`"
+            f"{filename}:{marker}:1: the lock has git conflict markers\n"
+            "  hint: take either side (`git checkout --theirs assetgen.lock`) and run "
+            "`assetgen build`: it restores the other side's assets from the cache or rebuilds them"
         )
     try:
-        doc, positions = yamlpos.load(data, filename)
+        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
     except ManifestError as exc:
-        raise LockfileError(f"{exc}\n  hint: restore it from git, or delete it to rebuild everything") from None
+        raise LockfileError(f"{exc}\n{_RESTORE_HINT}") from None
     if not isinstance(doc, dict):
-        raise LockfileError(f"{filename}:1:1: not an assetgen lock (expected a mapping with `assets`)")
-    version = doc.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
         raise LockfileError(
-            f"{filename}: lock format version {version} was written by a newer assetgen "
-            f"(this one reads version {LOCK_VERSION})\n  hint: upgrade assetgen (pip install -U assetgen)"
+            f"{filename}:1:1: not an assetgen lock (expected a mapping with `version` and `assets`)"
+            f"\n{_RESTORE_HINT}"
         )
+    for key, supported in (("version", LOCK_VERSION), ("hash_version", HASH_VERSION)):
+        value = doc.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > supported:
+            line, col = positions.of((key,))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: lock {key} {value} was written by a newer assetgen "
+                f"(this one reads {key} {supported})\n"
+                "  hint: upgrade assetgen (pip install -U assetgen)"
+            )
     problems = schema.validate("lock", doc, positions, filename)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise LockfileError(
-            f"{first}{more}\n  hint: restore assetgen.lock from git, or delete it to rebuild everything"
-        )
-    entries = {
-        str(name): _entry(body) for name, body in (doc.get("assets") or {}).items()
-    }
-    return Lockfile(entries, version, doc.get("hash_version", HASH_VERSION))
+        raise LockfileError(f"{first}{more}\n{_RESTORE_HINT}")
+    entries = {str(name): _entry(body) for name, body in (doc.get("assets") or {}).items()}
+    return Lockfile(entries, int(doc["version"]), int(doc.get("hash_version", HASH_VERSION)))
+
+
+def _conflict_marker(data: bytes) -> int | None:
+    """The line of the first git conflict marker, if any."""
+    if b"<<<<<<<" not in data and b">>>>>>>" not in data:
+        return None
+    for i, line in enumerate(data.split(b"\n"), 1):
+        if (
+            line.startswith((b"<<<<<<<", b">>>>>>>", b"|||||||"))
+            or line.rstrip(b"\r") == b"======="
+        ):
+            return i
+    return None
 
 
 def _entry(body: dict[str, Any]) -> LockEntry:

@@ -7,6 +7,7 @@ never stops at the first problem: it collects them all and raises one ManifestEr
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import posixpath
 import re
@@ -21,6 +22,10 @@ from .urls import callback_url_problem
 from .yamlpos import Path, Positions
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_NAME_CHARS = re.compile(r"[a-z0-9._-]*")
+_NAME_HINT = (
+    "names use lowercase letters, digits, `.`, `_` and `-`, and start with a letter or digit"
+)
 _PLACEHOLDER = re.compile(r"\$(\$|\{([^}]*)\}|\{)")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_PROVIDER = "evolink"
@@ -52,8 +57,10 @@ def parse_manifest(
     ``provider`` overrides the manifest's own (``--provider``); ``price`` gives the
     credits one generation costs (default: the catalog price, nothing for ``draft``).
     """
-    doc, positions = yamlpos.load(data, filename)
-    return _Resolver(filename, positions, tuple(providers), price or catalog_price).run(doc, provider)
+    doc, positions, problems = yamlpos.load_all_problems(data, filename)
+    resolver = _Resolver(filename, positions, tuple(providers), price or catalog_price)
+    resolver.diags.extend(problems)  # duplicate keys: reported with everything else
+    return resolver.run(doc, provider)
 
 
 def catalog_price(provider: str, model: str, quality: str) -> float:
@@ -64,9 +71,10 @@ def catalog_price(provider: str, model: str, quality: str) -> float:
 
 
 class _SubstitutionError(Exception):
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, needle: str = "") -> None:
         super().__init__(message)
         self.hint = hint
+        self.needle = needle  # the text in the source the problem is about
 
 
 def substitute(template: str, context: Mapping[str, str]) -> str:
@@ -77,13 +85,17 @@ def substitute(template: str, context: Mapping[str, str]) -> str:
             return "$"
         name = m.group(2)
         if name is None:
-            raise _SubstitutionError("unterminated `${`", "close it with `}`, or write `$$` for a `$`")
+            raise _SubstitutionError(
+                "unterminated `${`", "close it with `}`, or write `$$` for a literal `$`", "${"
+            )
         if not _VAR_NAME.fullmatch(name):
-            raise _SubstitutionError(f"`${{{name}}}` is not a valid variable reference")
+            raise _SubstitutionError(
+                f"`${{{name}}}` is not a valid variable reference",
+                "variable names use letters, digits and _; write `$$` for a literal `$`",
+                m.group(0),
+            )
         if name not in context:
             known = sorted(context)
-            import difflib
-
             close = difflib.get_close_matches(name, known, n=1)
             if close:
                 hint = f"did you mean `${{{close[0]}}}`?"
@@ -91,7 +103,7 @@ def substitute(template: str, context: Mapping[str, str]) -> str:
                 hint = f"known variables: {', '.join(known)}"
             else:
                 hint = "define it under `vars:` or in the asset's `matrix:`"
-            raise _SubstitutionError(f"unknown variable `${{{name}}}`", hint)
+            raise _SubstitutionError(f"unknown variable `${{{name}}}`", hint, m.group(0))
         return context[name]
 
     if "$" not in template:
@@ -109,6 +121,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _bad_path(rel: str) -> bool:
+    return rel.startswith("/") or "\\" in rel or re.match(r"^[A-Za-z]:", rel) is not None
+
+
+def _escapes(norm: str) -> bool:
+    return norm == ".." or norm.startswith("../")
+
+
+Fields = dict[str, tuple[Any, Path]]  # field -> (value, where it was written)
+
+
 class _Resolver:
     def __init__(
         self, filename: str, positions: Positions, providers: tuple[str, ...], price: PriceFn
@@ -119,9 +142,18 @@ class _Resolver:
         self.price = price
         self.diags: list[Diagnostic] = []
         self._seen: set[tuple[int, int, str]] = set()
+        self.bad_defaults: set[str] = set()
 
-    def error(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
-        line, col = self.pos.of(path, key=key)
+    def error(
+        self,
+        path: Path,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        needle: str = "",
+    ) -> None:
+        line, col = self.pos.find(path, needle, key=key) if needle else self.pos.of(path, key=key)
         if (line, col, message) in self._seen:  # a template error repeats for every matrix row
             return
         self._seen.add((line, col, message))
@@ -129,75 +161,71 @@ class _Resolver:
 
     def run(self, doc: Any, provider_override: str | None) -> Manifest:
         if not isinstance(doc, dict):
-            self.error((), "the manifest must be a mapping with `version` and `assets`",
-                       "start from `assetgen init`")
+            self.error(
+                (),
+                "the manifest must be a mapping with `version` and `assets`",
+                "start from `assetgen init`",
+            )
             raise ManifestError(self.diags)
-        self.diags.extend(schema.validate("manifest", doc, self.pos, self.filename))
-        bad_paths = {self._diag_key(d) for d in self.diags}
+        bad_assets: set[str] = set()
+        for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
+            self.diags.append(diag)
+            if len(where) >= 2 and where[0] == "assets":
+                bad_assets.add(str(where[1]))  # resolving it would only repeat the problem
+            elif len(where) >= 2 and where[0] == "defaults":
+                self.bad_defaults.add(str(where[1]))
 
         provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
         if not isinstance(provider, str) or provider not in self.providers:
             provider = DEFAULT_PROVIDER
-
-        output_dir = doc.get("output_dir", DEFAULT_OUTPUT_DIR)
-        output_dir = self._check_output_dir(output_dir)
+        output_dir = self._check_output_dir(doc.get("output_dir", DEFAULT_OUTPUT_DIR))
 
         raw_vars = doc.get("vars") or {}
-        variables = {str(k): _text(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
+        variables = (
+            {str(k): _text(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
+        )
         defaults = doc.get("defaults") or {}
-        if not isinstance(defaults, dict):
-            defaults = {}
+        known = set(schema.default_fields())
+        defaults = (
+            {k: v for k, v in defaults.items() if k in known} if isinstance(defaults, dict) else {}
+        )
         assets = doc.get("assets") or {}
         if not isinstance(assets, dict):
             assets = {}
 
         specs: list[AssetSpec] = []
-        names: dict[str, Path] = {}
-        outputs: dict[str, tuple[str, str]] = {}
+        names: dict[str, tuple[Path, str]] = {}
+        outputs: dict[str, tuple[str, str, str]] = {}
         for template, body in assets.items():
-            if not isinstance(body, dict):
-                continue  # the schema already said so
-            path: Path = ("assets", template)
-            if path in bad_paths:
-                continue
-            for spec, origin in self._expand(template, body, defaults, variables, provider, output_dir):
-                self._register(spec, origin, names, outputs)
-                specs.append(spec)
+            if not isinstance(body, dict) or template in bad_assets:
+                continue  # the schema already said why
+            for spec in self._expand(template, body, defaults, variables, provider, output_dir):
+                if self._register(spec, template, names, outputs):
+                    specs.append(spec)
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)
         return Manifest(provider=provider, output_dir=output_dir, specs=tuple(specs))
 
-    def _diag_key(self, d: Diagnostic) -> Path:
-        # Which asset a schema diagnostic belongs to, by position: assets whose
-        # subtree has a schema error are not resolved further (their values may
-        # have any type), but every other asset still is.
-        for (kind, name), pos in ((p[:2], v) for p, v in self.pos.keys.items() if len(p) == 2):
-            if kind != "assets":
-                continue
-            end = self._asset_end(name)
-            if pos <= (d.line, d.col) <= end:
-                return ("assets", name)
-        return ()
-
-    def _asset_end(self, name: str) -> tuple[int, int]:
-        if not hasattr(self, "_ends"):
-            keys = sorted(
-                (v, p[1]) for p, v in self.pos.keys.items() if len(p) == 2 and p[0] == "assets"
-            )
-            self._ends: dict[str, tuple[int, int]] = {}
-            for i, (_, n) in enumerate(keys):
-                self._ends[str(n)] = keys[i + 1][0] if i + 1 < len(keys) else (10**9, 0)
-        return self._ends.get(name, (0, 0))
-
     def _check_output_dir(self, value: Any) -> str:
         if not isinstance(value, str) or not value:
             return DEFAULT_OUTPUT_DIR
-        if value.startswith("/") or "\\" in value or re.match(r"^[A-Za-z]:", value):
-            self.error(("output_dir",), f"output_dir `{value}` must be a relative path with `/`",
-                       "paths in the manifest are relative to the manifest's directory")
+        if _bad_path(value):
+            self.error(
+                ("output_dir",),
+                f"output_dir `{value}` must be a relative path with `/` separators",
+                "it is relative to the manifest's directory",
+            )
             return DEFAULT_OUTPUT_DIR
-        return posixpath.normpath(value)
+        norm = posixpath.normpath(value)
+        if _escapes(norm):
+            self.error(
+                ("output_dir",),
+                f"output_dir `{value}` is outside the manifest's directory",
+                "keep outputs next to the manifest, so the lock and the files travel together",
+            )
+            return DEFAULT_OUTPUT_DIR
+        return norm
 
     def _expand(
         self,
@@ -207,38 +235,72 @@ class _Resolver:
         variables: dict[str, str],
         provider: str,
         output_dir: str,
-    ) -> Iterable[tuple[AssetSpec, Path]]:
+    ) -> Iterable[AssetSpec]:
         base: Path = ("assets", template)
         matrix = body.get("matrix") or {}
         keys = list(matrix)
         used_in_name = _referenced(template)
+        ok = True
         for key in keys:
             if key not in used_in_name:
-                self.error((*base, "matrix", key), f"matrix key `{key}` is not used in the asset name `{template}`",
-                           f"add `${{{key}}}` to the name so every expanded name is unique", key=True)
-        if any(k not in used_in_name for k in keys):
+                ok = False
+                self.error(
+                    (*base, "matrix", key),
+                    f"matrix key `{key}` is not used in the asset name `{template}`",
+                    f"add `${{{key}}}` to the name so every expanded name is unique",
+                    key=True,
+                )
+            seen: set[str] = set()
+            for i, value in enumerate(matrix[key]):
+                if _text(value) in seen:
+                    ok = False
+                    self.error(
+                        (*base, "matrix", key, i),
+                        f"matrix `{key}` lists `{_text(value)}` twice",
+                        "each value gives one asset; remove the repeat",
+                    )
+                seen.add(_text(value))
+        if not ok:
             return
-        rows = itertools.product(*(matrix[k] for k in keys)) if keys else [()]
-        for values in rows:
-            row = dict(zip(keys, values))
-            context = {**variables, **{k: _text(v) for k, v in row.items()}}
+        for combo in itertools.product(*(list(enumerate(matrix[k])) for k in keys)):
+            row = {k: (v, (*base, "matrix", k, i)) for k, (i, v) in zip(keys, combo, strict=True)}
+            context = {**variables, **{k: _text(v) for k, (v, _) in row.items()}}
             spec = self._resolve_one(template, body, defaults, row, context, provider, output_dir)
             if spec is not None:
-                yield spec, base
+                yield spec
 
-    def _sub(self, path: Path, value: str, context: Mapping[str, str], *, key: bool = False) -> str | None:
+    def _sub(
+        self, path: Path, value: str, context: Mapping[str, str], *, key: bool = False
+    ) -> str | None:
         try:
             return substitute(value, context)
         except _SubstitutionError as exc:
-            self.error(path, str(exc), exc.hint, key=key)
+            self.error(path, str(exc), exc.hint, key=key, needle=exc.needle)
             return None
+
+    def _check_name(self, name: str, template: str, row: dict[str, tuple[Any, Path]]) -> None:
+        if NAME_RE.fullmatch(name):
+            return
+        # A matrix value that brings in a character names cannot have is the thing to fix.
+        for value, where in row.values():
+            if not _NAME_CHARS.fullmatch(_text(value)):
+                self.error(
+                    where,
+                    f"matrix value `{_text(value)}` cannot be part of an asset name (`{template}`)",
+                    _NAME_HINT,
+                )
+                return
+        expanded = f" (expanded from `{template}`)" if name != template else ""
+        self.error(
+            ("assets", template), f"invalid asset name `{name}`{expanded}", _NAME_HINT, key=True
+        )
 
     def _resolve_one(
         self,
         template: str,
         body: dict[str, Any],
         defaults: dict[str, Any],
-        row: dict[str, Any],
+        row: dict[str, tuple[Any, Path]],
         context: dict[str, str],
         provider: str,
         output_dir: str,
@@ -248,23 +310,17 @@ class _Resolver:
         name = self._sub(base, template, context, key=True)
         if name is None:
             return None
-        if not NAME_RE.fullmatch(name):
-            expanded = f" (expanded from `{template}`)" if name != template else ""
-            self.error(base, f"invalid asset name `{name}`{expanded}",
-                       "names use lowercase letters, digits, `.`, `_` and `-`, and start with a letter or digit",
-                       key=True)
+        self._check_name(name, template, row)
 
         # Precedence: defaults < asset < matrix row; remember where each value came from.
-        fields: dict[str, tuple[Any, Path]] = {}
-        for k, v in defaults.items():
-            fields[k] = (v, ("defaults", k))
-        for k, v in body.items():
-            if k != "matrix":
-                fields[k] = (v, (*base, k))
+        fields: Fields = {k: (v, ("defaults", k)) for k, v in defaults.items()}
+        fields.update({k: (v, (*base, k)) for k, v in body.items() if k != "matrix"})
         field_names = set(schema.asset_fields()) - {"matrix", "output"}
-        for k, v in row.items():
-            if k in field_names:
-                fields[k] = (v, (*base, "matrix", k))
+        fields.update({k: vw for k, vw in row.items() if k in field_names})
+        if any(
+            where[0] == "defaults" and k in self.bad_defaults for k, (_, where) in fields.items()
+        ):
+            return None  # inherits a default the schema rejected: reported once, there
 
         def get(field: str) -> tuple[Any, Path]:
             return fields.get(field, (None, base))
@@ -279,26 +335,39 @@ class _Resolver:
             return self._sub(path, value, context), path
 
         prompt, prompt_path = text_field("prompt")
-        if fields.get("prompt") is None:
-            self.error(base, f"asset `{name}` has no prompt", "add `prompt: ...` to it or to `defaults`",
-                       key=True)
+        if "prompt" not in fields:
+            self.error(
+                base,
+                f"asset `{name}` has no prompt",
+                "add `prompt: ...` to it, or to `defaults:`",
+                key=True,
+            )
         model, model_path = text_field("model")
         model = model or catalog.DEFAULT_MODEL
         info = catalog.MODELS.get(model)
         if info is None:
-            self.error(model_path, f"unknown model `{model}` for provider `{provider}`",
-                       f"known models: {', '.join(sorted(catalog.MODELS))}")
+            self.error(
+                model_path,
+                f"unknown model `{model}` for provider `{provider}`",
+                f"known models: {', '.join(sorted(catalog.MODELS))}",
+            )
             return None
         size, size_path = text_field("size")
         size = size or info.default_size
         if size not in info.pixels:
-            self.error(size_path, f"size `{size}` is not offered by {model}",
-                       f"sizes: {' '.join(info.sizes)} (quote them: \"16:9\")")
+            self.error(
+                size_path,
+                f"size `{size}` is not offered by {model}",
+                f"sizes: {', '.join(info.sizes)}",
+            )
         quality, quality_path = text_field("quality")
         quality = quality or info.default_quality
         if quality not in info.credits:
-            self.error(quality_path, f"quality `{quality}` is not offered by {model}",
-                       f"qualities: {', '.join(info.qualities)}")
+            self.error(
+                quality_path,
+                f"quality `{quality}` is not offered by {model}",
+                f"qualities: {', '.join(info.qualities)}",
+            )
 
         seed_value, seed_path = get("seed")
         seed_derived = seed_value is None
@@ -310,8 +379,11 @@ class _Resolver:
         else:
             seed = seed_value
             if not info.seed_min <= seed <= info.seed_max:
-                self.error(seed_path, f"seed {seed} is outside {info.seed_min}..{info.seed_max}",
-                           "omit it to derive a stable seed from the asset's name")
+                self.error(
+                    seed_path,
+                    f"seed {seed} is outside {info.seed_min}..{info.seed_max}",
+                    "omit `seed` to derive a stable one from the asset's name",
+                )
 
         nsfw_value, nsfw_path = get("nsfw_check")
         if nsfw_value is not None and not isinstance(nsfw_value, bool):
@@ -322,35 +394,63 @@ class _Resolver:
         if callback_url is not None:
             problem = callback_url_problem(callback_url)
             if problem:
-                self.error(cb_path, f"callback_url {problem}", "use an https:// URL on a public host")
+                hint = (
+                    None if "characters long" in problem else "use an https:// URL on a public host"
+                )
+                self.error(cb_path, f"callback_url {problem}", hint)
 
         if prompt is not None:
             prompt = prompt.strip()
             if not prompt:
-                self.error(prompt_path, "prompt is empty")
+                self.error(prompt_path, "prompt is blank", "describe the image to generate")
             tokens = catalog.estimate_tokens(prompt)
             if tokens > info.prompt_max_tokens:
-                self.error(prompt_path,
-                           f"prompt is about {tokens} tokens; {model} accepts at most {info.prompt_max_tokens}",
-                           "shorten it (the count is a conservative estimate: see the README)")
+                self.error(
+                    prompt_path,
+                    f"prompt is about {tokens} tokens; {model} accepts at most "
+                    f"{info.prompt_max_tokens}",
+                    "shorten it (the count is a conservative estimate: see the README)",
+                )
 
         output = self._output(name, fields, context, output_dir, base)
 
         if len(self.diags) != before or prompt is None or output is None:
             return None
         width, height = info.pixels[size][quality]
-        request = {"provider": provider, "model": model, "prompt": prompt, "size": size,
-                   "quality": quality, "seed": seed, "nsfw_check": nsfw}
+        request = {
+            "provider": provider,
+            "model": model,
+            "prompt": prompt,
+            "size": size,
+            "quality": quality,
+            "seed": seed,
+            "nsfw_check": nsfw,
+        }
         return AssetSpec(
-            name=name, provider=provider, model=model, prompt=prompt, size=size, quality=quality,
-            seed=seed, nsfw_check=nsfw, output=output, width=width, height=height,
-            credits=self.price(provider, model, quality), spec_hash=spec_hash(request),
-            seed_derived=seed_derived, callback_url=callback_url,
+            name=name,
+            provider=provider,
+            model=model,
+            prompt=prompt,
+            size=size,
+            quality=quality,
+            seed=seed,
+            nsfw_check=nsfw,
+            output=output,
+            width=width,
+            height=height,
+            credits=self.price(provider, model, quality),
+            spec_hash=spec_hash(request),
+            seed_derived=seed_derived,
+            callback_url=callback_url,
         )
 
     def _output(
-        self, name: str, fields: dict[str, tuple[Any, Path]], context: Mapping[str, str],
-        output_dir: str, base: Path,
+        self,
+        name: str,
+        fields: Fields,
+        context: Mapping[str, str],
+        output_dir: str,
+        base: Path,
     ) -> str | None:
         raw, path = fields.get("output", (None, base))
         if raw is None:
@@ -361,41 +461,74 @@ class _Resolver:
             rel = self._sub(path, raw, context)
         if rel is None:
             return None
-        if rel.startswith("/") or "\\" in rel or re.match(r"^[A-Za-z]:", rel):
-            self.error(path, f"output `{rel}` must be a relative path with `/` separators",
-                       "it is relative to output_dir")
+        if _bad_path(rel):
+            self.error(
+                path,
+                f"output `{rel}` must be a relative path with `/` separators",
+                f"it is relative to output_dir (`{output_dir}`)",
+            )
             return None
         norm = posixpath.normpath(rel)
-        if norm == ".." or norm.startswith("../") or norm == ".":
-            self.error(path, f"output `{rel}` leaves output_dir `{output_dir}`",
-                       "keep outputs inside output_dir, or change output_dir")
+        if _escapes(norm) or norm == ".":
+            self.error(
+                path,
+                f"output `{rel}` is outside output_dir `{output_dir}`",
+                "keep outputs inside output_dir, or change output_dir",
+            )
             return None
-        ext = norm.rsplit(".", 1)[-1].lower() if "." in posixpath.basename(norm) else ""
+        base_name = posixpath.basename(norm)
+        ext = base_name.rsplit(".", 1)[-1].lower() if "." in base_name else ""
         if ext not in FORMATS:
-            self.error(path, f"output `{rel}` has no image extension",
-                       "end it with .png, .jpg, .jpeg or .webp (the extension picks the format)")
+            what = f"`.{ext}` is not an image format assetgen writes" if ext else "has no extension"
+            self.error(
+                path,
+                f"output `{rel}`: {what}",
+                "end it with .png, .jpg, .jpeg or .webp (the extension picks the format)",
+            )
             return None
-        full = posixpath.normpath(posixpath.join(output_dir, norm))
-        return full
+        return posixpath.normpath(posixpath.join(output_dir, norm))
 
     def _register(
-        self, spec: AssetSpec, origin: Path, names: dict[str, Path], outputs: dict[str, tuple[str, str]]
-    ) -> None:
+        self,
+        spec: AssetSpec,
+        template: str,
+        names: dict[str, tuple[Path, str]],
+        outputs: dict[str, tuple[str, str, str]],
+    ) -> bool:
+        """Record a resolved spec; False (with a located error) when it clashes with another."""
+        origin: Path = ("assets", template)
         if spec.name in names:
-            first = names[spec.name]
-            line = self.pos.of(first, key=True)[0]
-            self.error(origin, f"asset name `{spec.name}` is defined twice (first at line {line})",
-                       "names must be unique after matrix expansion", key=True)
-        else:
-            names[spec.name] = origin
+            first, first_template = names[spec.name]
+            if first_template == template:
+                message = f"`{template}` expands to `{spec.name}` more than once"
+            else:
+                line = self.pos.of(first, key=True)[0]
+                expanded = f" (expanded from `{template}`)" if spec.name != template else ""
+                message = (
+                    f"asset name `{spec.name}`{expanded} is already used (first at line {line})"
+                )
+            self.error(origin, message, "names must be unique after matrix expansion", key=True)
+            return False
+        names[spec.name] = (origin, template)
         folded = spec.output.casefold()
         if folded in outputs:
-            other, other_output = outputs[folded]
-            case_only = "" if other_output == spec.output else f" (and `{other_output}`: paths differ only in case)"
+            other, other_output, other_template = outputs[folded]
+            if other_template == template and other_output == spec.output:
+                keys = " ".join(f"`${{{k}}}`" for k in sorted(_referenced(template)))
+                message = f"every `{template}` asset writes the same `{spec.output}`"
+                hint = f"use the matrix keys in `output` ({keys}) so each gets its own file"
+            elif other_output == spec.output:
+                message = f"assets `{other}` and `{spec.name}` both write `{spec.output}`"
+                hint = "give one of them another `output`"
+            else:
+                message = (
+                    f"assets `{other}` and `{spec.name}` write `{other_output}` and "
+                    f"`{spec.output}`, which differ only in case"
+                )
+                hint = "they are the same file on macOS and Windows; rename one"
             where = (*origin, "output")
             has_output = where in self.pos.values
-            self.error(where if has_output else origin,
-                       f"assets `{other}` and `{spec.name}` both write `{spec.output}`{case_only}",
-                       "give one of them another `output`", key=not has_output)
-        else:
-            outputs[folded] = (spec.name, spec.output)
+            self.error(where if has_output else origin, message, hint, key=not has_output)
+            return False
+        outputs[folded] = (spec.name, spec.output, template)
+        return True

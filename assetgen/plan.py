@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .lock import LockEntry, Lockfile
-from .spec import REQUEST_FIELDS, AssetSpec
+from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
 
 ACTIONS = ("create", "update", "restore", "move", "delete", "noop")
 WORK = frozenset({"create", "update", "restore", "move", "delete"})
@@ -105,15 +105,17 @@ def make_plan(
     # Lock entries that left the manifest can be taken over by a renamed asset with
     # the same spec: renaming never pays again.
     orphans: dict[str, list[str]] = {}
-    for name, entry in lock.entries.items():
+    for name, old_entry in lock.entries.items():
         if name not in wanted:
-            orphans.setdefault(entry.spec_hash, []).append(name)
+            orphans.setdefault(old_entry.spec_hash, []).append(name)
     adopted: set[str] = set()
     actions: list[Action] = []
     for spec in specs:
-        entry = lock.entries.get(spec.name)
+        entry = lock.get(spec.name)
         if spec.name in forced:
-            actions.append(_generate(spec, entry, "update" if entry else "create", "forced", False, ()))
+            actions.append(
+                _generate(spec, entry, "update" if entry else "create", "forced", False, ())
+            )
             continue
         if entry is None:
             heirs = orphans.get(spec.spec_hash)
@@ -122,26 +124,30 @@ def make_plan(
                 adopted.add(old)
                 actions.append(_relocate(spec, lock.entries[old], digests, is_cached, old_name=old))
             else:
-                actions.append(_generate(spec, None, "create", "new", is_cached(spec.spec_hash), ()))
+                actions.append(
+                    _generate(spec, None, "create", "new", is_cached(spec.spec_hash), ())
+                )
             continue
         if entry.spec_hash != spec.spec_hash:
             changes = _changes(entry, spec)
-            reason = ", ".join(f"{c.field} changed" for c in changes) or "request changed"
-            actions.append(_generate(spec, entry, "update", reason, is_cached(spec.spec_hash), changes))
+            reason = _changed(changes, lock)
+            actions.append(
+                _generate(spec, entry, "update", reason, is_cached(spec.spec_hash), changes)
+            )
             continue
         actions.append(_relocate(spec, entry, digests, is_cached))
     for name in sorted(lock.entries):
         if name in wanted or name in adopted:
             continue
-        entry = lock.entries[name]
-        have = digests.get(entry.path)
+        gone = lock.entries[name]
+        have = digests.get(gone.path)
         if have is None:
-            reason = "removed from manifest (file already gone)"
-        elif have != entry.sha256:
-            reason = "removed from manifest (file was modified: it will be kept)"
+            reason = "removed; file already gone"
+        elif have != gone.sha256:
+            reason = "removed; file modified: kept"
         else:
             reason = "removed from manifest"
-        actions.append(Action(name, "delete", reason, locked=entry))
+        actions.append(Action(name, "delete", reason, locked=gone))
     actions.sort(key=lambda a: a.name)
     return Plan(tuple(actions))
 
@@ -155,8 +161,14 @@ def _generate(
     changes: tuple[Change, ...],
 ) -> Action:
     return Action(
-        spec.name, action, reason, cached=cached, credits=0.0 if cached else spec.credits,
-        spec=spec, locked=entry, changes=changes,
+        spec.name,
+        action,
+        reason,
+        cached=cached,
+        credits=0.0 if cached else spec.credits,
+        spec=spec,
+        locked=entry,
+        changes=changes,
     )
 
 
@@ -173,25 +185,55 @@ def _relocate(
     if digests.get(spec.output) == entry.sha256:
         if entry.path == spec.output and not old_name:
             return Action(spec.name, "noop", "up to date", spec=spec, locked=entry)
-        return Action(spec.name, "move", renamed or f"output moved from {entry.path}", spec=spec,
-                      locked=entry, source=spec.output, old_name=old_name)
+        return Action(
+            spec.name,
+            "move",
+            renamed or "output moved",
+            spec=spec,
+            locked=entry,
+            source=spec.output,
+            old_name=old_name,
+        )
     if entry.path != spec.output and digests.get(entry.path) == entry.sha256:
-        reason = renamed or f"output moved from {entry.path}"
-        return Action(spec.name, "move", reason, spec=spec, locked=entry, source=entry.path,
-                      old_name=old_name)
+        reason = renamed or "output moved"
+        return Action(
+            spec.name, "move", reason, spec=spec, locked=entry, source=entry.path, old_name=old_name
+        )
     have = digests.get(spec.output)
     reason = "output missing" if have is None else "output modified"
     if renamed:
         reason = f"{renamed}, {reason}"
     cached = is_cached(spec.spec_hash)
-    return Action(spec.name, "restore", reason, cached=cached, credits=0.0 if cached else spec.credits,
-                  spec=spec, locked=entry, old_name=old_name)
+    return Action(
+        spec.name,
+        "restore",
+        reason,
+        cached=cached,
+        credits=0.0 if cached else spec.credits,
+        spec=spec,
+        locked=entry,
+        old_name=old_name,
+    )
+
+
+def _changed(changes: tuple[Change, ...], lock: Lockfile) -> str:
+    """``prompt changed``, ``prompt and size changed``, ``model, size and seed changed``."""
+    fields = [c.field for c in changes]
+    if not fields:
+        if lock.hash_version != HASH_VERSION:
+            return f"hash version changed ({lock.hash_version} -> {HASH_VERSION})"
+        return "request changed"
+    if len(fields) == 1:
+        return f"{fields[0]} changed"
+    return f"{', '.join(fields[:-1])} and {fields[-1]} changed"
 
 
 def _changes(entry: LockEntry, spec: AssetSpec) -> tuple[Change, ...]:
     new = spec.request
     return tuple(
-        Change(f, entry.request.get(f), new[f]) for f in REQUEST_FIELDS if entry.request.get(f) != new[f]
+        Change(f, entry.request.get(f), new[f])
+        for f in REQUEST_FIELDS
+        if entry.request.get(f) != new[f]
     )
 
 

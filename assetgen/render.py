@@ -6,7 +6,7 @@ import json
 import os
 from typing import IO, Any
 
-from .plan import Action, Plan
+from .plan import ACTIONS, GENERATING, Action, Plan
 
 SYMBOLS = {"create": "+", "update": "~", "restore": "*", "move": ">", "delete": "-", "noop": " "}
 _COLOURS = {"create": "32", "update": "33", "restore": "36", "move": "34", "delete": "31"}
@@ -41,45 +41,94 @@ def _show(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else json.dumps(value)
 
 
-def format_action(a: Action, colour: bool = False) -> list[str]:
-    symbol = _paint(SYMBOLS[a.action], _COLOURS.get(a.action), colour)
-    cost = ""
-    if a.action in ("create", "update", "restore"):
-        cost = "cached" if a.cached else (f"{credits_text(a.credits)} cr" if a.credits else "free")
-    where = a.path
+REASON_WIDTH = 36  # reasons and paths longer than this are not padded: columns stay tidy
+PATH_WIDTH = 44
+WRAP = 96  # a change whose line would be longer goes on two lines
+
+
+def action_cost(a: Action) -> str:
+    """``0.45 cr``, ``cached`` or ``free``: what this action costs."""
+    if a.action in GENERATING:
+        if a.cached:
+            return "cached"
+        return f"{credits_text(a.credits)} cr" if a.credits else "free"
+    return "free"
+
+
+def action_where(a: Action) -> str:
     if a.action == "move" and a.source and a.source != a.path:
-        where = f"{a.source} -> {a.path}"
-    line = f"  {symbol} {a.name}  {_paint(a.reason, '2', colour)}  [{where}]"
-    if cost:
-        line += f"  {cost}"
-    lines = [line]
+        return f"{a.source} -> {a.path}"
+    return a.path
+
+
+def _pad(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text
+
+
+def format_action(
+    a: Action,
+    colour: bool = False,
+    *,
+    name_width: int = 0,
+    reason_width: int = 0,
+    path_width: int = 0,
+) -> list[str]:
+    """One line for ``a`` (symbol, name, reason, path, cost), then one per changed field."""
+    symbol = _paint(SYMBOLS[a.action], _COLOURS.get(a.action), colour)
+    reason = _pad(a.reason, reason_width)
+    where = _pad(action_where(a), path_width)
+    line = f"  {symbol} {_pad(a.name, name_width)}  {_paint(reason, '2', colour)}  {where}"
+    lines = [f"{line}  {action_cost(a)}"]
+    indent = " " * (6 + max(name_width, len(a.name)))
     for c in a.changes:
         old, new = _show(c.old), _show(c.new)
-        if len(old) + len(new) > 70:
-            lines.append(f"      {c.field}: {old}")
-            lines.append(f"      {' ' * len(c.field)}  -> {new}")
+        if len(indent) + len(c.field) + len(old) + len(new) + 6 > WRAP:
+            lines.append(f"{indent}{c.field}: {old}")
+            lines.append(f"{indent}{' ' * len(c.field)}  -> {new}")
         else:
-            lines.append(f"      {c.field}: {old} -> {new}")
+            lines.append(f"{indent}{c.field}: {old} -> {new}")
     return lines
 
 
 def summary_line(plan: Plan) -> str:
     counts = plan.summary
-    parts = [f"{counts[k]} {VERBS[k]}" for k in ("create", "update", "restore", "move", "delete") if counts[k]]
+    parts = [f"{counts[k]} {VERBS[k]}" for k in ACTIONS if k != "noop" and counts[k]]
     parts.append(f"{counts['noop']} up to date")
     hits = plan.cache_hits
     cache = f", {hits} from cache" if hits else ""
-    return f"Plan: {', '.join(parts)}. Estimated cost: {credits_text(plan.credits)} credits{cache}."
+    total = credits_text(plan.credits)
+    return f"Plan: {', '.join(parts)}. Estimated cost: {total} credits{cache}."
 
 
 def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
+    """The plan as people read it: one line per action to take, then a summary.
+
+    ::
+
+          + hero-home    new                      assets/hero-home.png   0.45 cr
+          ~ icon-search  prompt changed           assets/icons/search.png  cached
+                         prompt: "old" -> "new"
+          > logo         renamed from logo-old    assets/old.png -> assets/logo.png  free
+
+        Plan: 1 to create, 1 to update, 1 to move, 0 up to date. Estimated cost: ...
+
+    Up-to-date assets are counted, not listed. Colour only when ``colour`` is true.
+    """
     work = plan.work
     if not work:
         n = len(plan.actions)
         out.write(f"No changes: {n} asset{'s' if n != 1 else ''} up to date.\n")
         return
+    name_width = max(len(a.name) for a in work)
+    reasons = [len(a.reason) for a in work if len(a.reason) <= REASON_WIDTH]
+    paths = [len(action_where(a)) for a in work if len(action_where(a)) <= PATH_WIDTH]
+    widths = {
+        "name_width": name_width,
+        "reason_width": max(reasons, default=0),
+        "path_width": max(paths, default=0),
+    }
     for a in work:
-        out.write("\n".join(format_action(a, colour)) + "\n")
+        out.write("\n".join(format_action(a, colour, **widths)) + "\n")
     out.write("\n" + summary_line(plan) + "\n")
 
 

@@ -51,7 +51,7 @@ def default_fields() -> tuple[str, ...]:
 
 
 def _describe(path: tuple[str | int, ...]) -> str:
-    return ".".join(str(p) for p in path) or "the document"
+    return ".".join(str(p) for p in path) or "the manifest"
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str | None:
@@ -59,92 +59,190 @@ def _did_you_mean(word: str, choices: list[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+JsonPath = tuple[str | int, ...]
+
+
 def validate(name: str, instance: Any, positions: Positions, filename: str) -> list[Diagnostic]:
     """Every schema violation of ``instance``, located and phrased for people."""
-    out: list[Diagnostic] = []
+    return [d for _, d in problems(name, instance, positions, filename)]
+
+
+def problems(
+    name: str, instance: Any, positions: Positions, filename: str
+) -> list[tuple[JsonPath, Diagnostic]]:
+    """Like ``validate``, with the JSON path of the offending value (or unknown key)."""
+    out: list[tuple[JsonPath, Diagnostic]] = []
     for err in _validator(name).iter_errors(instance):
         out.extend(_translate(err, positions, filename))
     return out
 
 
-def _translate(err: Any, positions: Positions, filename: str) -> list[Diagnostic]:
-    path = tuple(err.absolute_path)
+def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[JsonPath, Diagnostic]]:
+    path: JsonPath = tuple(err.absolute_path)
     kind = err.validator
     schema = err.schema if isinstance(err.schema, dict) else {}
     what = _describe(path)
+    field = path[-1] if path else None
 
-    def at(p: tuple[str | int, ...], message: str, hint: str | None = None, key: bool = False) -> Diagnostic:
+    def at(
+        p: JsonPath, message: str, hint: str | None = None, key: bool = False
+    ) -> tuple[JsonPath, Diagnostic]:
         line, col = positions.of(p, key=key)
-        return Diagnostic(filename, line, col, message, hint)
+        return p, Diagnostic(filename, line, col, message, hint)
 
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = [k for k in err.instance if k not in schema.get("properties", {})]
-        diags = []
+        out = []
         for key in extra:
-            hint = _did_you_mean(key, allowed) or (
-                f"allowed keys: {', '.join(allowed)}" if allowed else None
-            )
             where = f" in {what}" if path else ""
-            diags.append(at((*path, key), f"unknown key `{key}`{where}", hint, key=True))
-        return diags
+            out.append(
+                at(
+                    (*path, key),
+                    f"unknown key `{key}`{where}",
+                    _unknown_key_hint(path, key, allowed),
+                    key=True,
+                )
+            )
+        return out
     if kind == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
-        return [at(path, f"{what} is missing required key `{missing}`")]
+        hint = "add `version: 1` as the first line" if missing == "version" else None
+        if missing == "assets":
+            hint = "list the images under `assets:` (see `assetgen init`)"
+        return [at(path, f"{what} is missing the required key `{missing}`", hint)]
+    if kind == "const" and field == "version":
+        if (
+            isinstance(err.instance, int)
+            and not isinstance(err.instance, bool)
+            and err.instance > 1
+        ):
+            return [
+                at(
+                    path,
+                    f"manifest version {err.instance} is newer than this assetgen reads (1)",
+                    "upgrade assetgen (pip install -U assetgen)",
+                )
+            ]
+        return [
+            at(
+                path,
+                f"version must be 1, not {_show(err.instance)}",
+                "write `version: 1` (a number, not quoted)"
+                if isinstance(err.instance, str)
+                else None,
+            )
+        ]
     if kind in ("enum", "const"):
         options = schema.get("enum") or [schema.get("const")]
         shown = ", ".join(json.dumps(o) for o in options)
         hint = None
         if isinstance(err.instance, str):
             hint = _did_you_mean(err.instance, [str(o) for o in options])
-        return [at(path, f"{what}: {json.dumps(err.instance)} is not one of {shown}", hint)]
+        return [at(path, f"{what} must be one of {shown}, not {_show(err.instance)}", hint)]
     if kind == "type":
         want = err.validator_value
-        want_s = " or ".join(want) if isinstance(want, list) else want
+        wants = want if isinstance(want, list) else [want]
+        want_s = (
+            _either([_article(w) for w in wants])
+            if len(wants) == 1
+            else _either(["a boolean" if w == "boolean" else _article(w) for w in wants])
+        )
         got = _type_name(err.instance)
         hint = None
-        if want == "object" and err.instance is None:
+        if "object" in wants and err.instance is None:
             hint = "the key has no value; add entries under it or remove it"
-        elif want == "string" and isinstance(err.instance, (int, float)):
+        elif err.instance is None:
+            hint = "the key has no value; write one after the colon, or remove the key"
+        elif (
+            "object" in wants
+            and isinstance(err.instance, str)
+            and path[:1] == ("assets",)
+            and len(path) == 2
+        ):
+            hint = f"put the prompt under it: `{field}: {{prompt: ...}}`"
+        elif (
+            wants == ["string"]
+            and isinstance(err.instance, (int, float))
+            and not isinstance(err.instance, bool)
+        ):
             hint = f'quote it: "{err.instance}"'
-        return [at(path, f"{what} must be {_article(want_s)}, not {got}", hint)]
+        elif (
+            "integer" in wants and isinstance(err.instance, str) and err.instance.strip().isdigit()
+        ):
+            hint = f"write it without quotes: {err.instance.strip()}"
+        elif "boolean" in wants and isinstance(err.instance, str):
+            hint = "write true or false, without quotes"
+        return [at(path, f"{what} must be {want_s}, not {got}", hint)]
     if kind in ("minimum", "maximum"):
         lo, hi = schema.get("minimum"), schema.get("maximum")
-        return [at(path, f"{what} is {err.instance}, outside {lo}..{hi}")]
+        hint = None
+        if field == "seed":
+            hint = "omit `seed` to derive a stable one from the asset's name"
+            if err.instance == 0:
+                hint = (
+                    "0 means a random seed to the gateway, which would not be reproducible; " + hint
+                )
+        return [at(path, f"{what} is {err.instance}, outside {lo}..{hi}", hint)]
     if kind == "minLength":
         return [at(path, f"{what} must not be empty")]
     if kind == "maxLength":
-        return [at(path, f"{what} is longer than {err.validator_value} characters")]
+        length, limit = len(err.instance), err.validator_value
+        return [at(path, f"{what} is {length} characters long; the limit is {limit}")]
     if kind == "minItems":
-        return [at(path, f"{what} must list at least {err.validator_value} value")]
+        return [at(path, f"{what} is an empty list", "list at least one value, or remove the key")]
     if kind == "minProperties":
-        return [at(path, f"{what} must have at least {err.validator_value} entry")]
+        return [at(path, f"{what} is empty", "add at least one entry, or remove the key")]
     if "propertyNames" in err.relative_schema_path:
         bad = err.instance
         return [
             at(
                 (*path, bad),
                 f"invalid name `{bad}` in {what}",
-                "names use letters, digits and _ and do not start with a digit",
+                "names use letters, digits and _, and do not start with a digit",
                 key=True,
             )
         ]
     if kind == "pattern":
-        return [at(path, f"{what}: {json.dumps(err.instance)} does not match {err.validator_value}")]
+        return [
+            at(path, f"{what}: {json.dumps(err.instance)} does not match {err.validator_value}")
+        ]
     return [at(path, f"{what}: {err.message}")]
+
+
+def _unknown_key_hint(path: JsonPath, key: str, allowed: list[str]) -> str | None:
+    close = _did_you_mean(key, allowed)
+    if close:
+        return close
+    if not path:  # the top level: an asset field written one level too high?
+        near = difflib.get_close_matches(key, list(asset_fields()), n=1, cutoff=0.6)
+        if near:
+            return f"`{near[0]}` is an asset field: put it under an asset, or under `defaults:`"
+    if path == ("defaults",) and key in ("output", "matrix"):
+        return f"`{key}` cannot be a default: each asset sets its own"
+    return f"allowed keys: {', '.join(allowed)}" if allowed else None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return json.dumps(value, ensure_ascii=False)
+    return _type_name(value)
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _type_name(value: Any) -> str:
     if value is None:
         return "empty"
     if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
     if isinstance(value, str):
-        return "a string"
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {json.dumps(shown, ensure_ascii=False)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -153,6 +251,11 @@ def _type_name(value: Any) -> str:
 
 
 def _article(word: str) -> str:
-    nouns = {"object": "a mapping", "array": "a list", "integer": "an integer", "string": "a string"}
+    nouns = {
+        "object": "a mapping",
+        "array": "a list",
+        "integer": "an integer",
+        "string": "a string",
+    }
     nouns |= {"boolean": "true or false", "number": "a number", "null": "empty"}
     return nouns.get(word, word)

@@ -32,10 +32,28 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return None
 
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, compatible, NAT64, 6to4), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    compatible = ip in _V4_COMPATIBLE and int(ip) > 0xFFFFFF  # ::a.b.c.d, not :: or ::1
+    if compatible or any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def callback_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a callback URL, or None when it can."""
     if len(url) > MAX_URL_LENGTH:
         return f"is {len(url)} characters long; the limit is {MAX_URL_LENGTH}"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "contains spaces or control characters (percent-encode them)"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -48,8 +66,8 @@ def callback_url_problem(url: str) -> str | None:
         return "has no host"
     ip = _ip_literal(host)
     if ip is not None:
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = _embedded_ipv4(ip) or ip
         if not ip.is_global or ip.is_multicast:
             return f"points at a non-public address ({ip}); the gateway refuses internal targets"
         return None

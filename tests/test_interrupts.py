@@ -63,7 +63,7 @@ def assert_consistent(root: Path) -> set[str]:
     for entry in lock.entries.values():
         data = (root / entry.path).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry.sha256
-    leftovers = [p for p in root.rglob("*.tmp") if ".assetgen" not in p.parts]
+    leftovers = [p for p in root.rglob(".assetgen-tmp-*") if ".assetgen" not in p.parts]
     assert not leftovers
     return set(lock.entries)
 
@@ -146,3 +146,28 @@ def test_kill_9_then_build_again_regenerates_nothing_finished(design_system: Pat
     }
     assert not regenerated_paths & done_before
     assert len(assert_consistent(design_system)) == 25
+
+
+def test_temp_files_of_a_killed_build_are_swept(quickstart: Path) -> None:
+    """Temp files a killed build left beside outputs are removed by the next build; users' files stay."""
+    from assetgen.journal import Journal
+
+    code = subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(quickstart), "build", "--provider", "draft"],
+        capture_output=True,
+        timeout=120,
+    ).returncode
+    assert code == 0
+    icons = quickstart / "assets/icons"
+    (icons / ".assetgen-tmp-search.png.k2j3h4.tmp").write_bytes(b"half an image")
+    (icons / ".notes.tmp").write_bytes(b"mine")
+    journal = Journal(quickstart / ".assetgen/journal.db")
+    journal.mark_running(True)  # as a build killed mid-way leaves it
+    journal.close()
+    code = subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(quickstart), "build", "--provider", "draft"],
+        capture_output=True,
+        timeout=120,
+    ).returncode
+    assert code == 0
+    assert sorted(p.name for p in icons.iterdir() if p.name.startswith(".")) == [".notes.tmp"]
