@@ -60,7 +60,9 @@ class Journal:
     def mark_running(self, running: bool) -> bool:
         """Set the flag; return whether it was set before (an unclean end)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'running'").fetchone()
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('running', ?)", ("1" if running else "0",))
+        self.db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('running', ?)", ("1" if running else "0",)
+        )
         return bool(row and row[0] == "1")
 
     # finished assets
