@@ -130,7 +130,7 @@ def format_entry(name: str, e: LockEntry) -> str:
         lines.append(f"    results: [{', '.join(yaml_str(r) for r in e.results)}]")
     lines.append(f"    credits: {_credits(e.credits)}")
     if e.generated_at:
-        lines.append(f"    generated_at: {json.dumps(e.generated_at)}")
+        lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
     return "\n".join(lines) + "\n"
 
 
@@ -189,7 +189,13 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
             version, hash_version, rows = cached
             entries = {n: LockEntry.from_tuple(t) for n, t in rows.items()}
             return Lockfile(entries, version, hash_version)
-    lock = parse_lock(data, path.name)
+    from .lockfast import parse_canonical
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    lock = parse_canonical(text) or parse_lock(data, path.name)
     if memo_path is not None:
         _remember(memo_path, key, lock)
     return lock

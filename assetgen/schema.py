@@ -1,7 +1,8 @@
 """The JSON Schemas in ``schemas/``: loading them, and turning violations into Diagnostics.
 
-jsonschema is imported only here and only when a document has to be validated, so a
-null plan (served from the parsed-manifest memo) never pays for its import.
+Validation goes through ``schemacheck`` (a small interpreter of the keywords these
+schemas use, checked against jsonschema by the tests), so that no command pays for
+importing jsonschema.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import difflib
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Diagnostic
-from .yamlpos import Positions
+from .schemacheck import Validator
+
+if TYPE_CHECKING:
+    from .yamlpos import Positions
 
 
 def _schema_dir() -> Path:
@@ -35,10 +39,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _validator(name: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(load_schema(name))
+def _validator(name: str) -> Validator:
+    return Validator(load_schema(name))
 
 
 def asset_fields() -> tuple[str, ...]:
