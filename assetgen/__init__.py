@@ -7,24 +7,55 @@ The library API the CLI is built on::
     manifest = project.load_manifest()          # raises ManifestError, with every problem
     plan = assetgen.plan_project(project)       # a Plan: one Action per asset
     print(plan.summary, plan.credits)
+
+Names are imported on first use, so that ``assetgen plan`` starts without loading
+the YAML parser, the validator or the image stack it may not need.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import (
-    AssetgenError,
-    Diagnostic,
-    LockfileError,
-    ManifestError,
-    ProviderError,
-    UsageError,
-)
-from .lock import LockEntry, Lockfile, read_lock, write_lock
-from .manifest import Manifest, parse_manifest
-from .plan import Action, Plan, make_plan
-from .project import Project, find_project
-from .spec import HASH_VERSION, AssetSpec, spec_hash
+
+if TYPE_CHECKING:
+    from .errors import (
+        AssetgenError,
+        Diagnostic,
+        LockfileError,
+        ManifestError,
+        ProviderError,
+        UsageError,
+    )
+    from .lock import LockEntry, Lockfile, read_lock, write_lock
+    from .manifest import parse_manifest
+    from .plan import Action, Plan, make_plan
+    from .project import Project, find_project
+    from .spec import HASH_VERSION, AssetSpec, Manifest, spec_hash
+
+_EXPORTS = {
+    "AssetgenError": "errors",
+    "Diagnostic": "errors",
+    "LockfileError": "errors",
+    "ManifestError": "errors",
+    "ProviderError": "errors",
+    "UsageError": "errors",
+    "LockEntry": "lock",
+    "Lockfile": "lock",
+    "read_lock": "lock",
+    "write_lock": "lock",
+    "parse_manifest": "manifest",
+    "Action": "plan",
+    "Plan": "plan",
+    "make_plan": "plan",
+    "Project": "project",
+    "find_project": "project",
+    "HASH_VERSION": "spec",
+    "AssetSpec": "spec",
+    "Manifest": "spec",
+    "spec_hash": "spec",
+}
 
 __all__ = [
     "HASH_VERSION",
@@ -50,6 +81,15 @@ __all__ = [
     "spec_hash",
     "write_lock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assetgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def plan_project(project: Project, *, provider: str | None = None) -> Plan:

@@ -28,13 +28,12 @@ from .errors import AssetgenError, BuildLockedError, CreditLimitError, Integrity
 from .fsutil import atomic_write, sweep_temp_files
 from .journal import Journal
 from .lock import LockEntry, Lockfile, updated, write_lock
-from .manifest import Manifest
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
 from .project import Project
 from .providers import Provider, create_provider
 from .report import BuildSummary, JobResult, Reporter
-from .spec import AssetSpec, format_for_path
+from .spec import AssetSpec, Manifest, format_for_path
 from .store import CacheRecord, LocalCache
 
 

@@ -6,7 +6,7 @@ import os
 import sys
 from typing import IO, TYPE_CHECKING
 
-from . import render, schema
+from . import render
 from .errors import UsageError
 from .project import Project
 from .store import open_cache
@@ -85,6 +85,8 @@ def plan(
 
 
 def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
+    from . import schema
+
     out = out or sys.stdout
     out.write(schema.schema_text(which))
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import memo, schema, yamlpos
+from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
 from .spec import HASH_VERSION, REQUEST_FIELDS
@@ -203,6 +203,8 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
 
 def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
     """Parse and validate lock text; a LockfileError names the line of the first problem."""
+    from . import schema, yamlpos
+
     marker = _conflict_marker(data)
     if marker:
         raise LockfileError(

@@ -12,12 +12,11 @@ import itertools
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from . import catalog, schema, yamlpos
 from .errors import Diagnostic, ManifestError
-from .spec import FORMATS, AssetSpec, derive_seed, spec_hash
+from .spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
 from .urls import callback_url_problem
 from .yamlpos import Path, Positions
 
@@ -32,15 +31,6 @@ DEFAULT_PROVIDER = "evolink"
 DEFAULT_OUTPUT_DIR = "assets"
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """A valid manifest, resolved: what ``plan`` and ``build`` work from."""
-
-    provider: str
-    output_dir: str
-    specs: tuple[AssetSpec, ...]
-
-
 PriceFn = Callable[[str, str, str], float]  # (provider, model, quality) -> credits
 
 
@@ -51,15 +41,19 @@ def parse_manifest(
     provider: str | None = None,
     providers: Iterable[str] = ("evolink", "draft"),
     price: PriceFn | None = None,
+    origins: dict[str, list[str]] | None = None,
 ) -> Manifest:
     """Validate and resolve a manifest; raise ManifestError listing every problem.
 
     ``provider`` overrides the manifest's own (``--provider``); ``price`` gives the
     credits one generation costs (default: the catalog price, nothing for ``draft``).
+    ``origins``, when given, is filled with each asset entry's key (in document order)
+    and the names of the specs it expanded to.
     """
     doc, positions, problems = yamlpos.load_all_problems(data, filename)
     resolver = _Resolver(filename, positions, tuple(providers), price or catalog_price)
     resolver.diags.extend(problems)  # duplicate keys: reported with everything else
+    resolver.origins = origins
     return resolver.run(doc, provider)
 
 
@@ -136,6 +130,7 @@ class _Resolver:
     def __init__(
         self, filename: str, positions: Positions, providers: tuple[str, ...], price: PriceFn
     ) -> None:
+        self.origins: dict[str, list[str]] | None = None
         self.filename = filename
         self.pos = positions
         self.providers = providers
@@ -199,9 +194,11 @@ class _Resolver:
         for template, body in assets.items():
             if not isinstance(body, dict) or template in bad_assets:
                 continue  # the schema already said why
+            expanded = self.origins.setdefault(template, []) if self.origins is not None else []
             for spec in self._expand(template, body, defaults, variables, provider, output_dir):
                 if self._register(spec, template, names, outputs):
                     specs.append(spec)
+                    expanded.append(spec.name)
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)

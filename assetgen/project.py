@@ -9,19 +9,15 @@ the planner.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import memo
 from .errors import UsageError
 from .lock import Lockfile, read_lock
-from .manifest import Manifest, parse_manifest
 from .plan import Plan, make_plan, paths_to_check
-from .spec import AssetSpec
+from .spec import Manifest
 from .statcache import StatCache
 
 MANIFEST_NAME = "assetgen.yaml"
@@ -74,20 +70,23 @@ class Project:
             ) from None
         if provider is not None and provider not in PROVIDERS:
             raise UsageError(f"unknown provider `{provider}`; known: {', '.join(PROVIDERS)}")
-        key = f"{hashlib.sha256(data).hexdigest()}|{provider or ''}"
-        memo_path = self.state_file("manifest.memo")
-        cached = memo.load(memo_path, key)
-        if cached is not None:
-            prov, out_dir, rows = cached
-            return Manifest(prov, out_dir, tuple(AssetSpec(*r) for r in rows))
-        manifest = parse_manifest(
-            data, self.display(self.manifest_path), provider=provider, providers=PROVIDERS
-        )
+        from .manifest_memo import load_manifest
+
+        def parse(text: bytes, origins: dict[str, list[str]] | None) -> Manifest:
+            from .manifest import parse_manifest
+
+            return parse_manifest(
+                text,
+                self.display(self.manifest_path),
+                provider=provider,
+                providers=PROVIDERS,
+                origins=origins,
+            )
+
+        state = None
         if self.state_dir.is_dir() or self.lock_path.exists():
-            self.ensure_state_dir()
-            rows = tuple(_spec_row(s) for s in manifest.specs)
-            memo.store(memo_path, key, (manifest.provider, manifest.output_dir, rows))
-        return manifest
+            state = self.ensure_state_dir()
+        return load_manifest(data, parse, provider, state and self.state_file(""))
 
     def load_lock(self) -> Lockfile:
         memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None
@@ -110,13 +109,6 @@ class Project:
         digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
         stats.save()
         return make_plan(manifest.specs, lock, digests, is_cached, force=force)
-
-
-_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(AssetSpec))
-
-
-def _spec_row(s: AssetSpec) -> tuple[object, ...]:
-    return tuple(getattr(s, f) for f in _SPEC_FIELDS)
 
 
 def find_project(directory: Path | None = None, manifest: str | None = None) -> Project:

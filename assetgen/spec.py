@@ -69,3 +69,12 @@ FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}
 def format_for_path(path: str) -> str:
     ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     return FORMATS.get(ext, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A valid manifest, resolved: what ``plan`` and ``build`` work from."""
+
+    provider: str
+    output_dir: str
+    specs: tuple[AssetSpec, ...]
