@@ -24,8 +24,10 @@ from ._version import __version__
 from .spec import AssetSpec, Manifest
 
 _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
-_ASSETS_LINE = re.compile(r"assets:[ \t]*(?:#.*)?")
-_KEY_LINE = re.compile(r"(?:[^\s#'\"{\[][^:#]*|\"[^\"\\]*\"|'[^']*'):(?:[ \t]|$)")
+_ASSETS_AT = re.compile(r"^assets:[ \t]*(?:#[^\n]*)?$", re.M)
+_TOP_LEVEL = re.compile(r"\n[^ \r\n#]")
+_FIRST_CONTENT = re.compile(r"^( +)[^ \r\n#]", re.M)
+_KEY_LINE = re.compile(r"(?:[^\s#'\"{\[][^:#\n]*|\"[^\"\\\n]*\"|'[^'\n]*'):(?:[ \t\r\n]|$)")
 # `&anchor` or `*alias` where YAML could read one: after a space or a flow indicator.
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])[&*][^\s\[\]{},]")
 
@@ -43,42 +45,34 @@ def split_blocks(text: str) -> Split | None:
     """Cut the manifest into header and asset blocks, or None when that is not provably safe."""
     if "\t" in text or "\n---" in text or text.startswith("---") or "\n..." in text:
         return None
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if _ASSETS_LINE.fullmatch(line.rstrip("\r\n"))]
+    starts = list(_ASSETS_AT.finditer(text))
     if len(starts) != 1:
         return None
-    a = starts[0]
-    indent = 0
-    blocks: list[list[str]] = []
-    end = len(lines)
-    for i in range(a + 1, len(lines)):
-        line = lines[i]
-        body = line.lstrip(" ")
-        if not body.strip() or body.startswith("#"):
-            if blocks:
-                blocks[-1].append(line)
-                continue
-            return None  # comments before the first entry: keep it simple
-        lead = len(line) - len(body)
-        if lead == 0:
-            end = i
-            break
-        if not indent:
-            indent = lead
-        if lead == indent:
-            if not _KEY_LINE.match(body):
-                return None
-            blocks.append([line])
-        elif lead > indent and blocks:
-            blocks[-1].append(line)
-        else:
-            return None
-    if not blocks:
+    begin = starts[0].end() + 1  # the first line after `assets:`
+    if begin > len(text):
         return None
-    texts = tuple("".join(b) for b in blocks)
-    if any(_ANCHOR.search(t) for t in texts):
+    rest = _TOP_LEVEL.search(text, begin - 1)  # the next top-level key ends the section
+    end = rest.start() + 1 if rest else len(text)
+    section = text[begin:end]
+    first = _FIRST_CONTENT.search(section)
+    if first is None:
         return None
-    return Split("".join(lines[: a + 1]), texts, "".join(lines[end:]))
+    indent = len(first.group(1))
+    # Entries start where a line is indented exactly like the first one; a line indented
+    # less (but not at the top level) would be read differently: give up on it. The
+    # patterns start with a literal newline, which the regex engine scans for quickly.
+    body = "\n" + section
+    if indent > 1 and re.search(rf"\n {{1,{indent - 1}}}[^ \r\n#]", body):
+        return None
+    cuts = [m.start() for m in re.finditer(rf"\n {{{indent}}}(?=[^ \r\n#])", body)]
+    if not cuts or cuts[0] != first.start():
+        return None
+    if ("&" in section or "*" in section) and _ANCHOR.search(section):
+        return None
+    blocks = tuple(section[a:b] for a, b in zip(cuts, [*cuts[1:], len(section)], strict=True))
+    if not all(_KEY_LINE.match(b, indent) for b in blocks):
+        return None
+    return Split(text[: begin + cuts[0]], blocks, text[end:])
 
 
 def _memo(prefix: Path, name: str) -> Path:
@@ -114,20 +108,23 @@ def load_manifest(data: bytes, parse: Parse, provider: str | None, state: Path |
         hit = memo.load(whole, key)
         if hit is not None:
             return _manifest(*hit)
-    manifest = _incremental(data, parse, salt, state) if state else None
-    if manifest is None:
+    got = _incremental(data, parse, salt, state) if state else None
+    if got is None:
         origins: dict[str, list[str]] = {}
         manifest = parse(data, origins)
+        rows = tuple(map(_row, manifest.specs))
         if state is not None:
             _remember_blocks(data, manifest, origins, salt, state)
+    else:
+        manifest, rows = got
     if whole is not None:
-        memo.store(
-            whole, key, (manifest.provider, manifest.output_dir, tuple(map(_row, manifest.specs)))
-        )
+        memo.store(whole, key, (manifest.provider, manifest.output_dir, rows))
     return manifest
 
 
-def _incremental(data: bytes, parse: Parse, salt: str, state: Path) -> Manifest | None:
+def _incremental(
+    data: bytes, parse: Parse, salt: str, state: Path
+) -> tuple[Manifest, tuple[tuple[object, ...], ...]] | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -142,8 +139,9 @@ def _incremental(data: bytes, parse: Parse, salt: str, state: Path) -> Manifest 
     provider, output_dir, table = stored
     rows: list[tuple[object, ...]] = []
     missing: list[str] = []
-    for block in split.blocks:
-        got = table.get(_digest(block))
+    digests = [_digest(b) for b in split.blocks]
+    for block, digest in zip(split.blocks, digests, strict=True):
+        got = table.get(digest)
         if got is None:
             missing.append(block)
         else:
@@ -171,13 +169,13 @@ def _incremental(data: bytes, parse: Parse, salt: str, state: Path) -> Manifest 
     if len(set(all_names)) != len(all_names) or len(set(outputs)) != len(outputs):
         return None  # a clash between entries: the whole parse reports it with positions
     rows.sort(key=lambda r: str(r[0]))
-    live = {_digest(b) for b in split.blocks}
+    live = set(digests)
     memo.store(
         _memo(state, "blocks"),
         head_key,
         (provider, output_dir, {k: v for k, v in table.items() if k in live}),
     )
-    return _manifest(provider, output_dir, rows)
+    return _manifest(provider, output_dir, rows), tuple(rows)
 
 
 def _remember_blocks(
