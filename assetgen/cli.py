@@ -119,6 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
     p.add_argument("--lock", action="store_true", help="the lock's schema instead")
+
+    p = command("emulator", "serve a local EvoLink-compatible API for offline pipelines and tests")
+    e = p.add_argument
+    e("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    e("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
+    e("--key", default="sk-evo-emulator-local", help="the API key it accepts")
+    e("--denied-key", action="append", metavar="KEY", help="also accept KEY, without model access")
+    e("--credits", type=float, default=10_000.0, help="account balance (default 10000)")
+    e("--latency", type=float, default=2.0, help="seconds from submit to done (default 2)")
+    e("--jitter", type=float, default=0.0, help="+- seconds of uniform jitter on latency")
+    e("--seed", type=int, default=None, help="seed for latency jitter, faults and task ids")
+    e("--max-in-flight", type=int, default=None, metavar="N", help="429 beyond N running tasks")
+    e("--retry-after", type=int, default=1, metavar="S", help="Retry-After of 429s (default 1)")
+    e("--error-rate", type=float, default=0.0, metavar="P", help="500/502/503 on API calls")
+    e("--fail-rate", type=float, default=0.0, metavar="P", help="tasks that end failed")
+    e("--fail-codes", default="service_error", metavar="A,B", help="codes of failed tasks")
+    e("--truncate-rate", type=float, default=0.0, metavar="P", help="downloads cut short")
+    e("--url-lifetime", type=float, default=86_400.0, metavar="S", help="result URL life (24 h)")
+    e("--format", choices=("png", "jpeg"), default="png", help="result image format")
+    e("--results", type=int, default=1, metavar="N", help="result URLs per task (default 1)")
     return parser
 
 
@@ -147,6 +167,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "schema":
         return commands.print_schema("lock" if args.lock else "manifest")
+    if args.command == "emulator":
+        from .emulator import serve_command
+
+        return serve_command(args)
     project = find_project(args.directory, args.manifest)
     if args.command == "init":
         return commands.init(project, force=args.force)
