@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
-from .spec import HASH_VERSION, REQUEST_FIELDS
+from .spec import HASH_VERSION, REQUEST_FIELDS, Request
 
 LOCK_VERSION = 1
 LOCK_NAME = "assetgen.lock"
@@ -46,24 +47,30 @@ class LockEntry:
     generated_at: str | None = None
 
     def to_tuple(self) -> tuple[Any, ...]:
+        """A plain tuple for the memo; values most entries share are interned, so the
+        memo stores them once and a loaded lock shares one string for all."""
+        request = tuple(
+            sys.intern(v) if isinstance(v, str) and f != "prompt" else v
+            for f, v in zip(REQUEST_FIELDS, (self.request[f] for f in REQUEST_FIELDS), strict=True)
+        )
         return (
             self.spec_hash,
-            tuple(self.request[f] for f in REQUEST_FIELDS),
+            request,
             self.path,
             self.sha256,
             self.bytes,
             self.width,
             self.height,
-            self.format,
+            self.format and sys.intern(self.format),
             self.task_id,
             self.results,
             self.credits,
-            self.generated_at,
+            self.generated_at and sys.intern(self.generated_at),
         )
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
-        return cls(t[0], dict(zip(REQUEST_FIELDS, t[1], strict=True)), *t[2:])
+        return cls(t[0], Request(t[1]), *t[2:])
 
     def moved(self, path: str) -> LockEntry:
         return replace(self, path=path)
@@ -187,7 +194,10 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
         cached = memo.load(memo_path, key)
         if cached is not None:
             version, hash_version, rows = cached
-            entries = {n: LockEntry.from_tuple(t) for n, t in rows.items()}
+            entries = {}
+            while rows:  # popping frees each row as its entry is made: a lower peak
+                name, row = rows.popitem()
+                entries[name] = LockEntry.from_tuple(row)
             return Lockfile(entries, version, hash_version)
     from .lockfast import parse_canonical
 

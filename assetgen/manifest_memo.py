@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -87,8 +88,15 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+_SHARED = frozenset({"provider", "model", "size", "quality"})
+
+
 def _row(s: AssetSpec) -> tuple[object, ...]:
-    return tuple(getattr(s, f) for f in _SPEC_FIELDS)
+    # Interned values are stored once in the memo and shared by every loaded spec.
+    return tuple(
+        sys.intern(v) if f in _SHARED and isinstance(v, str) else v
+        for f, v in ((f, getattr(s, f)) for f in _SPEC_FIELDS)
+    )
 
 
 def _manifest(provider: str, output_dir: str, rows: Sequence[tuple[object, ...]]) -> Manifest:

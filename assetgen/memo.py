@@ -16,7 +16,7 @@ from typing import Any
 from ._version import __version__
 from .fsutil import atomic_write
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def load(path: Path, key: str) -> Any | None:

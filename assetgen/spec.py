@@ -11,11 +11,53 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 HASH_VERSION = 1
 
 REQUEST_FIELDS = ("provider", "model", "prompt", "size", "quality", "seed", "nsfw_check")
+
+
+_REQUEST_INDEX = {f: i for i, f in enumerate(REQUEST_FIELDS)}
+
+
+class Request(Mapping[str, Any]):
+    """A read-only request (provider, model, prompt, size, quality, seed, nsfw_check).
+
+    A tuple behind a Mapping: a 100,000-asset lock holds one per asset, and a dict
+    would cost three times the memory.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        if len(values) != len(REQUEST_FIELDS):
+            raise ValueError(f"a request has {len(REQUEST_FIELDS)} fields, not {len(values)}")
+        self._values = values
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, Any]) -> Request:
+        return (
+            mapping
+            if isinstance(mapping, Request)
+            else cls(tuple(mapping[f] for f in REQUEST_FIELDS))
+        )
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[_REQUEST_INDEX[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REQUEST_FIELDS)
+
+    def __len__(self) -> int:
+        return len(REQUEST_FIELDS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def values_tuple(self) -> tuple[Any, ...]:
+        return self._values
 
 
 @dataclass(frozen=True, slots=True)
