@@ -7,7 +7,6 @@ never stops at the first problem: it collects them all and raises one ManifestEr
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import posixpath
 import re
@@ -17,7 +16,6 @@ from typing import Any
 from . import catalog, schema, yamlpos
 from .errors import Diagnostic, ManifestError
 from .spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
-from .urls import callback_url_problem
 from .yamlpos import Path, Positions
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -90,6 +88,8 @@ def substitute(template: str, context: Mapping[str, str]) -> str:
             )
         if name not in context:
             known = sorted(context)
+            import difflib  # only on this error path: it costs an import
+
             close = difflib.get_close_matches(name, known, n=1)
             if close:
                 hint = f"did you mean `${{{close[0]}}}`?"
@@ -389,6 +389,8 @@ class _Resolver:
 
         callback_url, cb_path = text_field("callback_url")
         if callback_url is not None:
+            from .urls import callback_url_problem  # ipaddress and socket, only when needed
+
             problem = callback_url_problem(callback_url)
             if problem:
                 hint = (

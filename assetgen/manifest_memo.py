@@ -147,9 +147,8 @@ def _incremental(
     provider, output_dir, table = stored
     rows: list[tuple[object, ...]] = []
     missing: list[str] = []
-    digests = [_digest(b) for b in split.blocks]
-    for block, digest in zip(split.blocks, digests, strict=True):
-        got = table.get(digest)
+    for block in split.blocks:
+        got = table.get(block)
         if got is None:
             missing.append(block)
         else:
@@ -170,14 +169,14 @@ def _incremental(
         by_name = {s.name: s for s in partial.specs}
         for block, names in zip(missing, origins.values(), strict=True):
             new_rows = tuple(_row(by_name[n]) for n in names)
-            table[_digest(block)] = new_rows
+            table[block] = new_rows
             rows.extend(new_rows)
     all_names = [r[0] for r in rows]
     outputs = [str(r[_SPEC_FIELDS.index("output")]).casefold() for r in rows]
     if len(set(all_names)) != len(all_names) or len(set(outputs)) != len(outputs):
         return None  # a clash between entries: the whole parse reports it with positions
     rows.sort(key=lambda r: str(r[0]))
-    live = set(digests)
+    live = set(split.blocks)
     memo.store(
         _memo(state, "blocks"),
         head_key,
@@ -197,7 +196,7 @@ def _remember_blocks(
         return
     by_name = {s.name: s for s in manifest.specs}
     table = {
-        _digest(block): tuple(_row(by_name[n]) for n in names)
+        block: tuple(_row(by_name[n]) for n in names)
         for block, names in zip(split.blocks, origins.values(), strict=True)
     }
     memo.store(

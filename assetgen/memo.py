@@ -16,7 +16,7 @@ from typing import Any
 from ._version import __version__
 from .fsutil import atomic_write
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 def load(path: Path, key: str) -> Any | None:

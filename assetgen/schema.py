@@ -7,7 +7,6 @@ importing jsonschema.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from pathlib import Path
@@ -57,6 +56,8 @@ def _describe(path: tuple[str | int, ...]) -> str:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str | None:
+    import difflib  # error paths only
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 
@@ -217,6 +218,8 @@ def _unknown_key_hint(path: JsonPath, key: str, allowed: list[str]) -> str | Non
     if close:
         return close
     if not path:  # the top level: an asset field written one level too high?
+        import difflib
+
         near = difflib.get_close_matches(key, list(asset_fields()), n=1, cutoff=0.6)
         if near:
             return f"`{near[0]}` is an asset field: put it under an asset, or under `defaults:`"
