@@ -24,14 +24,23 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskGroup
 
-from .errors import AssetgenError, BuildLockedError, CreditLimitError, IntegrityError, UsageError
+from .errors import (
+    AssetgenError,
+    BuildLockedError,
+    CreditLimitError,
+    IntegrityError,
+    PermanentProviderError,
+    ProviderAuthError,
+    QuotaExhaustedError,
+    UsageError,
+)
 from .fsutil import atomic_write, sweep_temp_files
 from .journal import Journal
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
 from .project import Project
-from .providers import Provider, create_provider
+from .providers import Provider, TaskRef, create_provider
 from .report import BuildSummary, JobResult, Reporter
 from .spec import AssetSpec, Manifest, format_for_path
 from .store import CacheRecord, LocalCache
@@ -58,7 +67,7 @@ class BuildOutcome:
     def exit_code(self) -> int:
         if self.summary.interrupted:
             return 130
-        return 1 if self.summary.failed else 0
+        return 1 if self.summary.failed or self.summary.credits_ran_out else 0
 
 
 ProviderFactory = Callable[[str], Provider]
@@ -184,6 +193,7 @@ def _locked_build(
         write_lock(project.lock_path, recovered, memo_path)
         lock = recovered
     journal.clear_finished()
+    settle_tasks(journal, manifest, cache, reporter)
 
     plan = plan_selection(project, manifest, lock, cache, options)
     if options.max_credits is not None and plan.credits > options.max_credits:
@@ -202,7 +212,34 @@ def _locked_build(
     final = updated(lock, executor.changes)
     written = write_lock(project.lock_path, final, memo_path)
     journal.clear_finished()
+    if executor.fatal is not None:
+        raise executor.fatal  # after the lock: what finished is kept
     return BuildOutcome(plan, summary, written)
+
+
+def settle_tasks(
+    journal: Journal, manifest: Manifest, cache: LocalCache, reporter: Reporter
+) -> None:
+    """Tidy the journal of paid tasks before planning.
+
+    Tasks whose result is already cached are done. Tasks for a spec the manifest no
+    longer wants are reported: they are paid for and may still run (the gateway has no
+    cancel endpoint), but nothing will collect them. Tasks of another provider (a
+    ``--provider draft`` run between two real builds) are left for a later build.
+    """
+    wanted = {s.spec_hash for s in manifest.specs}
+    for task in journal.tasks():
+        if task.provider != manifest.provider:
+            continue
+        if cache.has(task.spec_hash):
+            journal.forget_task(task.spec_hash)
+        elif task.spec_hash not in wanted:
+            reporter.warn(
+                f"task {task.task_id} (for `{task.name}`, changed or removed since) may still be "
+                "running and is paid for; no build will use it, so it is forgotten "
+                "(the gateway cannot cancel tasks)"
+            )
+            journal.forget_task(task.spec_hash)
 
 
 class _Executor:
@@ -232,23 +269,47 @@ class _Executor:
         self.provider: Provider | None = None
         self.in_flight: set[anyio.CancelScope] = set()
         self._dirty = False
+        self.fatal: ProviderAuthError | None = None  # raised once the lock is written
+        self.quota: QuotaExhaustedError | None = None
+        self.unbuilt = 0  # generation jobs that did not produce their asset
 
     def run(self, plan: Plan) -> BuildSummary:
         started = time.monotonic()
         work = plan.work
+        if any(a.generates for a in work):
+            # Before anything is shown: a missing key is a usage error, not a failed build.
+            self.provider = self.provider_factory(self.manifest.provider)
         self.reporter.start(len(work), plan.credits)
         try:
             anyio.run(self._main, work)
         finally:
             self.summary.seconds = time.monotonic() - started
+            self._tally_tasks()
             self.reporter.summary(self.summary)
         return self.summary
+
+    def _tally_tasks(self) -> None:
+        """Say what is left on the gateway and why the build stopped early, if it did."""
+        if self.quota is not None:
+            self.summary.credits_ran_out = True
+            self.summary.remaining = self.unbuilt
+        wanted = {s.spec_hash for s in self.manifest.specs}
+        running = [
+            t
+            for t in self.journal.tasks()
+            if t.provider == self.manifest.provider and t.spec_hash in wanted
+        ]
+        self.summary.still_running = len(running)
+        if running:
+            n = len(running)
+            self.reporter.warn(
+                f"{n} paid task{'s are' if n != 1 else ' is'} still running on the gateway: "
+                "the next `assetgen build` collects them without paying again"
+            )
 
     # --- orchestration ---------------------------------------------------------------
 
     async def _main(self, work: tuple[Action, ...]) -> None:
-        if any(a.generates for a in work):
-            self.provider = self.provider_factory(self.manifest.provider)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals, tg)
@@ -312,6 +373,8 @@ class _Executor:
                 )
 
     def _finish(self, result: JobResult) -> None:
+        if not result.ok and result.action in ("create", "update", "restore"):
+            self.unbuilt += 1
         self.summary.add(result)
         self.reporter.finished(result)
         if not result.ok and result.source == "failed" and self.options.fail_fast:
@@ -333,10 +396,18 @@ class _Executor:
             t0 = time.monotonic()
             try:
                 result = await self._produce(action, spec)
+            except ProviderAuthError as exc:
+                # The key cannot work for anyone: stop everything, keep what finished.
+                result = self._failed(action, spec, str(exc))
+                if self.fatal is None:
+                    self.fatal = exc
+                    self._stop(f"{str(exc).splitlines()[0]}: stopping the build")
+            except QuotaExhaustedError as exc:
+                result = self._out_of_credits(action, spec, exc)
             except AssetgenError as exc:
-                result = JobResult(
-                    spec.name, action.action, False, "failed", spec.output, error=str(exc)
-                )
+                if isinstance(exc, (PermanentProviderError, IntegrityError)):
+                    self.journal.forget_task(spec.spec_hash)  # the task is over; never resume it
+                result = self._failed(action, spec, str(exc))
             except anyio.get_cancelled_exc_class():
                 result = JobResult(
                     spec.name, action.action, False, "skipped", spec.output, error="interrupted"
@@ -344,6 +415,30 @@ class _Executor:
                 self._finish(result)
                 raise
             self._finish(replace(result, seconds=time.monotonic() - t0))
+
+    @staticmethod
+    def _failed(action: Action, spec: AssetSpec, error: str) -> JobResult:
+        return JobResult(spec.name, action.action, False, "failed", spec.output, error=error)
+
+    def _out_of_credits(
+        self, action: Action, spec: AssetSpec, exc: QuotaExhaustedError
+    ) -> JobResult:
+        """The first 402 fails its asset and stops new submits; tasks in flight go on."""
+        if self.quota is not None:
+            return JobResult(
+                spec.name,
+                action.action,
+                False,
+                "skipped",
+                spec.output,
+                error="not started: credits ran out",
+            )
+        self.quota = exc
+        self.stopping = True  # no cancel: what is already paid for still finishes
+        self.reporter.warn(
+            "credits ran out: submitting nothing more; tasks already running will finish"
+        )
+        return self._failed(action, spec, str(exc))
 
     async def _produce(self, action: Action, spec: AssetSpec) -> JobResult:
         if not action.generates:
@@ -367,6 +462,8 @@ class _Executor:
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
             self._commit(spec.name, entry)
+            if generated.task_id is not None:
+                self.journal.forget_task(spec.spec_hash)  # cached and written: collected
         return JobResult(
             spec.name, action.action, True, "generated", spec.output, credits=generated.credits
         )
@@ -525,9 +622,24 @@ class _Context:
     def state(self, state: str) -> None:
         self.executor.reporter.state(self.spec.name, state)
 
-    def submitted(self, task_id: str) -> None:
-        ex = self.executor
-        ex.journal.record_task(self.spec.spec_hash, self.spec.name, self.spec.provider, task_id, {})
+    def submitted(self, task_id: str, credits: float | None = None) -> None:
+        info = {} if credits is None else {"credits": credits}
+        spec = self.spec
+        self.executor.journal.record_task(spec.spec_hash, spec.name, spec.provider, task_id, info)
+
+    def journalled_task(self) -> TaskRef | None:
+        task = self.executor.journal.task_for(self.spec.spec_hash)
+        if task is None or task.provider != self.spec.provider:
+            return None
+        credits = task.info.get("credits")
+        return TaskRef(task.task_id, float(credits) if isinstance(credits, (int, float)) else None)
+
+    def warn(self, message: str) -> None:
+        self.executor.reporter.warn(f"{self.spec.name}: {message}")
+
+    def possible_double_charge(self, why: str) -> None:
+        self.executor.summary.possible_double_charges += 1
+        self.warn(f"possible double charge: {why}")
 
 
 def _now() -> str:

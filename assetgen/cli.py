@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
     p.add_argument("--lock", action="store_true", help="the lock's schema instead")
 
+    p = command("credits", "show the EvoLink balance of EVOLINK_API_KEY and its account")
+    p.add_argument("--json", action="store_true", help="print the gateway's balance object")
+
     p = command("emulator", "serve a local EvoLink-compatible API for offline pipelines and tests")
     e = p.add_argument
     e("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -167,6 +170,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "schema":
         return commands.print_schema("lock" if args.lock else "manifest")
+    if args.command == "credits":
+        return commands.credits(as_json=args.json)
     if args.command == "emulator":
         from .emulator import serve_command
 

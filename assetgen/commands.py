@@ -13,6 +13,7 @@ from .store import open_cache
 
 if TYPE_CHECKING:
     from .build import BuildOptions, ProviderFactory
+    from .providers.evolink import EvoLinkProvider
     from .report import Reporter
 
 STARTER = """\
@@ -167,3 +168,44 @@ def parse_age(text: str) -> float:
         raise UsageError(
             f"--older-than {text}: use a number and a unit, like 30d, 12h or 90m"
         ) from None
+
+
+def credits(
+    *, as_json: bool = False, out: IO[str] | None = None, provider: EvoLinkProvider | None = None
+) -> int:
+    """Print the EvoLink balance (``GET /v1/credits``): the API key's own and the account's."""
+    import json
+
+    import anyio
+
+    from .providers.evolink import from_env
+
+    out = out or sys.stdout
+    client = provider or from_env()
+
+    async def fetch() -> dict[str, object]:
+        try:
+            return await client.credits()
+        finally:
+            await client.aclose()
+
+    data = anyio.run(fetch)
+    if as_json:
+        out.write(json.dumps(data, sort_keys=True) + "\n")
+        return 0
+    out.write(f"EvoLink credits at {client.config.base_url}\n")
+    for label, part in (("this key", data.get("token")), ("account", data.get("user"))):
+        out.write(f"  {label + ':':<10} {_balance(part)}\n")
+    return 0
+
+
+def _balance(part: object) -> str:
+    if not isinstance(part, dict):
+        return "not reported"
+    used = part.get("used_credits")
+    used_text = f", {render.credits_text(used)} used" if isinstance(used, (int, float)) else ""
+    if part.get("unlimited_credits") is True:
+        return "unlimited" + used_text
+    left = part.get("remaining_credits")
+    left_text = render.credits_text(left) if isinstance(left, (int, float)) else "?"
+    return f"{left_text} remaining{used_text}"

@@ -9,9 +9,11 @@
     ├── BuildLockedError          another build holds the project lock
     ├── CreditLimitError          --max-credits is below the estimate
     ├── IntegrityError            bytes that are not what they claim (exit 1)
+    ├── ProviderAuthError         key invalid or not allowed the model: the build stops
     └── ProviderError             per asset; the build goes on (exit 1)
         ├── TransientProviderError
-        └── PermanentProviderError
+        ├── PermanentProviderError
+        └── QuotaExhaustedError   credits ran out: nothing more is submitted (exit 1)
 
 Anything else that escapes is a bug: the CLI shows its traceback and exits 3.
 """
@@ -75,6 +77,14 @@ class IntegrityError(AssetgenError):
     exit_code = 1
 
 
+class ProviderAuthError(AssetgenError):
+    """The gateway refused the API key (401) or its access to the model (403).
+
+    No other asset can succeed with the same key, so the build stops at once,
+    writes the lock with what finished, and exits 2 like any other usage error.
+    """
+
+
 class ProviderError(AssetgenError):
     """A provider could not produce one asset's image."""
 
@@ -92,3 +102,23 @@ class TransientProviderError(ProviderError):
 
 class PermanentProviderError(ProviderError):
     """Retrying the same request will not help: refused content, bad parameters."""
+
+
+class QuotaExhaustedError(ProviderError):
+    """The account or key has no credits left (HTTP 402).
+
+    The builder submits nothing more but lets tasks already paid for finish.
+    ``submitted`` is False when the job never reached the gateway (the provider
+    already knew credits had run out), so the asset counts as not started.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset: str | None = None,
+        provider: str | None = None,
+        submitted: bool = True,
+    ):
+        super().__init__(message, asset=asset, provider=provider)
+        self.submitted = submitted

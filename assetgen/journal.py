@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .lock import LockEntry
 
@@ -42,6 +42,20 @@ CREATE TABLE IF NOT EXISTS tasks (
     info TEXT NOT NULL DEFAULT '{}'
 );
 """
+
+
+class JournalTask(NamedTuple):
+    """A paid task between submit and collection (``info`` holds e.g. the credits reserved)."""
+
+    spec_hash: str
+    name: str
+    provider: str
+    task_id: str
+    submitted_at: float
+    info: dict[str, Any]
+
+
+_TASK_COLUMNS = "spec_hash, name, provider, task_id, submitted_at, info"
 
 
 class Journal:
@@ -93,19 +107,31 @@ class Journal:
             (spec_hash, name, provider, task_id, time.time(), json.dumps(info)),
         )
 
-    def task_for(self, spec_hash: str) -> tuple[str, str] | None:
+    def task_for(self, spec_hash: str) -> JournalTask | None:
         row = self.db.execute(
-            "SELECT provider, task_id FROM tasks WHERE spec_hash = ?", (spec_hash,)
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE spec_hash = ?", (spec_hash,)
         ).fetchone()
-        return (row[0], row[1]) if row else None
+        return _task(row) if row else None
 
-    def tasks(self) -> list[tuple[str, str, str, str]]:
-        return list(
-            self.db.execute("SELECT spec_hash, name, provider, task_id FROM tasks ORDER BY name")
-        )
+    def tasks(self) -> list[JournalTask]:
+        return [
+            _task(row)
+            for row in self.db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks ORDER BY name")
+        ]
 
     def forget_task(self, spec_hash: str) -> None:
         self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
+
+
+def _task(row: tuple[Any, ...]) -> JournalTask:
+    try:
+        info = json.loads(row[5])
+    except ValueError:
+        info = {}
+    spec_hash, name, provider, task_id, at = row[:5]
+    return JournalTask(
+        spec_hash, name, provider, task_id, at, info if isinstance(info, dict) else {}
+    )
 
 
 def _entry_json(e: LockEntry) -> dict[str, Any]:

@@ -44,6 +44,11 @@ class BuildSummary:
     seconds: float = 0.0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # Paid-work bookkeeping for remote providers:
+    possible_double_charges: int = 0  # ambiguous submit retries, re-paid expired links
+    still_running: int = 0  # tasks journalled at the end: the next build collects them
+    credits_ran_out: bool = False  # HTTP 402: nothing more was submitted
+    remaining: int = 0  # with credits_ran_out: assets left unbuilt
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -61,7 +66,9 @@ class BuildSummary:
         self.credits = round(self.credits + r.credits, 6)
 
     def text(self) -> str:
-        if not (self.actions or self.failed or self.skipped or self.interrupted):
+        if not (
+            self.actions or self.failed or self.skipped or self.interrupted or self.still_running
+        ):
             return "Up to date: nothing to build."
         done = ", ".join(
             f"{n} {a}d" if a != "noop" else f"{n} unchanged"
@@ -73,11 +80,28 @@ class BuildSummary:
             parts.append(f"{self.failed} failed")
         if self.skipped:
             parts.append(f"{self.skipped} not started")
+        if self.credits_ran_out:
+            parts.append(
+                f"{self.remaining} asset{'s' if self.remaining != 1 else ''} remain "
+                "(top up, then build again)"
+            )
+        if self.still_running:
+            n = self.still_running
+            parts.append(
+                f"{n} task{'s' if n != 1 else ''} still running "
+                "(the next build collects them without paying again)"
+            )
         parts.append(f"{credits_text(self.credits)} credits")
+        if self.possible_double_charges:
+            n = self.possible_double_charges
+            parts.append(f"{n} possible double charge{'s' if n != 1 else ''} (see warnings)")
         parts.append(f"{self.seconds:.1f}s")
-        head = (
-            "Interrupted" if self.interrupted else ("Build failed" if self.failed else "Build done")
-        )
+        if self.interrupted:
+            head = "Interrupted"
+        elif self.credits_ran_out:
+            head = "Credits ran out"
+        else:
+            head = "Build failed" if self.failed else "Build done"
         return f"{head}: " + "; ".join(parts) + "."
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..spec import AssetSpec
-from .base import Generated, JobContext, Provider
+from .base import Generated, JobContext, Provider, TaskRef
 
-__all__ = ["Generated", "JobContext", "Provider", "create_provider"]
+__all__ = ["Generated", "JobContext", "Provider", "TaskRef", "create_provider"]
 
 
 DRAFT_DELAY_ENV = "ASSETGEN_DRAFT_DELAY"
@@ -42,7 +42,13 @@ class _Delayed:
         await self.inner.aclose()
 
 
-FACTORIES: dict[str, Callable[[], Provider]] = {"draft": _draft}
+def _evolink() -> Provider:
+    from .evolink import from_env
+
+    return from_env()
+
+
+FACTORIES: dict[str, Callable[[], Provider]] = {"draft": _draft, "evolink": _evolink}
 
 
 def create_provider(name: str) -> Provider:
@@ -51,10 +57,5 @@ def create_provider(name: str) -> Provider:
     try:
         factory = FACTORIES[name]
     except KeyError:
-        if name == "evolink":
-            raise UsageError(
-                "the evolink provider is not available in this version yet\n"
-                "  hint: build offline with `--provider draft`"
-            ) from None
         raise UsageError(f"unknown provider `{name}`") from None
     return factory()

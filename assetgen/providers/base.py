@@ -23,14 +23,37 @@ class Generated:
     credits: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class TaskRef:
+    """A paid task a previous build submitted for this spec and never collected."""
+
+    task_id: str
+    credits: float | None = None  # what the gateway reserved for it, when known
+
+
 class JobContext(Protocol):
-    """What a provider may tell the builder while it works on one asset."""
+    """What a provider may tell the builder (and ask it) while it works on one asset."""
 
     def state(self, state: str) -> None:
         """``running`` once the request is accepted, ``downloading`` while fetching bytes."""
 
-    def submitted(self, task_id: str) -> None:
-        """A paid task now exists: called before waiting on it, so it can be journalled."""
+    def submitted(self, task_id: str, credits: float | None = None) -> None:
+        """A paid task now exists: called before waiting on it, so it can be journalled.
+
+        A later call for the same asset replaces the journalled task (a resubmission).
+        """
+
+    def journalled_task(self) -> TaskRef | None:
+        """The task an earlier (killed or interrupted) build left running for this spec.
+
+        A provider polls it instead of submitting again, so resuming never pays twice.
+        """
+
+    def warn(self, message: str) -> None:
+        """Something the user should know about this asset that does not fail it."""
+
+    def possible_double_charge(self, why: str) -> None:
+        """A request may have been paid twice (an ambiguous retry, an expired result link)."""
 
 
 class Provider(Protocol):

@@ -1,0 +1,137 @@
+"""The ``evolink`` provider: EvoLink's asynchronous krea-2-turbo route (docs/evolink-api.md).
+
+One paid task per asset: submit, hand the task id to the builder (which journals it
+before anything else happens), poll until the task ends, download the image at once
+(result links expire after 24 h). A build killed at any point finds the id in the
+journal next time and polls it instead of paying again.
+
+Submits are paid writes and are never repeated blindly: only what certainly did not
+reach the gateway (a failed connect, a 429) is retried freely. A submit whose fate
+is unknown (timeout, 5xx, dropped connection) is retried once with the same
+``Idempotency-Key`` and counted as a possible double charge unless the gateway says
+it replayed the first answer. Reads (polls, downloads) are retried with backoff.
+
+Environment (all optional except the key; times in seconds):
+
+=======================================  =======  ===========================================
+``EVOLINK_API_KEY``                      -        required; never logged, locked or shown
+``EVOLINK_BASE_URL``                     gateway  https, or http://127.0.0.1 / localhost
+``ASSETGEN_EVOLINK_POLL_INTERVAL``       3        first steady poll period (grows 1.5x)
+``ASSETGEN_EVOLINK_MAX_POLL_INTERVAL``   15       longest wait between polls
+``ASSETGEN_EVOLINK_FIRST_POLL_MAX``      10       cap on the first wait (from estimated_time)
+``ASSETGEN_EVOLINK_TASK_DEADLINE``       900      give up waiting (the id stays journalled)
+``ASSETGEN_EVOLINK_CONNECT_TIMEOUT``     10       TCP/TLS connect
+``ASSETGEN_EVOLINK_READ_TIMEOUT``        30       polls, credits, downloads
+``ASSETGEN_EVOLINK_SUBMIT_TIMEOUT``      60       the submit
+``ASSETGEN_EVOLINK_HTTP_RETRIES``        5        retries of reads and of unsent submits
+``ASSETGEN_EVOLINK_TASK_RETRIES``        2        new tasks after retryable failures per asset
+``ASSETGEN_EVOLINK_RETRY_UNKNOWN_ERROR`` 1        whether task error ``unknown_error`` is retried
+``ASSETGEN_EVOLINK_RETRY_AFTER_MAX``     30       cap on an honoured Retry-After
+``ASSETGEN_EVOLINK_BACKOFF_BASE``        1        first retry wait (doubles, half jittered)
+``ASSETGEN_EVOLINK_BACKOFF_MAX``         30       longest retry wait
+``ASSETGEN_EVOLINK_MAX_DOWNLOAD_MB``     64       refuse larger images
+``ASSETGEN_EVOLINK_INITIAL_IN_FLIGHT``   4        start of the adaptive (AIMD) task window
+``ASSETGEN_EVOLINK_MAX_IN_FLIGHT``       256      its ceiling (``--jobs`` caps it as well)
+=======================================  =======  ===========================================
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ..errors import ProviderAuthError, ProviderError, TransientProviderError
+from ..spec import AssetSpec
+from .base import Generated, JobContext
+from .evolink_http import (
+    USER_AGENT,
+    ApiError,
+    EvoLinkConfig,
+    Gateway,
+    TransportFailure,
+    config_from_env,
+    redact,
+)
+from .evolink_retry import AIMDWindow, Backoff, Clock, Random, SystemClock
+from .evolink_task import Job, auth_error, idempotency_key, request_body
+
+__all__ = ["EvoLinkConfig", "EvoLinkProvider", "from_env", "idempotency_key", "request_body"]
+
+
+class EvoLinkProvider:
+    """Generates through the EvoLink gateway over one shared ``httpx.AsyncClient``.
+
+    Args:
+        config: the key, base URL and every timeout (see ``config_from_env``).
+        client: a client to use (not closed by ``aclose``); else one is made.
+        transport: the transport for the client made here (``httpx.MockTransport`` in tests).
+        clock: monotonic time, wall time and sleep; tests pass a fake one.
+        rand: the jitter source, ``random.random`` by default.
+    """
+
+    name = "evolink"
+
+    def __init__(
+        self,
+        config: EvoLinkConfig,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        rand: Random | None = None,
+    ) -> None:
+        self.config = config
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(
+            transport=transport, headers={"User-Agent": USER_AGENT}
+        )
+        self.gateway = Gateway(config, self.client)
+        self.clock: Clock = clock or SystemClock()
+        self.rand: Random = rand or random.random
+        self.backoff = Backoff(config.backoff_base, config.backoff_max)
+        self.window = AIMDWindow(config.initial_in_flight, maximum=config.max_in_flight)
+        self.quota_exhausted = False
+
+    async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
+        """Submit (or resume) ``spec``'s task, wait for it and download its image."""
+        try:
+            return await Job(self, spec, ctx).run()
+        except (ProviderError, ProviderAuthError) as exc:
+            # The last line of defence: no message leaves here with the key in it.
+            text = str(exc)
+            clean = redact(text, self.config.api_key)
+            if clean != text:
+                exc.args = (clean,)
+            raise
+
+    async def credits(self) -> dict[str, Any]:
+        """The ``data`` of ``GET /v1/credits`` (token and user balances)."""
+        for attempt in range(self.config.http_retries + 1):
+            try:
+                body = await self.gateway.get_credits()
+            except ApiError as err:
+                if err.status in (401, 403):
+                    raise auth_error(err) from None
+                if (err.status != 429 and err.status < 500) or attempt == self.config.http_retries:
+                    raise TransientProviderError(f"could not read the balance: {err}") from None
+            except TransportFailure as fail:
+                if attempt == self.config.http_retries:
+                    raise TransientProviderError(f"could not read the balance: {fail}") from None
+            else:
+                data = body.get("data")
+                return data if isinstance(data, dict) else {}
+            await self.clock.sleep(self.backoff.delay(attempt, self.rand))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        """Close the client if this provider made it."""
+        if self._owns_client:
+            await self.client.aclose()
+
+
+def from_env(env: Mapping[str, str] | None = None, **inject: Any) -> EvoLinkProvider:
+    """The provider configured from the environment (the ``evolink`` registry entry)."""
+    return EvoLinkProvider(config_from_env(env), **inject)
