@@ -10,10 +10,8 @@ loses nothing that was paid for and the next build neither pays again nor forget
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import hashlib
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -34,9 +32,10 @@ from .errors import (
     QuotaExhaustedError,
     UsageError,
 )
-from .fsutil import atomic_write, sweep_temp_files
+from .fsutil import sweep_temp_files
 from .journal import Journal
 from .lock import LockEntry, Lockfile, updated, write_lock
+from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
 from .project import Project
@@ -159,7 +158,7 @@ def run_build(
             f"another assetgen build is running in {project.display(project.root)}\n"
             "  hint: wait for it to finish (only one build at a time per project)"
         ) from None
-    journal = Journal(state / "journal.db")
+    journal = Journal(project.state_file("journal.db"))  # one per manifest, like the lock
     try:
         outcome = _locked_build(
             project, manifest, cache, reporter, options, journal, provider_factory
@@ -264,6 +263,8 @@ class _Executor:
         self.provider_factory = provider_factory
         self.lock = lock
         self.changes: dict[str, LockEntry | None] = {}
+        self.vacated: list[tuple[str, LockEntry]] = []  # (asset, entry whose old file to drop)
+        self.blocked: dict[str, str] = {}  # assets whose output path holds someone else's file
         self.summary = BuildSummary()
         self.stopping = False
         self.provider: Provider | None = None
@@ -325,23 +326,28 @@ class _Executor:
         moves = [a for a in work if a.action == "move"]
         jobs = [a for a in work if a.action in ("create", "update", "restore")]
         deletes = [a for a in work if a.action == "delete"]
+        for a in (*moves, *jobs):
+            self.reporter.state(a.name, "queued")
+        # Before anything is written: every locked file this build will overwrite or
+        # remove has its bytes in the cache, so nothing paid for can be lost.
+        self.blocked = await anyio.to_thread.run_sync(self._guard_targets, work)
         for a in moves:
-            self.reporter.state(a.name, "queued")
-        for a in jobs:
-            self.reporter.state(a.name, "queued")
-        # Moves first: their sources may be another asset's new output path.
-        staged = [await anyio.to_thread.run_sync(self._stage_move, a) for a in moves]
-        for a, ok in zip(moves, staged, strict=True):
-            self._finish(await anyio.to_thread.run_sync(self._apply_move, a, ok))
+            result, entry = await anyio.to_thread.run_sync(self._move, a)
+            if entry is not None:
+                self._commit(a.name, entry, replaces=a.old_name, vacates=a.locked)
+            self._finish(result)
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
         async with anyio.create_task_group() as tg:
             for a in jobs:
                 tg.start_soon(self._job, a, limiter)
-        claimed = {s.output for s in self.manifest.specs}
+        if self.stopping:
+            return  # deletes and clean-ups start nothing new either; the next build does them
+        claimed = {s.output.casefold() for s in self.manifest.specs}
         for a in deletes:
             self._finish(self._delete(a, claimed))
-        for a in moves:
-            self._drop_old_source(a, claimed)
+        for _, old in self.vacated:
+            if old.path.casefold() not in claimed:
+                remove_if_unchanged(self.root, old.path, old.sha256)
 
     async def _watch_signals(self, tg: TaskGroup) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -408,6 +414,10 @@ class _Executor:
                 if isinstance(exc, (PermanentProviderError, IntegrityError)):
                     self.journal.forget_task(spec.spec_hash)  # the task is over; never resume it
                 result = self._failed(action, spec, str(exc))
+            except OSError as exc:  # the cache or state folder refused a write: that asset fails
+                result = self._failed(
+                    action, spec, f"{exc.filename or spec.output}: {exc.strerror or exc}"
+                )
             except anyio.get_cancelled_exc_class():
                 result = JobResult(
                     spec.name, action.action, False, "skipped", spec.output, error="interrupted"
@@ -441,11 +451,17 @@ class _Executor:
         return self._failed(action, spec, str(exc))
 
     async def _produce(self, action: Action, spec: AssetSpec) -> JobResult:
+        if spec.name in self.blocked:
+            return self._failed(action, spec, self.blocked[spec.name])
         if not action.generates:
             entry = await anyio.to_thread.run_sync(self._restore_from_cache, spec)
             if entry is not None:
-                self._commit(spec.name, entry)
+                self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
                 return JobResult(spec.name, action.action, True, "cache", spec.output)
+            if action.cached:
+                self.reporter.warn(
+                    f"{spec.name}: its cache entry is unreadable; generating it again"
+                )
         if self.provider is None:
             self.provider = self.provider_factory(self.manifest.provider)
         self.reporter.state(spec.name, "running")
@@ -461,7 +477,7 @@ class _Executor:
             )
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
-            self._commit(spec.name, entry)
+            self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
             if generated.task_id is not None:
                 self.journal.forget_task(spec.spec_hash)  # cached and written: collected
         return JobResult(
@@ -491,9 +507,9 @@ class _Executor:
             generated_at=_now(),
             request=spec.request,
         )
-        record = self.cache.put(record, blobs)
+        record = self.cache.put(record, blobs, replace=True)  # a new generation
         entry = entry_from_record(spec, record)
-        atomic_write(self.root / spec.output, data)
+        write_output(self.root, spec.output, data)
         return entry
 
     def _restore_from_cache(self, spec: AssetSpec) -> LockEntry | None:
@@ -520,96 +536,122 @@ class _Executor:
                 break
         if data is None:
             return None
-        atomic_write(self.root / spec.output, data)
+        write_output(self.root, spec.output, data)
         return entry_from_record(spec, record)
 
-    def _commit(self, name: str, entry: LockEntry) -> None:
+    def _commit(
+        self,
+        name: str,
+        entry: LockEntry,
+        *,
+        replaces: str | None = None,
+        vacates: LockEntry | None = None,
+    ) -> None:
+        """Record a finished asset (on the event loop: the lock checkpoint reads ``changes``)."""
         self.journal.record_finished(name, entry)
         self.changes[name] = entry
+        if replaces:
+            self.changes[replaces] = None  # a rename: the old name leaves the lock
+        if vacates is not None and vacates.path != entry.path:
+            self.vacated.append((name, vacates))  # its old file goes once all is written
         self._dirty = True
 
     # --- moves and deletes -----------------------------------------------------------
 
-    def _stage_move(self, action: Action) -> bool:
-        """Make sure the moved bytes are in the cache before anything is overwritten."""
-        entry, spec = action.locked, action.spec
-        assert entry is not None and spec is not None
-        if action.source == spec.output or self.cache.has(spec.spec_hash):
+    def _guard_targets(self, work: tuple[Action, ...]) -> dict[str, str]:
+        """Stage locked bytes about to be overwritten or removed; refuse to overwrite others.
+
+        Returns the assets that must not be written, with why: their output path holds
+        bytes that are neither cached nor a locked output (a user's file, or a locked one
+        modified by hand), which a build never overwrites.
+        """
+        by_path = {e.path.casefold(): e for e in self.lock.entries.values()}
+        blocked: dict[str, str] = {}
+        for a in work:
+            if a.locked is not None and a.action in ("move", "update", "restore", "delete"):
+                self._stage(a.locked)
+            if a.spec is None or a.action == "delete":
+                continue
+            target = a.spec.output
+            if a.action == "restore" and a.locked is not None and a.locked.path == target:
+                continue  # restoring an asset's own output is what restore is for
+            if a.action == "move" and a.source == target:
+                continue
+            have = file_sha256(self.root, target)
+            if have is None:
+                continue
+            if self.cache.read_blob(have) is not None:
+                continue  # those bytes are safe in the cache: overwriting loses nothing
+            owner = by_path.get(target.casefold())
+            if owner is not None and owner.sha256 == have and self._stage(owner):
+                continue
+            blocked[a.name] = (
+                f"{target} exists and is not an unmodified assetgen output; "
+                "move it away (or delete it) and build again"
+            )
+        return blocked
+
+    def _stage(self, entry: LockEntry) -> bool:
+        """Make sure the cache holds ``entry``'s exact bytes; False if they are nowhere."""
+        if self.cache.read_blob(entry.sha256) is not None:
             return True
-        try:
-            data = (self.root / (action.source or entry.path)).read_bytes()
-        except OSError:
-            return False
-        if hashlib.sha256(data).hexdigest() != entry.sha256:
+        data = read_verified(self.root, entry.path, entry.sha256)
+        if data is None:
             return False
         record = CacheRecord(
-            spec.spec_hash,
-            entry.width,
-            entry.height,
-            {},
-            entry.task_id,
-            entry.results,
-            entry.credits,
-            entry.generated_at,
-            dict(entry.request),
-        )
+            entry.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
+            entry.credits, entry.generated_at, dict(entry.request),
+        )  # fmt: skip
         self.cache.put(record, {entry.format or format_for_path(entry.path): data})
         return True
 
-    def _apply_move(self, action: Action, staged: bool) -> JobResult:
+    def _move(self, action: Action) -> tuple[JobResult, LockEntry | None]:
+        """Copy the locked bytes to the new path (worker thread); the old file goes at the end."""
         entry, spec = action.locked, action.spec
         assert entry is not None and spec is not None
-        if action.source == spec.output:
-            new = entry.moved(spec.output)
-        else:
-            restored = self._restore_from_cache(spec) if staged else None
-            if restored is None:
-                return JobResult(
-                    spec.name,
-                    "move",
-                    False,
-                    "failed",
-                    spec.output,
-                    error=f"could not read {action.source}; run the build again to restore it",
-                )
-            new = restored
-        if action.old_name:
-            self.changes[action.old_name] = None
-        self._commit(spec.name, new)
-        return JobResult(spec.name, "move", True, "moved", spec.output)
+        if spec.name in self.blocked:
+            return self._failed(action, spec, self.blocked[spec.name]), None
+        if action.source == spec.output:  # already in place (moved by hand, or a rename)
+            return JobResult(spec.name, "move", True, "moved", spec.output), entry.moved(
+                spec.output
+            )
+        data = read_verified(self.root, entry.path, entry.sha256) or self.cache.read_blob(
+            entry.sha256
+        )
+        if data is None:
+            return self._failed(
+                action, spec, f"{entry.path} is gone and not cached; build again to restore it"
+            ), None
+        new = entry.moved(spec.output)
+        if spec.format != (entry.format or format_for_path(entry.path)):
+            from . import imaging
 
-    def _drop_old_source(self, action: Action, claimed: set[str]) -> None:
-        entry, spec = action.locked, action.spec
-        if entry is None or spec is None or entry.path in claimed or entry.path == spec.output:
-            return
-        self._remove_if_unchanged(entry)
+            data = imaging.convert(
+                data, imaging.verify(data, entry.width, entry.height), spec.format
+            )
+            new = replace(
+                new, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), format=spec.format
+            )
+        write_output(self.root, spec.output, data)
+        return JobResult(spec.name, "move", True, "moved", spec.output), new
 
     def _delete(self, action: Action, claimed: set[str]) -> JobResult:
         entry = action.locked
         assert entry is not None
         self.changes[action.name] = None
         self._dirty = True
-        if entry.path in claimed:
+        if entry.path.casefold() in claimed:
             return JobResult(action.name, "delete", True, "deleted", entry.path)
-        if not self._remove_if_unchanged(entry) and (self.root / entry.path).exists():
+        if (
+            not remove_if_unchanged(self.root, entry.path, entry.sha256)
+            and (self.root / entry.path).exists()
+        ):
             self.reporter.warn(
                 f"{entry.path}: kept, it was modified since it was built "
                 f"(asset `{action.name}` left the manifest)"
             )
             return JobResult(action.name, "delete", True, "kept", entry.path)
         return JobResult(action.name, "delete", True, "deleted", entry.path)
-
-    def _remove_if_unchanged(self, entry: LockEntry) -> bool:
-        path = self.root / entry.path
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return False
-        if hashlib.sha256(data).hexdigest() != entry.sha256:
-            return False
-        path.unlink()
-        _prune_empty_dirs(path.parent, self.root)
-        return True
 
 
 class _Context:
@@ -644,14 +686,3 @@ class _Context:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _prune_empty_dirs(directory: Path, root: Path) -> None:
-    root = root.resolve()
-    d = directory.resolve()
-    while d != root and root in d.parents:
-        with contextlib.suppress(OSError):
-            if any(os.scandir(d)):
-                return
-            d.rmdir()
-        d = d.parent

@@ -117,7 +117,7 @@ def build(
     from .build import plan_selection, run_build
     from .providers import create_provider
 
-    manifest = project.load_manifest(provider)
+    manifest = project.load_manifest(provider, remember=not options.dry_run)
     cache = open_cache(project)
     if options.dry_run:  # touches nothing: no state directory, no journal, no lock
         result = plan_selection(project, manifest, project.load_lock(), cache, options)

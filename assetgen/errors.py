@@ -9,6 +9,7 @@
     ├── BuildLockedError          another build holds the project lock
     ├── CreditLimitError          --max-credits is below the estimate
     ├── IntegrityError            bytes that are not what they claim (exit 1)
+    ├── OutputError               an output path that cannot be written (exit 1)
     ├── ProviderAuthError         key invalid or not allowed the model: the build stops
     └── ProviderError             per asset; the build goes on (exit 1)
         ├── TransientProviderError
@@ -73,6 +74,12 @@ class CreditLimitError(AssetgenError):
 
 class IntegrityError(AssetgenError):
     """Bytes whose digest, format or pixel size is not what was expected."""
+
+    exit_code = 1
+
+
+class OutputError(AssetgenError):
+    """An output cannot be written where the manifest puts it (fails that asset)."""
 
     exit_code = 1
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
+_UMASK = os.umask(0o022)  # read once, at import (umask is process-wide: no threads yet)
+os.umask(_UMASK)
 TEMP_PREFIX = ".assetgen-tmp-"  # so leftovers of a killed process can be told from users' files
 
 
@@ -31,6 +33,7 @@ def atomic_open(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; outputs are for everyone who may read
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -43,6 +46,14 @@ def atomic_open(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a plain new file would get (0666 less the umask), or the replaced file's."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def fsync_dir(directory: Path) -> None:

@@ -10,7 +10,9 @@ the YAML path, with its located errors.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 
 from .lock import HEADER, LOCK_VERSION, LockEntry, Lockfile, format_lock
@@ -74,8 +76,26 @@ def _list(text: str) -> tuple[str, ...]:
     return tuple(items)
 
 
+_SPEC_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FORMATS = frozenset({"png", "jpeg", "webp"})
+
+
+@functools.cache
+def _safe_path() -> re.Pattern[str]:
+    from .schema import load_schema
+
+    return re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
+
+
 def _entry(fields: dict[str, str]) -> LockEntry:
-    return LockEntry(
+    # Values written raw must be exactly what the schema allows: anything else (a
+    # trailing comment, `null`) is YAML's to read, and the schema's to refuse.
+    if not (_SPEC_HASH.fullmatch(fields["spec_hash"]) and _SHA256.fullmatch(fields["sha256"])):
+        raise _Mismatch
+    if "format" in fields and fields["format"] not in _FORMATS:
+        raise _Mismatch
+    entry = LockEntry(
         spec_hash=fields["spec_hash"],
         request=_request(fields["request"]),
         path=_scalar(fields["path"], 0, "")[0],
@@ -91,6 +111,9 @@ def _entry(fields: dict[str, str]) -> LockEntry:
         if "generated_at" in fields
         else None,
     )
+    if not _safe_path().search(entry.path):
+        raise _Mismatch
+    return entry
 
 
 def parse_canonical(text: str) -> Lockfile | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import memo
 from ._version import __version__
+from .limits import MAX_BYTES_ENV, max_manifest_bytes
 from .spec import AssetSpec, Manifest
 
 _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
@@ -103,13 +104,23 @@ def _manifest(provider: str, output_dir: str, rows: Sequence[tuple[object, ...]]
     return Manifest(provider, output_dir, tuple(AssetSpec(*r) for r in rows))  # type: ignore[arg-type]
 
 
-def load_manifest(data: bytes, parse: Parse, provider: str | None, state: Path | None) -> Manifest:
+def load_manifest(
+    data: bytes,
+    parse: Parse,
+    provider: str | None,
+    state: Path | None,
+    create_state: Callable[[], Path | None] | None = None,
+) -> Manifest:
     """The resolved manifest for ``data``, from memos where they are still valid.
 
     ``parse(data, origins)`` is the full parser; ``state`` the path prefix of the memo
-    files (None: no memos, e.g. before the project has a ``.assetgen/``).
+    files (None: no memos yet). ``create_state``, called only once the manifest has
+    parsed, may provide a prefix to remember the result under: an invalid manifest
+    never makes assetgen create its state folder.
     """
-    salt = f"{__version__}|{provider or ''}|{os.environ.get('ASSETGEN_MAX_MANIFEST_BYTES', '')}"
+    if len(data) > max_manifest_bytes():
+        state = create_state = None  # over the limit: only the whole parse may say so
+    salt = f"{__version__}|{provider or ''}|{os.environ.get(MAX_BYTES_ENV, '')}"
     key = f"{hashlib.sha256(data).hexdigest()}|{salt}"
     whole = _memo(state, "manifest") if state else None
     if whole is not None:
@@ -121,6 +132,9 @@ def load_manifest(data: bytes, parse: Parse, provider: str | None, state: Path |
         origins: dict[str, list[str]] = {}
         manifest = parse(data, origins)
         rows = tuple(map(_row, manifest.specs))
+        if state is None and create_state is not None:
+            state = create_state()
+            whole = _memo(state, "manifest") if state else None
         if state is not None:
             _remember_blocks(data, manifest, origins, salt, state)
     else:

@@ -53,14 +53,21 @@ class Project:
         """``.assetgen/`` with its own ``.gitignore``, so it never shows up in ``git status``."""
         d = self.state_dir
         if not d.is_dir():
-            d.mkdir(parents=True, exist_ok=True)
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"{self.display(d)}: cannot create assetgen's state folder ({exc.strerror})\n"
+                    "  hint: build in a writable checkout"
+                ) from None
         ignore = d / ".gitignore"
         if not ignore.exists():
             with contextlib.suppress(OSError):
                 ignore.write_text("# machine-local assetgen state\n*\n", encoding="utf-8")
         return d
 
-    def load_manifest(self, provider: str | None = None) -> Manifest:
+    def load_manifest(self, provider: str | None = None, *, remember: bool = True) -> Manifest:
+        """The resolved manifest; ``remember`` lets a valid one create ``.assetgen/`` for memos."""
         try:
             data = self.manifest_path.read_bytes()
         except FileNotFoundError:
@@ -83,10 +90,15 @@ class Project:
                 origins=origins,
             )
 
-        state = None
-        if self.state_dir.is_dir() or self.lock_path.exists():
-            state = self.ensure_state_dir()
-        return load_manifest(data, parse, provider, state and self.state_file(""))
+        def create_state() -> Path | None:
+            try:
+                self.ensure_state_dir()
+            except UsageError:
+                return None  # a read-only checkout plans all the same, only slower
+            return self.state_file("")
+
+        state = self.state_file("") if self.state_dir.is_dir() else None
+        return load_manifest(data, parse, provider, state, create_state if remember else None)
 
     def load_lock(self) -> Lockfile:
         memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None

@@ -35,7 +35,7 @@ class StatCache:
         full = f"{root}{os.sep}{rel}"  # not pathlib: this runs once per output on every plan
         try:
             st = os.stat(full)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, or not reachable: either way there is no usable file
             if rel in self.entries:
                 del self.entries[rel]
                 self.dirty = True
@@ -50,7 +50,7 @@ class StatCache:
             return known[3]
         try:
             sha = sha256_file(Path(full))
-        except IsADirectoryError:
+        except OSError:  # a directory, or unreadable: not an output we can vouch for
             return None
         self.hashed += 1
         self.record(rel, st, sha)

@@ -83,9 +83,18 @@ class Cache(Protocol):
         """The bytes with this digest, verified; None when absent or corrupt."""
         ...
 
-    def put(self, record: CacheRecord, blobs: Mapping[str, bytes]) -> CacheRecord:
-        """Store bytes per format and the record; returns the record as merged with any existing one."""
+    def put(
+        self, record: CacheRecord, blobs: Mapping[str, bytes], *, replace: bool = False
+    ) -> CacheRecord:
+        """Store bytes per format and the record (see LocalCache.put)."""
         ...
+
+
+def replace_record(record: CacheRecord, blobs: Mapping[str, tuple[str, int]]) -> CacheRecord:
+    return CacheRecord(
+        record.spec_hash, record.width, record.height, dict(blobs), record.task_id, record.results,
+        record.credits, record.generated_at, record.request,
+    )  # fmt: skip
 
 
 def _hex(spec_hash: str) -> str:
@@ -131,44 +140,31 @@ class LocalCache:
             return None
         return data
 
-    def put(self, record: CacheRecord, blobs: Mapping[str, bytes]) -> CacheRecord:
-        merged = dict(record.blobs)
-        old = self.record(record.spec_hash)
-        if old is not None:
-            merged = {**old.blobs, **merged}
-            # Keep the first generation's facts: restoring must reproduce its lock entry.
-            record = CacheRecord(
-                old.spec_hash,
-                old.width,
-                old.height,
-                merged,
-                old.task_id,
-                old.results,
-                old.credits,
-                old.generated_at,
-                old.request or record.request,
-            )
+    def put(
+        self, record: CacheRecord, blobs: Mapping[str, bytes], *, replace: bool = False
+    ) -> CacheRecord:
+        """Store ``blobs`` (format -> bytes) and the record; returns what is now stored.
+
+        ``replace``: a new generation, whose record replaces any older one. Otherwise an
+        existing record keeps its facts and its images (restoring must reproduce the lock
+        entry it was made for); only formats it lacks are added.
+        """
+        added: dict[str, tuple[str, int]] = {}
         for fmt, data in blobs.items():
             sha = hashlib.sha256(data).hexdigest()
-            merged[fmt] = (sha, len(data))
+            added[fmt] = (sha, len(data))
             path = self._blob_path(sha)
             if not path.exists():
                 atomic_write(path, data)
-        record = CacheRecord(
-            record.spec_hash,
-            record.width,
-            record.height,
-            merged,
-            record.task_id,
-            record.results,
-            record.credits,
-            record.generated_at,
-            record.request,
-        )
+        old = None if replace else self.record(record.spec_hash)
+        if old is None:
+            final = replace_record(record, {**record.blobs, **added})
+        else:
+            final = replace_record(old, {**added, **old.blobs})
         atomic_write(
-            self._spec_path(record.spec_hash), json.dumps(record.to_json(), sort_keys=True).encode()
+            self._spec_path(final.spec_hash), json.dumps(final.to_json(), sort_keys=True).encode()
         )
-        return record
+        return final
 
     # --- maintenance (`assetgen cache info|gc`) ---------------------------------------
 

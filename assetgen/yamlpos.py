@@ -11,7 +11,6 @@ what it says; everything else resolves as ``yaml.safe_load`` would.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import Diagnostic, ManifestError, UsageError
+from .errors import Diagnostic, ManifestError
+from .limits import MAX_BYTES_ENV, max_manifest_bytes
 
 _BaseLoader: Any
 try:
@@ -31,8 +31,6 @@ except AttributeError:  # PyYAML built without libyaml
 
 Path = tuple[str | int, ...]
 
-MAX_BYTES = 64 * 1024 * 1024
-MAX_BYTES_ENV = "ASSETGEN_MAX_MANIFEST_BYTES"
 MAX_DEPTH = 64
 # Nodes reached again through aliases and merge keys. A real manifest revisits a few
 # nodes per `<<: *defaults`, so the budget grows with the text; a billion-laughs
@@ -104,20 +102,6 @@ class Positions:
                 line = self.text.count("\n", 0, at) + 1
                 return line, at - (self.text.rfind("\n", 0, at) + 1) + 1
         return self.of(path, key=key)
-
-
-def max_manifest_bytes() -> int:
-    """The manifest size limit: ``ASSETGEN_MAX_MANIFEST_BYTES``, else MAX_BYTES."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
-    if not raw:
-        return MAX_BYTES
-    try:
-        value = int(raw.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise UsageError(f"{MAX_BYTES_ENV}={raw!r} is not a positive number of bytes")
-    return value
 
 
 def decode_text(data: bytes, filename: str, *, max_bytes: int | None = None) -> str:

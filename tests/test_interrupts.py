@@ -161,7 +161,7 @@ def test_temp_files_of_a_killed_build_are_swept(quickstart: Path) -> None:
     icons = quickstart / "assets/icons"
     (icons / ".assetgen-tmp-search.png.k2j3h4.tmp").write_bytes(b"half an image")
     (icons / ".notes.tmp").write_bytes(b"mine")
-    journal = Journal(quickstart / ".assetgen/journal.db")
+    journal = Journal(quickstart / ".assetgen/assetgen.journal.db")
     journal.mark_running(True)  # as a build killed mid-way leaves it
     journal.close()
     code = subprocess.run(

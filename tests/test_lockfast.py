@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetgen.lock import LockEntry, Lockfile, format_lock, parse_lock
 from assetgen.lockfast import parse_canonical
+from assetgen.schema import load_schema
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
 )
+SAFE_PATH = re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
 names = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True)
 entries = st.builds(
     LockEntry,
@@ -26,7 +30,7 @@ entries = st.builds(
             "nsfw_check": st.booleans(),
         }
     ),
-    path=texts.filter(bool),
+    path=texts.filter(lambda p: bool(p) and SAFE_PATH.search(p) is not None),
     sha256=st.just("b" * 64),
     bytes=st.integers(0, 10**9),
     width=st.integers(1, 5000),

@@ -39,7 +39,7 @@ def build(root: Path, gateway: FakeGateway, **opts: Any) -> tuple[int, str]:
 
 
 def journal_tasks(root: Path) -> list[str]:
-    j = Journal(root / ".assetgen" / "journal.db")
+    j = Journal(root / ".assetgen" / "assetgen.journal.db")
     try:
         return [t.task_id for t in j.tasks()]
     finally:
@@ -176,7 +176,7 @@ def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> N
 def test_a_journalled_task_no_longer_wanted_is_reported_and_forgotten(quickstart: Path) -> None:
     """A task left by an earlier build for a spec since changed is reported (it cannot be cancelled)."""
     assert build(quickstart, FakeGateway())[0] == 0
-    j = Journal(quickstart / ".assetgen" / "journal.db")
+    j = Journal(quickstart / ".assetgen" / "assetgen.journal.db")
     j.record_task("sha256:" + "0" * 64, "hero-home", "evolink", "task-unified-1-oldoldol", {})
     j.record_task("sha256:" + "1" * 64, "icon-x", "draft", "not-ours", {})
     j.close()
