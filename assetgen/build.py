@@ -10,11 +10,10 @@ loses nothing that was paid for and the next build neither pays again nor forget
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +29,6 @@ from .errors import (
     PermanentProviderError,
     ProviderAuthError,
     QuotaExhaustedError,
-    UsageError,
 )
 from .fsutil import sweep_temp_files
 from .journal import Journal
@@ -41,19 +39,9 @@ from .plan import paths_to_check as plan_paths
 from .project import Project
 from .providers import Provider, TaskRef, create_provider
 from .report import BuildSummary, JobResult, Reporter
+from .selection import BuildOptions, plan_selection
 from .spec import AssetSpec, Manifest, format_for_path
 from .store import CacheRecord, LocalCache
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    jobs: int = 8
-    selection: tuple[str, ...] = ()
-    force: bool = False
-    fail_fast: bool = False
-    dry_run: bool = False
-    max_credits: float | None = None
-    lock_every_s: float = 10.0
 
 
 @dataclass
@@ -70,35 +58,6 @@ class BuildOutcome:
 
 
 ProviderFactory = Callable[[str], Provider]
-
-
-def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
-    """Names matching any pattern (exact name or glob); every pattern must match something."""
-    names = [a.name for a in plan.actions]
-    chosen: set[str] = set()
-    for pattern in patterns:
-        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-        if not hits:
-            raise UsageError(
-                f"no asset matches `{pattern}`\n  hint: `assetgen plan --json` lists the names"
-            )
-        chosen.update(hits)
-    return chosen
-
-
-def plan_selection(
-    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
-) -> Plan:
-    """The plan restricted to ``options.selection``, with ``--force`` applied to it."""
-    full = project.plan(manifest, lock, cache.has)
-    if not options.selection and not options.force:
-        return full
-    chosen = (
-        select(full, options.selection) if options.selection else {a.name for a in full.actions}
-    )
-    if options.force:
-        full = project.plan(manifest, lock, cache.has, force=chosen)
-    return full.select(chosen)
 
 
 def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) -> Lockfile:
@@ -163,10 +122,10 @@ def run_build(
         outcome = _locked_build(
             project, manifest, cache, reporter, options, journal, provider_factory
         )
-        journal.mark_running(False)  # a clean end; a killed build leaves the flag set
+        project.running_marker.unlink(missing_ok=True)  # a clean end; a killed build leaves it
         return outcome
     except AssetgenError:
-        journal.mark_running(False)
+        project.running_marker.unlink(missing_ok=True)
         raise
     finally:
         journal.close()
@@ -184,9 +143,10 @@ def _locked_build(
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
-    if journal.mark_running(True):
+    if project.running_marker.exists():
         # The last build was killed: drop the temp files it left beside outputs.
         sweep_temp_files({(project.root / p).parent for p in plan_paths(manifest.specs, lock)})
+    project.running_marker.touch()
     recovered = reconcile(lock, journal, manifest, project.root)
     if recovered is not lock:
         write_lock(project.lock_path, recovered, memo_path)

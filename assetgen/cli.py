@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     e("--error-rate", type=float, default=0.0, metavar="P", help="500/502/503 on API calls")
     e("--fail-rate", type=float, default=0.0, metavar="P", help="tasks that end failed")
     e("--fail-codes", default="service_error", metavar="A,B", help="codes of failed tasks")
+    e("--fail-prompt", action="append", metavar="TEXT", help="fail prompts containing TEXT")
     e("--truncate-rate", type=float, default=0.0, metavar="P", help="downloads cut short")
     e("--url-lifetime", type=float, default=86_400.0, metavar="S", help="result URL life (24 h)")
     e("--format", choices=("png", "jpeg"), default="png", help="result image format")
@@ -186,7 +187,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             project, provider=args.provider, as_json=args.json, check=args.command == "check"
         )
     if args.command == "build":
-        from .build import BuildOptions
+        from .selection import BuildOptions
 
         options = BuildOptions(
             jobs=args.jobs,

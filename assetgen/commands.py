@@ -12,9 +12,10 @@ from .project import Project
 from .store import open_cache
 
 if TYPE_CHECKING:
-    from .build import BuildOptions, ProviderFactory
+    from .build import ProviderFactory
     from .providers.evolink import EvoLinkProvider
     from .report import Reporter
+    from .selection import BuildOptions
 
 STARTER = """\
 # yaml-language-server: $schema=https://assetgen.dev/schemas/manifest.schema.json
@@ -114,18 +115,27 @@ def build(
 ) -> int:
     """Make the output tree and the lock match the manifest (see build.run_build)."""
     out = out or sys.stdout
-    from .build import plan_selection, run_build
-    from .providers import create_provider
+    from .selection import plan_selection
 
     manifest = project.load_manifest(provider, remember=not options.dry_run)
     cache = open_cache(project)
+    plan = plan_selection(project, manifest, project.load_lock(), cache, options)
     if options.dry_run:  # touches nothing: no state directory, no journal, no lock
-        result = plan_selection(project, manifest, project.load_lock(), cache, options)
         if as_json:
-            render.write_json(result, out)
+            render.write_json(plan, out)
         else:
-            render.write_text(result, out, colour=render.use_colour(out))
+            render.write_text(plan, out, colour=render.use_colour(out))
         return 0
+    if plan.up_to_date and not project.running_marker.exists():
+        # Nothing to do: decided without the project lock, the journal or the async
+        # executor, so a no-op build costs what a null plan does.
+        from .report import BuildSummary, JsonReporter, LineReporter
+
+        (JsonReporter(out) if as_json else LineReporter(out)).summary(BuildSummary())
+        return 0
+    from .build import run_build
+    from .providers import create_provider
+
     outcome = run_build(
         project,
         manifest,

@@ -29,10 +29,6 @@ CREATE TABLE IF NOT EXISTS finished (
     entry TEXT NOT NULL,
     at REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS tasks (
     spec_hash TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -68,16 +64,6 @@ class Journal:
 
     def close(self) -> None:
         self.db.close()
-
-    # whether a build is under way: still set at the next start means it was killed
-
-    def mark_running(self, running: bool) -> bool:
-        """Set the flag; return whether it was set before (an unclean end)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'running'").fetchone()
-        self.db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('running', ?)", ("1" if running else "0",)
-        )
-        return bool(row and row[0] == "1")
 
     # finished assets
 

@@ -41,6 +41,11 @@ class Project:
     def state_file(self, name: str) -> Path:
         return self.state_dir / f"{self.manifest_path.stem}.{name}"
 
+    @property
+    def running_marker(self) -> Path:
+        """Present while a build runs; still there at the next start means it was killed."""
+        return self.state_file("building")
+
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to where they ran assetgen, when it can be."""
         try:

@@ -1,0 +1,58 @@
+"""Which assets a build works on: the plan narrowed to names and globs, with --force.
+
+Kept apart from the executor so that a build with nothing to do is decided without
+importing the async machinery at all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import UsageError
+from .lock import Lockfile
+from .plan import Plan
+from .project import Project
+from .spec import Manifest
+from .store import LocalCache
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = 8
+    selection: tuple[str, ...] = ()
+    force: bool = False
+    fail_fast: bool = False
+    dry_run: bool = False
+    max_credits: float | None = None
+    lock_every_s: float = 10.0
+
+
+def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
+    """Names matching any pattern (exact name or glob); every pattern must match something."""
+    names = [a.name for a in plan.actions]
+    chosen: set[str] = set()
+    for pattern in patterns:
+        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            raise UsageError(
+                f"no asset matches `{pattern}`\n  hint: `assetgen plan --json` lists the names"
+            )
+        chosen.update(hits)
+    return chosen
+
+
+def plan_selection(
+    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
+) -> Plan:
+    """The plan restricted to ``options.selection``, with ``--force`` applied to it."""
+    full = project.plan(manifest, lock, cache.has)
+    if not options.selection and not options.force:
+        return full
+    chosen = (
+        select(full, options.selection) if options.selection else {a.name for a in full.actions}
+    )
+    if options.force:
+        full = project.plan(manifest, lock, cache.has, force=chosen)
+    return full.select(chosen)
