@@ -33,15 +33,17 @@ from .errors import (
 from .fsutil import sweep_temp_files
 from .journal import Journal
 from .lock import LockEntry, Lockfile, updated, write_lock
-from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
+from .outputs import remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
 from .project import Project
-from .providers import Provider, TaskRef, create_provider
+from .providers import Provider, create_provider
+from .relocate import guard_targets, move
 from .report import BuildSummary, JobResult, Reporter
 from .selection import BuildOptions, plan_selection
-from .spec import AssetSpec, Manifest, format_for_path
+from .spec import AssetSpec, Manifest
 from .store import CacheRecord, LocalCache
+from .tasks import TaskContext, settle_tasks
 
 
 @dataclass
@@ -176,31 +178,6 @@ def _locked_build(
     return BuildOutcome(plan, summary, written)
 
 
-def settle_tasks(
-    journal: Journal, manifest: Manifest, cache: LocalCache, reporter: Reporter
-) -> None:
-    """Tidy the journal of paid tasks before planning.
-
-    Tasks whose result is already cached are done. Tasks for a spec the manifest no
-    longer wants are reported: they are paid for and may still run (the gateway has no
-    cancel endpoint), but nothing will collect them. Tasks of another provider (a
-    ``--provider draft`` run between two real builds) are left for a later build.
-    """
-    wanted = {s.spec_hash for s in manifest.specs}
-    for task in journal.tasks():
-        if task.provider != manifest.provider:
-            continue
-        if cache.has(task.spec_hash):
-            journal.forget_task(task.spec_hash)
-        elif task.spec_hash not in wanted:
-            reporter.warn(
-                f"task {task.task_id} (for `{task.name}`, changed or removed since) may still be "
-                "running and is paid for; no build will use it, so it is forgotten "
-                "(the gateway cannot cancel tasks)"
-            )
-            journal.forget_task(task.spec_hash)
-
-
 class _Executor:
     def __init__(
         self,
@@ -290,12 +267,11 @@ class _Executor:
             self.reporter.state(a.name, "queued")
         # Before anything is written: every locked file this build will overwrite or
         # remove has its bytes in the cache, so nothing paid for can be lost.
-        self.blocked = await anyio.to_thread.run_sync(self._guard_targets, work)
+        self.blocked = await anyio.to_thread.run_sync(
+            guard_targets, self.root, self.cache, self.lock, work
+        )
         for a in moves:
-            result, entry = await anyio.to_thread.run_sync(self._move, a)
-            if entry is not None:
-                self._commit(a.name, entry, replaces=a.old_name, vacates=a.locked)
-            self._finish(result)
+            self._finish(await self._move(a))
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
         async with anyio.create_task_group() as tg:
             for a in jobs:
@@ -428,7 +404,9 @@ class _Executor:
         with anyio.CancelScope() as scope:
             self.in_flight.add(scope)
             try:
-                generated = await self.provider.generate(spec, _Context(self, spec))
+                generated = await self.provider.generate(
+                    spec, TaskContext(self.journal, self.reporter, self.summary, spec)
+                )
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:
@@ -518,82 +496,19 @@ class _Executor:
 
     # --- moves and deletes -----------------------------------------------------------
 
-    def _guard_targets(self, work: tuple[Action, ...]) -> dict[str, str]:
-        """Stage locked bytes about to be overwritten or removed; refuse to overwrite others.
-
-        Returns the assets that must not be written, with why: their output path holds
-        bytes that are neither cached nor a locked output (a user's file, or a locked one
-        modified by hand), which a build never overwrites.
-        """
-        by_path = {e.path.casefold(): e for e in self.lock.entries.values()}
-        blocked: dict[str, str] = {}
-        for a in work:
-            if a.locked is not None and a.action in ("move", "update", "restore", "delete"):
-                self._stage(a.locked)
-            if a.spec is None or a.action == "delete":
-                continue
-            target = a.spec.output
-            if a.action == "restore" and a.locked is not None and a.locked.path == target:
-                continue  # restoring an asset's own output is what restore is for
-            if a.action == "move" and a.source == target:
-                continue
-            have = file_sha256(self.root, target)
-            if have is None:
-                continue
-            if self.cache.read_blob(have) is not None:
-                continue  # those bytes are safe in the cache: overwriting loses nothing
-            owner = by_path.get(target.casefold())
-            if owner is not None and owner.sha256 == have and self._stage(owner):
-                continue
-            blocked[a.name] = (
-                f"{target} exists and is not an unmodified assetgen output; "
-                "move it away (or delete it) and build again"
-            )
-        return blocked
-
-    def _stage(self, entry: LockEntry) -> bool:
-        """Make sure the cache holds ``entry``'s exact bytes; False if they are nowhere."""
-        if self.cache.read_blob(entry.sha256) is not None:
-            return True
-        data = read_verified(self.root, entry.path, entry.sha256)
-        if data is None:
-            return False
-        record = CacheRecord(
-            entry.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
-            entry.credits, entry.generated_at, dict(entry.request),
-        )  # fmt: skip
-        self.cache.put(record, {entry.format or format_for_path(entry.path): data})
-        return True
-
-    def _move(self, action: Action) -> tuple[JobResult, LockEntry | None]:
-        """Copy the locked bytes to the new path (worker thread); the old file goes at the end."""
+    async def _move(self, action: Action) -> JobResult:
         entry, spec = action.locked, action.spec
         assert entry is not None and spec is not None
         if spec.name in self.blocked:
-            return self._failed(action, spec, self.blocked[spec.name]), None
-        if action.source == spec.output:  # already in place (moved by hand, or a rename)
-            return JobResult(spec.name, "move", True, "moved", spec.output), entry.moved(
-                spec.output
+            return self._failed(action, spec, self.blocked[spec.name])
+        try:
+            new = await anyio.to_thread.run_sync(
+                move, self.root, self.cache, entry, spec, action.source
             )
-        data = read_verified(self.root, entry.path, entry.sha256) or self.cache.read_blob(
-            entry.sha256
-        )
-        if data is None:
-            return self._failed(
-                action, spec, f"{entry.path} is gone and not cached; build again to restore it"
-            ), None
-        new = entry.moved(spec.output)
-        if spec.format != (entry.format or format_for_path(entry.path)):
-            from . import imaging
-
-            data = imaging.convert(
-                data, imaging.verify(data, entry.width, entry.height), spec.format
-            )
-            new = replace(
-                new, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), format=spec.format
-            )
-        write_output(self.root, spec.output, data)
-        return JobResult(spec.name, "move", True, "moved", spec.output), new
+        except AssetgenError as exc:
+            return self._failed(action, spec, str(exc))
+        self._commit(spec.name, new, replaces=action.old_name, vacates=entry)
+        return JobResult(spec.name, "move", True, "moved", spec.output)
 
     def _delete(self, action: Action, claimed: set[str]) -> JobResult:
         entry = action.locked
@@ -612,36 +527,6 @@ class _Executor:
             )
             return JobResult(action.name, "delete", True, "kept", entry.path)
         return JobResult(action.name, "delete", True, "deleted", entry.path)
-
-
-class _Context:
-    """The JobContext a provider sees for one asset."""
-
-    def __init__(self, executor: _Executor, spec: AssetSpec) -> None:
-        self.executor = executor
-        self.spec = spec
-
-    def state(self, state: str) -> None:
-        self.executor.reporter.state(self.spec.name, state)
-
-    def submitted(self, task_id: str, credits: float | None = None) -> None:
-        info = {} if credits is None else {"credits": credits}
-        spec = self.spec
-        self.executor.journal.record_task(spec.spec_hash, spec.name, spec.provider, task_id, info)
-
-    def journalled_task(self) -> TaskRef | None:
-        task = self.executor.journal.task_for(self.spec.spec_hash)
-        if task is None or task.provider != self.spec.provider:
-            return None
-        credits = task.info.get("credits")
-        return TaskRef(task.task_id, float(credits) if isinstance(credits, (int, float)) else None)
-
-    def warn(self, message: str) -> None:
-        self.executor.reporter.warn(f"{self.spec.name}: {message}")
-
-    def possible_double_charge(self, why: str) -> None:
-        self.executor.summary.possible_double_charges += 1
-        self.warn(f"possible double charge: {why}")
 
 
 def _now() -> str:
