@@ -57,6 +57,27 @@ def wait_for_finished(
     return events
 
 
+def build_again(root: Path) -> subprocess.CompletedProcess[str]:
+    """A plain second build, as a user would run it after the interruption."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assetgen",
+            "-C",
+            str(root),
+            "build",
+            "--provider",
+            "draft",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=120,
+    )
+
+
 def assert_consistent(root: Path) -> set[str]:
     """Every locked output exists with its locked hash, and no temp file is left; returns locked names."""
     lock = read_lock(root / "assetgen.lock")
@@ -87,23 +108,7 @@ def test_signal_stops_cleanly_writes_the_lock_and_exits_130(
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["event"] == "summary" and summary["interrupted"] is True
     # The next build finishes the rest and regenerates nothing already locked.
-    rest = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assetgen",
-            "-C",
-            str(design_system),
-            "build",
-            "--provider",
-            "draft",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-        timeout=120,
-    )
+    rest = build_again(design_system)
     assert rest.returncode == 0, rest.stderr
     regenerated = {
         e["name"]
@@ -122,23 +127,7 @@ def test_kill_9_then_build_again_regenerates_nothing_finished(design_system: Pat
     proc.wait(timeout=30)
     done_before = finished_outputs(design_system)
     assert len(done_before) >= 5
-    rest = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assetgen",
-            "-C",
-            str(design_system),
-            "build",
-            "--provider",
-            "draft",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-        timeout=120,
-    )
+    rest = build_again(design_system)
     assert rest.returncode == 0, rest.stderr
     events = [json.loads(line) for line in rest.stdout.splitlines()]
     regenerated_paths = {
