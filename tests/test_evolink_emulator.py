@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from assetgen.catalog import MODELS
 from assetgen.lock import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
@@ -38,13 +40,17 @@ def env_for(emu: Any) -> dict[str, str]:
     }
 
 
-def start(root: Path, emu: Any, *extra: str) -> subprocess.Popen[str]:
+def start(
+    root: Path, emu: Any, *extra: str, env: dict[str, str] | None = None, json_events: bool = True
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "assetgen", "-C", str(root), "build", "--json", *extra],
+        [sys.executable, "-m", "assetgen", "-C", str(root), "build"]
+        + (["--json"] if json_events else [])
+        + list(extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env_for(emu),
+        env={**env_for(emu), **(env or {})},
     )
 
 
@@ -56,10 +62,10 @@ def finish(
     return proc.returncode, events, err
 
 
-def many_assets(root: Path, n: int) -> Path:
-    """A manifest of ``n`` small 1K assets."""
+def many_assets(root: Path, n: int, extra: tuple[str, ...] = ()) -> Path:
+    """A manifest of ``n`` small 1K assets (plus one per ``extra`` topic)."""
     root.mkdir(parents=True, exist_ok=True)
-    topics = ", ".join(f"t{i:02d}" for i in range(n))
+    topics = ", ".join([f"t{i:02d}" for i in range(n)] + list(extra))
     (root / "assetgen.yaml").write_text(
         "version: 1\nprovider: evolink\nassets:\n"
         "  icon-${topic}:\n"
@@ -148,3 +154,193 @@ def test_truncated_downloads_and_failed_tasks_are_retried(tmp_path: Path) -> Non
     assert len(read_lock(root / "assetgen.lock").entries) == n
     assert stats["truncated_downloads"] > 0 and stats["tasks_completed"] == n
     assert stats["duplicate_submits"] == stats["tasks_failed"]  # only refunded failures were redone
+
+
+def summary_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    assert events and events[-1]["event"] == "summary", events[-3:]
+    return events[-1]
+
+
+def failures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == "warning" or e.get("ok") is False]
+
+
+def assert_outputs_match_lock(root: Path, n: int) -> None:
+    """Every locked output exists, and its bytes hash to the lock's sha256."""
+    lock = read_lock(root / "assetgen.lock")
+    assert len(lock.entries) == n
+    for entry in lock.entries.values():
+        data = (root / entry.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256 and len(data) == entry.bytes
+
+
+def test_server_errors_on_api_calls_are_retried(tmp_path: Path) -> None:
+    """Injected 500/502/503s on submits and polls are retried; a submit retry reuses its key, so nothing is paid twice."""
+    n = 6
+    root = many_assets(tmp_path / "p", n)
+    # --jobs 1 and zero latency make the call sequence, hence the seeded faults, repeatable:
+    # seed 23 at 30% puts 5xx on two submits and two polls, never twice on one submit.
+    with emulator.run_emulator(latency=0.0, seed=23, error_rate=0.3) as emu:
+        code, events, err = finish(start(root, emu, "--jobs", "1"))
+        stats = emu.stats()
+    assert code == 0, (failures(events), err)
+    assert_outputs_match_lock(root, n)
+    assert stats["server_errors"] >= 2 and stats["submits"] == n, stats
+    assert stats["duplicate_submits"] == 0 and stats["idempotent_replays"] == 0
+    # Each 5xx'd submit was sent once more with the same Idempotency-Key and flagged.
+    resent = stats["submit_requests"] - stats["submits"]
+    assert resent >= 1 and summary_of(events)["possible_double_charges"] == resent
+
+
+def test_failed_tasks_with_retryable_codes_are_resubmitted(tmp_path: Path) -> None:
+    """Tasks that end failed with a retryable code are refunded and submitted again; the build succeeds."""
+    n = 10
+    root = many_assets(tmp_path / "p", n)
+    config = emulator.EmulatorConfig(
+        latency=0.1,
+        seed=5,
+        fail_rate=0.3,
+        fail_codes=("service_error", "generation_timeout", "resource_exhausted"),
+    )
+    with emulator.run_emulator(config) as emu:
+        env = {"ASSETGEN_EVOLINK_TASK_RETRIES": "10"}
+        code, events, err = finish(start(root, emu, "--jobs", "4", env=env))
+        stats = emu.stats()
+    assert code == 0, (failures(events), err)
+    assert_outputs_match_lock(root, n)
+    assert stats["tasks_failed"] > 0 and stats["tasks_completed"] == n, stats
+    assert stats["submits"] == n + stats["tasks_failed"]
+    assert stats["duplicate_submits"] == stats["tasks_failed"]  # only the failed were redone
+    assert stats["credits_refunded"] == pytest.approx(0.45 * stats["tasks_failed"])
+    summary = summary_of(events)
+    assert summary["credits"] == pytest.approx(0.45 * n)
+    assert summary["possible_double_charges"] == 0  # a failed task is refunded: no risk
+
+
+def test_truncated_downloads_are_fetched_again(tmp_path: Path) -> None:
+    """Downloads cut short of their Content-Length are fetched again, without a new task."""
+    n = 10
+    root = many_assets(tmp_path / "p", n)
+    with emulator.run_emulator(latency=0.1, seed=6, truncate_rate=0.3) as emu:
+        env = {"ASSETGEN_EVOLINK_HTTP_RETRIES": "12"}
+        code, events, err = finish(start(root, emu, "--jobs", "4", env=env))
+        stats = emu.stats()
+    assert code == 0, (failures(events), err)
+    assert_outputs_match_lock(root, n)  # no cut image was stored
+    assert stats["truncated_downloads"] > 0, stats
+    assert stats["downloads"] == n + stats["truncated_downloads"]  # each cut one fetched again
+    assert stats["submits"] == n and stats["duplicate_submits"] == 0
+
+
+def test_expired_result_link_is_resubmitted_and_counted(tmp_path: Path) -> None:
+    """A result link already expired at the first download is re-polled, then resubmitted: built, one possible double charge."""
+    root = many_assets(tmp_path / "p", 1)
+    # Seeded jitter: the first task takes 0.51 s, so the first poll at 1 s finds a link
+    # older than its 0.25 s life; the second takes 1.47 s and is downloaded at once.
+    config = emulator.EmulatorConfig(latency=1.0, jitter=0.6, seed=33, url_lifetime=0.25)
+    env = {"ASSETGEN_EVOLINK_FIRST_POLL_MAX": "1.0", "ASSETGEN_EVOLINK_MAX_POLL_INTERVAL": "0.05"}
+    with emulator.run_emulator(config) as emu:
+        code, events, err = finish(start(root, emu, env=env))
+        stats = emu.stats()
+    assert code == 0, (failures(events), err)
+    assert_outputs_match_lock(root, 1)
+    assert stats["expired_downloads"] == 1 and stats["submits"] == 2, stats
+    assert stats["credits_charged"] == pytest.approx(0.9)  # the expired task was paid for
+    summary = summary_of(events)
+    assert summary["possible_double_charges"] == 1 and summary["failed"] == 0
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert any("expired" in w and "paying again" in w for w in warnings), warnings
+
+
+def test_wrong_key_stops_the_build_quickly_without_printing_it(tmp_path: Path) -> None:
+    """A refused key (401) stops the whole build within seconds, exit 2, naming the key problem but not the key."""
+    n = 20
+    root = many_assets(tmp_path / "p", n)
+    wrong = "sk-evo-not-the-right-key-4242"
+    with emulator.run_emulator(latency=0.2, seed=7) as emu:
+        t0 = time.monotonic()
+        proc = start(root, emu, "--jobs", "4", env={"EVOLINK_API_KEY": wrong}, json_events=False)
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - t0
+        stats = emu.stats()
+    assert proc.returncode == 2, (out, err)
+    assert elapsed < 10, elapsed
+    text = out + err
+    assert "EVOLINK_API_KEY" in text and "refused" in text, text
+    assert wrong not in text and "not-the-right-key" not in text
+    assert stats["submits"] == 0 and stats["submit_requests"] <= 4, stats  # no retry of a 401
+    assert not (root / "assetgen.lock").exists() or not read_lock(root / "assetgen.lock").entries
+
+
+def test_credits_running_out_stops_submitting(tmp_path: Path) -> None:
+    """With credits for 3 of 8 assets the build stops submitting at the first 402, exits 1 and says 5 remain."""
+    n = 8
+    root = many_assets(tmp_path / "p", n)
+    with emulator.run_emulator(latency=0.2, seed=8, credits=0.45 * 3) as emu:
+        proc = start(root, emu, "--jobs", "2", json_events=False)
+        out, err = proc.communicate(timeout=60)
+        stats = emu.stats()
+    assert proc.returncode == 1, (out, err)
+    text = out + err
+    assert "credits ran out" in text.lower() and "5 assets remain" in text, text
+    assert stats["submits"] == 3 and stats["errors"].get("402", 0) <= 2, stats  # no 402 storm
+    assert_outputs_match_lock(root, 3)  # what was paid for is kept
+
+
+def test_content_policy_refusal_fails_only_its_asset(tmp_path: Path) -> None:
+    """A task refused for content policy fails its own asset (not resubmitted); the rest build, exit 1."""
+    n = 4
+    root = many_assets(tmp_path / "p", n, extra=("forbidden-thing",))
+    with emulator.run_emulator(latency=0.1, seed=9, fail_prompts=("forbidden",)) as emu:
+        code, events, err = finish(start(root, emu, "--jobs", "4"))
+        stats = emu.stats()
+    assert code == 1, err
+    failed = [e for e in events if e["event"] == "finished" and not e["ok"]]
+    assert [e["name"] for e in failed] == ["icon-forbidden-thing"], failed
+    assert "content_policy_violation" in failed[0]["error"]
+    assert_outputs_match_lock(root, n)
+    assert stats["submits"] == n + 1 and stats["duplicate_submits"] == 0  # never retried
+    assert stats["tasks_failed"] == 1 and stats["credits_refunded"] == pytest.approx(0.45)
+
+
+def test_jpeg_results_are_stored_as_the_manifest_png(quickstart: Path) -> None:
+    """JPEG results become the manifest's PNG files at the exact pixel size; the lock hashes the PNG on disk."""
+    with emulator.run_emulator(latency=0.1, seed=10, image_format="jpeg") as emu:
+        code, events, err = finish(start(quickstart, emu))
+    assert code == 0, (failures(events), err)
+    from PIL import Image
+
+    lock = read_lock(quickstart / "assetgen.lock")
+    assert len(lock.entries) == 4
+    pixels = MODELS["krea-2-turbo"].pixels
+    for entry in lock.entries.values():
+        data = (quickstart / entry.path).read_bytes()
+        assert entry.path.endswith(".png") and data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert hashlib.sha256(data).hexdigest() == entry.sha256 and entry.format == "png"
+        size = pixels[entry.request["size"]][entry.request["quality"]]
+        assert (entry.width, entry.height) == size
+        with Image.open(quickstart / entry.path) as im:
+            assert im.format == "PNG" and im.size == size
+
+
+def test_download_check_catches_cut_and_damaged_images() -> None:
+    """The provider's cheap whole-file check (no pixel decode) rejects cut or damaged PNG/JPEG bytes."""
+    from assetgen.emulator.app import render_result
+    from assetgen.emulator.state import Task
+    from assetgen.errors import IntegrityError
+    from assetgen.providers.evolink_task import check_complete
+
+    request: dict[str, Any] = {"model": "krea-2-turbo", "prompt": "a check", "size": "1:1"}
+    request.update(quality="1K", seed=1, nsfw_check=False)
+    task = Task("task-unified-1-checkabc", 1, 0.0, 0.0, request, "k", 0.45, None)
+    for fmt in ("png", "jpeg"):
+        data = render_result(task, fmt)
+        check_complete(data)
+        bad = [data[: len(data) // 2], data[:-1]]
+        if fmt == "png":  # a flipped byte fails its chunk's CRC
+            flipped = bytearray(data)
+            flipped[len(data) // 2] ^= 0xFF
+            bad.append(bytes(flipped))
+        for case in bad:
+            with pytest.raises(IntegrityError):
+                check_complete(case)

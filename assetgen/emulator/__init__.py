@@ -225,6 +225,7 @@ def serve_command(args: argparse.Namespace) -> int:
             error_rate=args.error_rate,
             fail_rate=args.fail_rate,
             fail_codes=tuple(c.strip() for c in args.fail_codes.split(",") if c.strip()),
+            fail_prompts=tuple(args.fail_prompt or ()),
             truncate_rate=args.truncate_rate,
             url_lifetime=args.url_lifetime,
             image_format=args.format,

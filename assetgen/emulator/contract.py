@@ -63,6 +63,7 @@ class EmulatorConfig:
     error_rate: float = 0.0  # 500/502/503 on /v1 calls
     fail_rate: float = 0.0  # tasks that end failed (and are refunded)
     fail_codes: tuple[str, ...] = ("service_error",)
+    fail_prompts: tuple[str, ...] = ()  # prompts containing one end content_policy_violation
     truncate_rate: float = 0.0  # downloads cut short of their Content-Length
     url_lifetime: float = 86_400.0  # seconds a result URL works after completion; then 410
     image_format: Literal["png", "jpeg"] = "png"
@@ -83,6 +84,8 @@ class EmulatorConfig:
             raise ValueError("retry_after must be 0 or more and results at least 1")
         if self.image_format not in ("png", "jpeg"):
             raise ValueError("image_format must be png or jpeg")
+        if any(not marker for marker in self.fail_prompts):
+            raise ValueError("fail_prompts must not contain an empty marker")
         if not self.key or not self.fail_codes:
             raise ValueError("key and fail_codes must not be empty")
         unknown = [c for c in self.fail_codes if c not in TASK_ERRORS]

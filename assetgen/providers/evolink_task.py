@@ -8,6 +8,7 @@ resubmissions, its ambiguous submit retry, its read retries.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -350,9 +351,7 @@ class Job:
     # --- download -------------------------------------------------------------------------
 
     async def _fetch(self, task: _Task, body: dict[str, Any]) -> tuple[bytes, tuple[str, ...]]:
-        """The image bytes (decoded once here, so a cut or corrupt transfer is fetched again)."""
-        from ..imaging import probe
-
+        """The image bytes, checked whole here (``check_complete``), so a cut or damaged transfer is fetched again."""
         self.ctx.state("downloading")
         results = _results(body)
         refreshed = False
@@ -363,7 +362,7 @@ class Job:
                 if not results:
                     raise ApiError(404, "no_results", "the completed task lists no result link")
                 data = await self.gw.download(results[0])
-                await anyio.to_thread.run_sync(probe, data)
+                await anyio.to_thread.run_sync(check_complete, data)
                 return data, results
             except ApiError as err:
                 if err.status in (403, 404, 410):
@@ -398,6 +397,47 @@ class Job:
                     "journalled and the next build downloads it without paying again"
                 )
             await self.clock.sleep(self._backoff(failures - 1))
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def check_complete(data: bytes) -> None:
+    """Raise ``IntegrityError`` unless ``data`` is a whole image file.
+
+    The builder decodes every image completely before it stores anything
+    (``imaging.verify``), so this check only has to catch what a transfer does to a
+    file, a cut or damaged body, and it does so without decompressing pixels: a PNG
+    must have every chunk's CRC right up to IEND, a JPEG its start and end markers,
+    a WebP the length its RIFF header announces. Anything else, or anything that
+    fails those, gets the full decode (``imaging.probe``), which says what is wrong.
+    A second full decode here cost about 6 ms of CPU per 1K image.
+    """
+    if not _whole(data):
+        from ..imaging import probe
+
+        probe(data)
+
+
+def _whole(data: bytes) -> bool:
+    n = len(data)
+    if data.startswith(_PNG):
+        view, pos = memoryview(data), len(_PNG)
+        while pos + 12 <= n:
+            end = pos + 12 + int.from_bytes(view[pos : pos + 4], "big")
+            if end > n or zlib.crc32(view[pos + 4 : end - 4]) != int.from_bytes(
+                view[end - 4 : end], "big"
+            ):
+                return False
+            if data[pos + 4 : pos + 8] == b"IEND":
+                return True
+            pos = end
+        return False
+    if data.startswith(b"\xff\xd8\xff"):
+        return data.endswith(b"\xff\xd9")
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return int.from_bytes(data[4:8], "little") + 8 in (n, n - 1)
+    return False
 
 
 def _results(body: dict[str, Any]) -> tuple[str, ...]:

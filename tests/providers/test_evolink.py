@@ -34,6 +34,7 @@ from assetgen.errors import (
 )
 from assetgen.providers.base import Generated, TaskRef
 from assetgen.providers.evolink import idempotency_key
+from assetgen.providers.evolink_retry import WINDOW_DECREASE
 from assetgen.spec import AssetSpec
 
 pytestmark = pytest.mark.anyio
@@ -278,14 +279,15 @@ async def test_429_retry_after_http_date_is_honoured_and_capped() -> None:
 
 
 async def test_429_shrinks_the_window_and_successes_grow_it() -> None:
-    """The in-flight window halves on a 429 and grows back as submits succeed."""
+    """The in-flight window shrinks (x WINDOW_DECREASE) on a 429 and grows back as submits succeed."""
     script = Script().submit(
         error(429, "rate_limit_exceeded", headers={"Retry-After": "1"}), submitted()
     )
     script.poll(task("completed")).download(httpx.Response(200, content=IMAGE))
     provider = make_provider(script.handler, initial_in_flight=8)
     await provider.generate(spec(), RecordingContext())
-    assert provider.window.window == pytest.approx(4 + 1 / 4)  # halved, then one success
+    shrunk = 8 * WINDOW_DECREASE
+    assert provider.window.window == pytest.approx(shrunk + 1 / shrunk)  # shrunk, then one success
     for i in range(8):
         await provider.generate(spec(name=f"a{i}", seed=i + 10), RecordingContext())
     assert provider.window.window > 5
