@@ -1,6 +1,6 @@
 """A local EvoLink gateway for offline pipelines, tests and benchmarks (``assetgen emulator``).
 
-It speaks the contract in docs/evolink-api.md over real HTTP: submit, poll, credits and
+It speaks the EvoLink gateway contract (docs.evolink.ai) over real HTTP: submit, poll, credits and
 result downloads, with the gateway's validation and error envelopes, progress over
 time, and draft images at the exact pixel sizes; plus knobs for latency, a concurrency
 cap, injected faults and a stats endpoint. It needs the ``emulator`` extra (Starlette

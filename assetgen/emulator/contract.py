@@ -1,8 +1,9 @@
 """The gateway contract as data: the emulator's knobs, the submit validation and error envelopes.
 
-Pure functions and values (no HTTP, no state), following docs/evolink-api.md sections 2,
-5 and 6; where the contract is silent (section 12) the choice made here is documented
-in the README's emulator section.
+Pure functions and values (no HTTP, no state), following EvoLink's public API
+reference (docs.evolink.ai): the create request, error envelopes and task error codes.
+Where that reference is silent, the choice made here is documented in the README's
+emulator section.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check", "callback_
 SPEC_FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._-]{16,96}$")
 
-# Task-level error codes (contract section 6) and the message each failed task carries.
+# The gateway's task-level error codes and the message each failed task carries.
 TASK_ERRORS: dict[str, str] = {
     "content_policy_violation": "Content policy violation. Please modify your prompt.",
     "invalid_parameters": "Invalid parameters. Please check the prompt length and fields.",
@@ -135,7 +136,7 @@ def spec_key(request: Mapping[str, Any]) -> str:
 
 
 def validate(body: Any) -> Reply | None:
-    """The 400 for the first problem in a submit body (contract section 2), or None."""
+    """The 400 for the first problem in a submit body (the create request's rules), or None."""
 
     def bad(param: str, why: str) -> Reply:
         return error(

@@ -1,4 +1,4 @@
-"""The ``evolink`` provider: EvoLink's asynchronous krea-2-turbo route (docs/evolink-api.md).
+"""The ``evolink`` provider: EvoLink's asynchronous krea-2-turbo route (docs.evolink.ai).
 
 One paid task per asset: submit, hand the task id to the builder (which journals it
 before anything else happens), poll until the task ends, download the image at once

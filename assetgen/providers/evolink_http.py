@@ -33,7 +33,7 @@ USER_AGENT = f"assetgen/{__version__}"
 class EvoLinkConfig:
     """Everything tunable about talking to the gateway; ``config_from_env`` fills it.
 
-    The defaults follow EvoLink's own clients (docs section 11): polls every few
+    The defaults follow EvoLink's own published clients: polls every few
     seconds, 30 s reads, 60 s for the submit, a 15-minute task deadline.
     """
 

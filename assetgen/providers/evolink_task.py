@@ -30,7 +30,7 @@ from .evolink_retry import Permit, parse_retry_after
 if TYPE_CHECKING:
     from .evolink import EvoLinkProvider
 
-# Task-level error codes (docs section 6): terminal ones fail the asset, retryable ones
+# The gateway's task-level error codes: terminal ones fail the asset, retryable ones
 # submit a new task (failed tasks are refunded).
 TERMINAL_CODES = frozenset(
     {
