@@ -7,7 +7,6 @@ import shutil
 import stat
 from pathlib import Path
 
-import pytest
 from conftest import RecordingProvider
 from test_build import build, edit
 
