@@ -16,21 +16,25 @@ import pytest
 from assetgen.lock import read_lock
 
 
+def draft_build(root: Path) -> list[str]:
+    """The command line of a draft build of ``root`` with JSON events."""
+    return [
+        sys.executable,
+        "-m",
+        "assetgen",
+        "-C",
+        str(root),
+        "build",
+        "--provider",
+        "draft",
+        "--json",
+    ]
+
+
 def start_build(root: Path, *extra: str, delay: float = 0.3) -> subprocess.Popen[str]:
     env = {**os.environ, "ASSETGEN_DRAFT_DELAY": str(delay), "NO_COLOR": "1"}
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assetgen",
-            "-C",
-            str(root),
-            "build",
-            "--provider",
-            "draft",
-            "--json",
-            *extra,
-        ],
+        [*draft_build(root), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -60,17 +64,7 @@ def wait_for_finished(
 def build_again(root: Path) -> subprocess.CompletedProcess[str]:
     """A plain second build, as a user would run it after the interruption."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assetgen",
-            "-C",
-            str(root),
-            "build",
-            "--provider",
-            "draft",
-            "--json",
-        ],
+        draft_build(root),
         capture_output=True,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
