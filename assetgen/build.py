@@ -106,8 +106,13 @@ def run_build(
     options: BuildOptions,
     *,
     provider_factory: ProviderFactory = create_provider,
+    planned: tuple[Lockfile, Plan] | None = None,
 ) -> BuildOutcome:
-    """Build ``manifest``'s plan (``options.dry_run`` is the caller's: this always builds)."""
+    """Build ``manifest``'s plan (``options.dry_run`` is the caller's: this always builds).
+
+    ``planned`` is a plan the caller already made, with the lock it was made from:
+    it is used as is unless the lock changed before this build got the project lock.
+    """
     from filelock import FileLock, Timeout
 
     state = project.ensure_state_dir()
@@ -122,7 +127,7 @@ def run_build(
     journal = Journal(project.state_file("journal.db"))  # one per manifest, like the lock
     try:
         outcome = _locked_build(
-            project, manifest, cache, reporter, options, journal, provider_factory
+            project, manifest, cache, reporter, options, journal, provider_factory, planned
         )
         project.running_marker.unlink(missing_ok=True)  # a clean end; a killed build leaves it
         return outcome
@@ -142,6 +147,7 @@ def _locked_build(
     options: BuildOptions,
     journal: Journal,
     provider_factory: ProviderFactory,
+    planned: tuple[Lockfile, Plan] | None,
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
@@ -156,7 +162,10 @@ def _locked_build(
     journal.clear_finished()
     settle_tasks(journal, manifest, cache, reporter)
 
-    plan = plan_selection(project, manifest, lock, cache, options)
+    if planned is not None and planned[0].entries == lock.entries:
+        plan = planned[1]  # nothing changed since the caller planned: do not stat everything again
+    else:
+        plan = plan_selection(project, manifest, lock, cache, options)
     if options.max_credits is not None and plan.credits > options.max_credits:
         raise CreditLimitError(
             f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "

@@ -119,7 +119,8 @@ def build(
 
     manifest = project.load_manifest(provider, remember=not options.dry_run)
     cache = open_cache(project)
-    plan = plan_selection(project, manifest, project.load_lock(), cache, options)
+    lock = project.load_lock()
+    plan = plan_selection(project, manifest, lock, cache, options)
     if options.dry_run:  # touches nothing: no state directory, no journal, no lock
         if as_json:
             render.write_json(plan, out)
@@ -143,6 +144,7 @@ def build(
         _reporter(as_json, out),
         options,
         provider_factory=provider_factory or create_provider,
+        planned=(lock, plan),
     )
     return outcome.exit_code
 
