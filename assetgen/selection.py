@@ -46,13 +46,18 @@ def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
 def plan_selection(
     project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
 ) -> Plan:
-    """The plan restricted to ``options.selection``, with ``--force`` applied to it."""
-    full = project.plan(manifest, lock, cache.has)
+    """The plan restricted to ``options.selection``, with ``--force`` applied to it (one plan)."""
     if not options.selection and not options.force:
-        return full
-    chosen = (
-        select(full, options.selection) if options.selection else {a.name for a in full.actions}
-    )
+        return project.plan(manifest, lock, cache.has)
+    forced: set[str] = set()
     if options.force:
-        full = project.plan(manifest, lock, cache.has, force=chosen)
-    return full.select(chosen)
+        candidates = {s.name for s in manifest.specs}
+        forced = (
+            {n for n in candidates if any(fnmatch.fnmatchcase(n, p) for p in options.selection)}
+            if options.selection
+            else candidates
+        )
+    plan = project.plan(manifest, lock, cache.has, force=forced)
+    if not options.selection:
+        return plan
+    return plan.select(select(plan, options.selection))
