@@ -119,9 +119,8 @@ class Project:
         is_cached: Callable[[str], bool],
         *,
         force: Iterable[str] = (),
-        stats: StatCache | None = None,
     ) -> Plan:
-        stats = stats or self.stat_cache()
+        stats = self.stat_cache()
         root = str(self.root)
         digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
         stats.save()
