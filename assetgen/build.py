@@ -182,9 +182,22 @@ def _locked_build(
     final = updated(lock, executor.changes)
     written = write_lock(project.lock_path, final, memo_path)
     journal.clear_finished()
+    _remember_failures(project, manifest, plan, summary)
     if executor.fatal is not None:
         raise executor.fatal  # after the lock: what finished is kept
     return BuildOutcome(plan, summary, written)
+
+
+def _remember_failures(
+    project: Project, manifest: Manifest, plan: Plan, summary: BuildSummary
+) -> None:
+    """Keep this build's failures for later views (see failures.py)."""
+    from .failures import record_failures
+
+    hashes = {s.name: s.spec_hash for s in manifest.specs}
+    failed = {n: (hashes[n], e) for n, e in summary.failures if n in hashes}
+    attempted = [a.name for a in plan.work if a.spec is not None]
+    record_failures(project.state_file("failures.json"), attempted, failed, hashes)
 
 
 class _Executor:

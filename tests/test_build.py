@@ -157,6 +157,24 @@ def test_failed_asset_stays_out_of_the_lock_and_others_finish(quickstart: Path) 
     assert "icon-search" not in lock.entries and len(lock.entries) == 3
 
 
+def test_last_build_failures_are_remembered_until_that_asset_builds(quickstart: Path) -> None:
+    """The failures record names the failed asset and its spec; a later success clears it."""
+    from assetgen.failures import read_failures
+
+    record = quickstart / ".assetgen" / "assetgen.failures.json"
+    code, _ = build(quickstart, RecordingProvider(fail={"icon-search": "refused: policy"}))
+    assert code == 1
+    failed = read_failures(record)
+    lock = read_lock(quickstart / "assetgen.lock")
+    manifest = find_project(quickstart).load_manifest("draft")
+    wanted = {s.name: s.spec_hash for s in manifest.specs}
+    assert set(failed) == {"icon-search"} and "icon-search" not in lock.entries
+    assert failed["icon-search"]["spec_hash"] == wanted["icon-search"]
+    assert "refused: policy" in failed["icon-search"]["error"]
+    code, _ = build(quickstart, RecordingProvider())
+    assert code == 0 and read_failures(record) == {}
+
+
 def test_fail_fast_starts_nothing_new(design_system: Path) -> None:
     """With --fail-fast and one job at a time, nothing starts after the first failure."""
     rec = RecordingProvider(fail={"avatar-101": "boom"})
