@@ -232,6 +232,7 @@ class _Executor:
         self.fatal: ProviderAuthError | None = None  # raised once the lock is written
         self.quota: QuotaExhaustedError | None = None
         self.unbuilt = 0  # generation jobs that did not produce their asset
+        self._writers = anyio.CapacityLimiter(1)  # images being written; one per job slot
 
     def run(self, plan: Plan) -> BuildSummary:
         started = time.monotonic()
@@ -295,6 +296,7 @@ class _Executor:
         for a in moves:
             self._finish(await self._move(a))
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
+        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
         async with anyio.create_task_group() as tg:
             for a in jobs:
                 tg.start_soon(self._job, a, limiter)
@@ -349,7 +351,7 @@ class _Executor:
     async def _job(self, action: Action, limiter: anyio.CapacityLimiter) -> None:
         spec = action.spec
         assert spec is not None
-        async with limiter:
+        async with _Slot(limiter) as slot:
             if self.stopping:
                 self._finish(
                     JobResult(
@@ -359,7 +361,7 @@ class _Executor:
                 return
             t0 = time.monotonic()
             try:
-                result = await self._produce(action, spec)
+                result = await self._produce(action, spec, slot)
             except ProviderAuthError as exc:
                 # The key cannot work for anyone: stop everything, keep what finished.
                 result = self._failed(action, spec, str(exc))
@@ -408,7 +410,7 @@ class _Executor:
         )
         return self._failed(action, spec, str(exc))
 
-    async def _produce(self, action: Action, spec: AssetSpec) -> JobResult:
+    async def _produce(self, action: Action, spec: AssetSpec, slot: _Slot) -> JobResult:
         if spec.name in self.blocked:
             return self._failed(action, spec, self.blocked[spec.name])
         if not action.generates:
@@ -436,7 +438,9 @@ class _Executor:
                 spec.name, action.action, False, "skipped", spec.output, error="interrupted"
             )
         with anyio.CancelScope(shield=True):  # what is paid for is always written
-            entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
+            async with self._writers:
+                slot.release()  # the image is in hand: the next task can start meanwhile
+                entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
             self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
             if generated.task_id is not None:
                 self.journal.forget_task(spec.spec_hash)  # cached and written: collected
@@ -549,6 +553,33 @@ class _Executor:
             )
             return JobResult(action.name, "delete", True, "kept", entry.path)
         return JobResult(action.name, "delete", True, "deleted", entry.path)
+
+
+class _Slot:
+    """A job's place under ``--jobs``, given back early once its image is in hand.
+
+    Verifying, caching and writing an image is local work; while it runs, the next
+    asset can already be submitted. The writers' own limiter (also ``--jobs``) is
+    taken before the slot is given back, so images waiting to be written never
+    pile up in memory.
+    """
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self._limiter = limiter
+        self._held = False
+
+    async def __aenter__(self) -> _Slot:
+        await self._limiter.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._limiter.release()
 
 
 def _now() -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from . import pngcheck
 from .errors import IntegrityError
 
 # Fixed encoder settings: changing any of them changes converted outputs' bytes.
@@ -39,6 +40,9 @@ class ImageInfo:
 def probe(data: bytes) -> ImageInfo:
     """Decode ``data`` completely and return its format and size.
 
+    PNGs go through ``pngcheck``, which rejects exactly what a decoder would; other
+    formats are decoded by Pillow.
+
     Raises:
         IntegrityError: the bytes are not an image Pillow can decode, are truncated or
             corrupt, or claim more pixels than ``Image.MAX_IMAGE_PIXELS``.
@@ -46,6 +50,15 @@ def probe(data: bytes) -> ImageInfo:
     # Never accept a partial decode: a cut download must fail, not be padded with grey.
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    if data.startswith(pngcheck.SIGNATURE):
+        # The common case, checked as completely as a decoder would, without building
+        # pixels (see pngcheck); interlaced PNGs take Pillow's full decode below.
+        try:
+            header = pngcheck.check_png(data, Image.MAX_IMAGE_PIXELS)
+        except pngcheck.PngError as exc:
+            raise IntegrityError(str(exc)) from None
+        if header is not None:
+            return ImageInfo(format="png", width=header.width, height=header.height)
     try:
         # verify() checks what load() skips: the container, e.g. every PNG chunk CRC.
         with Image.open(io.BytesIO(data)) as im:

@@ -74,8 +74,10 @@ def test_probe_rejects_a_corrupt_png_chunk() -> None:
 def test_probe_refuses_images_over_the_pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """An image with more pixels than Image.MAX_IMAGE_PIXELS is refused before decoding."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="more than the 1000 pixels"):
         probe(encode(make_image(size=(40, 40)), "png"))
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(IntegrityError):
+        probe(encode(make_image(size=(40, 40)), "jpeg"))
 
 
 def test_verify_accepts_the_expected_size() -> None:

@@ -56,6 +56,7 @@ from .evolink_http import (
     config_from_env,
     redact,
 )
+from .evolink_net import make_client
 from .evolink_retry import WINDOW_DECREASE, AIMDWindow, Backoff, Clock, Random, SystemClock
 from .evolink_task import Job, auth_error, idempotency_key, request_body
 
@@ -89,10 +90,12 @@ class EvoLinkProvider:
         # As many pooled connections as requests at once (Gateway's semaphore): nothing
         # queues inside httpcore, and none is closed and reopened between bursts.
         connections = max(1, config.max_connections)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        headers = {"User-Agent": USER_AGENT}
+        if client is None and transport is None:
+            client = make_client(limits, headers)
         self.client = client or httpx.AsyncClient(
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            transport=transport, headers=headers, limits=limits
         )
         self.gateway = Gateway(config, self.client)
         self.clock: Clock = clock or SystemClock()

@@ -362,7 +362,7 @@ class Job:
                 if not results:
                     raise ApiError(404, "no_results", "the completed task lists no result link")
                 data = await self.gw.download(results[0])
-                await anyio.to_thread.run_sync(check_complete, data)
+                check_complete(data)  # CRCs only, about 0.1 ms per MB: not worth a thread hop
                 return data, results
             except ApiError as err:
                 if err.status in (403, 404, 410):

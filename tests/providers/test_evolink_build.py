@@ -150,7 +150,7 @@ def test_tasks_past_the_deadline_are_collected_by_the_next_build(quickstart: Pat
 
 def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> None:
     """^C while tasks run: exit 130, they stay journalled, and the next build collects them without paying."""
-    gw = FakeGateway(polls=3)
+    gw = FakeGateway(polls=1_000_000)  # still running whenever the ^C lands
     inner = gw.handler
     sent = False
 
@@ -167,6 +167,8 @@ def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> N
     assert "4 tasks still running" in out and "without paying again" in out
     assert len(journal_tasks(quickstart)) == 4
     gw.handler = inner  # type: ignore[method-assign]
+    for task in gw.tasks.values():
+        task.polls_left = 1  # they finish while nobody is watching
     code, out = build(quickstart, gw, jobs=4)
     assert code == 0, out
     assert gw.accepted == 4 and len(gw.submits) == 4
