@@ -15,7 +15,6 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import anyio
@@ -31,8 +30,9 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .fsutil import sweep_temp_files
-from .journal import Journal
+from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
+from .orphans import collect_unwanted, unwanted_tasks
 from .outputs import remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
@@ -43,7 +43,7 @@ from .report import BuildSummary, JobResult, Reporter
 from .selection import BuildOptions, plan_selection
 from .spec import AssetSpec, Manifest
 from .store import CacheRecord, LocalCache
-from .tasks import TaskContext, settle_tasks
+from .tasks import TaskContext, now_utc, settle_tasks
 
 
 @dataclass
@@ -160,7 +160,8 @@ def _locked_build(
         write_lock(project.lock_path, recovered, memo_path)
         lock = recovered
     journal.clear_finished()
-    settle_tasks(journal, manifest, cache, reporter)
+    settle_tasks(journal, manifest, cache)
+    unwanted = unwanted_tasks(journal, manifest)
 
     if planned is not None and planned[0].entries == lock.entries:
         plan = planned[1]  # nothing changed since the caller planned: do not stat everything again
@@ -171,14 +172,15 @@ def _locked_build(
             f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "
             "nothing was started\n  hint: raise --max-credits, or build a subset by name"
         )
-    if not plan.work:
+    if not plan.work and not unwanted:
         summary = BuildSummary()
         reporter.summary(summary)
+        project.state_file("pending").unlink(missing_ok=True)
         return BuildOutcome(plan, summary, False)
     executor = _Executor(
         project, manifest, cache, reporter, options, journal, provider_factory, lock
     )
-    summary = executor.run(plan)
+    summary = executor.run(plan, unwanted)
     final = updated(lock, executor.changes)
     written = write_lock(project.lock_path, final, memo_path)
     journal.clear_finished()
@@ -232,14 +234,22 @@ class _Executor:
         self.fatal: ProviderAuthError | None = None  # raised once the lock is written
         self.quota: QuotaExhaustedError | None = None
         self.unbuilt = 0  # generation jobs that did not produce their asset
+        self.unwanted: list[JournalTask] = []  # paid tasks of specs no longer wanted
         self._writers = anyio.CapacityLimiter(1)  # images being written; one per job slot
 
-    def run(self, plan: Plan) -> BuildSummary:
+    def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
+        """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
         started = time.monotonic()
         work = plan.work
+        self.unwanted = unwanted or []
         if any(a.generates for a in work):
             # Before anything is shown: a missing key is a usage error, not a failed build.
             self.provider = self.provider_factory(self.manifest.provider)
+        elif self.unwanted:
+            try:
+                self.provider = self.provider_factory(self.manifest.provider)
+            except AssetgenError:
+                self.unwanted = []  # e.g. no key in this shell: a later build collects them
         self.reporter.start(len(work), plan.credits)
         try:
             anyio.run(self._main, work)
@@ -255,10 +265,9 @@ class _Executor:
             self.summary.credits_ran_out = True
             self.summary.remaining = self.unbuilt
         wanted = {s.spec_hash for s in self.manifest.specs}
+        tasks = self.journal.tasks()
         running = [
-            t
-            for t in self.journal.tasks()
-            if t.provider == self.manifest.provider and t.spec_hash in wanted
+            t for t in tasks if t.provider == self.manifest.provider and t.spec_hash in wanted
         ]
         self.summary.still_running = len(running)
         if running:
@@ -267,6 +276,19 @@ class _Executor:
                 f"{n} paid task{'s are' if n != 1 else ' is'} still running on the gateway: "
                 "the next `assetgen build` collects them without paying again"
             )
+        if self.summary.unwanted_running:
+            n = self.summary.unwanted_running
+            self.reporter.warn(
+                f"{n} paid task{'s' if n != 1 else ''} for specs no longer wanted "
+                f"{'are' if n != 1 else 'is'} still running: a later build caches "
+                f"{'their images' if n != 1 else 'its image'}"
+            )
+        # A no-op build skips the executor unless something is left to collect.
+        pending = self.project.state_file("pending")
+        if tasks:
+            pending.touch()
+        else:
+            pending.unlink(missing_ok=True)
 
     # --- orchestration ---------------------------------------------------------------
 
@@ -275,7 +297,9 @@ class _Executor:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals, tg)
                 tg.start_soon(self._checkpoint_lock)
-                await self._run_all(work)
+                async with anyio.create_task_group() as both:
+                    both.start_soon(self._collect_unwanted)
+                    await self._run_all(work)
                 tg.cancel_scope.cancel()
         finally:
             if self.provider is not None:
@@ -308,6 +332,26 @@ class _Executor:
         for _, old in self.vacated:
             if old.path.casefold() not in claimed:
                 remove_if_unchanged(self.root, old.path, old.sha256)
+
+    async def _collect_unwanted(self) -> None:
+        collect = getattr(self.provider, "collect", None)
+        if not self.unwanted or collect is None:
+            return
+        with anyio.CancelScope() as scope:  # ^C cancels it with the build's own tasks
+            self.in_flight.add(scope)
+            try:
+                done, running = await collect_unwanted(
+                    self.provider,  # type: ignore[arg-type]
+                    self.unwanted,
+                    self.journal,
+                    self.cache,
+                    self.reporter,
+                )
+            finally:
+                self.in_flight.discard(scope)
+        if not scope.cancelled_caught:
+            self.summary.unwanted_collected = done
+            self.summary.unwanted_running = running
 
     async def _watch_signals(self, tg: TaskGroup) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -468,7 +512,7 @@ class _Executor:
             task_id=generated.task_id,
             results=generated.results,
             credits=generated.credits,
-            generated_at=_now(),
+            generated_at=now_utc(),
             request=spec.request,
         )
         record = self.cache.put(record, blobs, replace=True)  # a new generation
@@ -580,7 +624,3 @@ class _Slot:
         if self._held:
             self._held = False
             self._limiter.release()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -127,9 +127,14 @@ def build(
         else:
             render.write_text(plan, out, colour=render.use_colour(out))
         return 0
-    if plan.up_to_date and not project.running_marker.exists():
+    if (
+        plan.up_to_date
+        and not project.running_marker.exists()
+        and not project.state_file("pending").exists()
+    ):
         # Nothing to do: decided without the project lock, the journal or the async
-        # executor, so a no-op build costs what a null plan does.
+        # executor, so a no-op build costs what a null plan does. (``pending``: paid
+        # tasks are journalled, which a build collects; see orphans.py.)
         from .report import BuildSummary, JsonReporter, LineReporter
 
         (JsonReporter(out) if as_json else LineReporter(out)).summary(BuildSummary())

@@ -49,6 +49,8 @@ class BuildSummary:
     still_running: int = 0  # tasks journalled at the end: the next build collects them
     credits_ran_out: bool = False  # HTTP 402: nothing more was submitted
     remaining: int = 0  # with credits_ran_out: assets left unbuilt
+    unwanted_collected: int = 0  # paid tasks of specs no longer wanted, cached (orphans.py)
+    unwanted_running: int = 0  # ... still running: a later build caches them
 
     def add(self, r: JobResult) -> None:
         if not r.ok:

@@ -7,6 +7,8 @@ instead of paying again. ``settle_tasks`` tidies the journal before a build plan
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .journal import Journal
 from .providers import TaskRef
 from .report import BuildSummary, Reporter
@@ -14,29 +16,22 @@ from .spec import AssetSpec, Manifest
 from .store import LocalCache
 
 
-def settle_tasks(
-    journal: Journal, manifest: Manifest, cache: LocalCache, reporter: Reporter
-) -> None:
+def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> None:
     """Tidy the journal of paid tasks before planning.
 
     Tasks whose result is already cached are done. Tasks for a spec the manifest no
-    longer wants are reported: they are paid for and may still run (the gateway has no
-    cancel endpoint), but nothing will collect them. Tasks of another provider (a
-    ``--provider draft`` run between two real builds) are left for a later build.
+    longer wants stay journalled: the build collects them into the cache
+    (orphans.py). Tasks of another provider (a ``--provider draft`` run between two
+    real builds) are left for a later build.
     """
-    wanted = {s.spec_hash for s in manifest.specs}
     for task in journal.tasks():
-        if task.provider != manifest.provider:
-            continue
-        if cache.has(task.spec_hash):
+        if task.provider == manifest.provider and cache.has(task.spec_hash):
             journal.forget_task(task.spec_hash)
-        elif task.spec_hash not in wanted:
-            reporter.warn(
-                f"task {task.task_id} (for `{task.name}`, changed or removed since) may still be "
-                "running and is paid for; no build will use it, so it is forgotten "
-                "(the gateway cannot cancel tasks)"
-            )
-            journal.forget_task(task.spec_hash)
+
+
+def now_utc() -> str:
+    """``generated_at`` of a new image: UTC to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class TaskContext:
@@ -54,8 +49,10 @@ class TaskContext:
         self.reporter.state(self.spec.name, state)
 
     def submitted(self, task_id: str, credits: float | None = None) -> None:
-        info = {} if credits is None else {"credits": credits}
+        from .orphans import task_info
+
         spec = self.spec
+        info = task_info(spec, credits)
         self.journal.record_task(spec.spec_hash, spec.name, spec.provider, task_id, info)
 
     def journalled_task(self) -> TaskRef | None:

@@ -58,7 +58,7 @@ from .evolink_http import (
 )
 from .evolink_net import make_client
 from .evolink_retry import WINDOW_DECREASE, AIMDWindow, Backoff, Clock, Random, SystemClock
-from .evolink_task import Job, auth_error, idempotency_key, request_body
+from .evolink_task import Job, StillRunning, auth_error, idempotency_key, request_body
 
 __all__ = ["EvoLinkConfig", "EvoLinkProvider", "from_env", "idempotency_key", "request_body"]
 
@@ -108,8 +108,23 @@ class EvoLinkProvider:
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         """Submit (or resume) ``spec``'s task, wait for it and download its image."""
+        return await self._run(Job(self, spec, ctx))
+
+    async def collect(self, spec: AssetSpec, ctx: JobContext) -> Generated | None:
+        """The image of the journalled task for ``spec`` if it has finished, else None.
+
+        For tasks a build no longer wants (the manifest changed under them): they are
+        paid for, so their image goes to the cache, where reverting the edit finds it.
+        Polls once and never submits; a failed or vanished task raises ProviderError.
+        """
         try:
-            return await Job(self, spec, ctx).run()
+            return await self._run(Job(self, spec, ctx, collect=True))
+        except StillRunning:
+            return None
+
+    async def _run(self, job: Job) -> Generated:
+        try:
+            return await job.run()
         except (ProviderError, ProviderAuthError) as exc:
             # The last line of defence: no message leaves here with the key in it.
             text = str(exc)

@@ -111,10 +111,19 @@ class _LinkDead(Exception):
     """The result link cannot be fetched any more and the task gives no fresh one."""
 
 
+class StillRunning(Exception):
+    """Collecting: the task is not finished yet; it stays journalled for a later build."""
+
+
 class Job:
     """One asset's way through submit, poll and download, with its retry budgets."""
 
-    def __init__(self, provider: EvoLinkProvider, spec: AssetSpec, ctx: JobContext) -> None:
+    def __init__(
+        self, provider: EvoLinkProvider, spec: AssetSpec, ctx: JobContext, *, collect: bool = False
+    ) -> None:
+        """``collect``: only look at the journalled task (one poll, then its download),
+        never submit: for a task whose spec is no longer wanted."""
+        self.collect = collect
         self.p = provider
         self.cfg = provider.config
         self.gw = provider.gateway
@@ -129,6 +138,10 @@ class Job:
     async def run(self) -> Generated:
         ref = self.ctx.journalled_task()
         task = _Task(ref.task_id, ref.credits, resumed=True) if ref else None
+        if task is None and self.collect:
+            raise PermanentProviderError(
+                "no journalled task to collect", asset=self.spec.name, provider="evolink"
+            )
         replaces: str | None = None
         while True:
             if task is None:
@@ -181,6 +194,12 @@ class Job:
         return self.cfg.retry_unknown_error  # unknown_error, and anything new
 
     def _spend_resubmit(self, why: str) -> None:
+        if self.collect:
+            raise PermanentProviderError(
+                f"{why}; not submitted again, as nothing wants it now",
+                asset=self.spec.name,
+                provider="evolink",
+            )
         if self.resubmits >= self.cfg.task_retries:
             raise PermanentProviderError(
                 f"{why}; gave up after {self.resubmits + 1} tasks",
@@ -303,6 +322,8 @@ class Job:
                 return body
             if status in ("failed", "cancelled"):
                 raise _TaskFailed(*_task_error(body, status))
+            if self.collect:
+                raise StillRunning(task.id)
             now = self.clock.monotonic()
             if now >= deadline:
                 raise TransientProviderError(

@@ -175,6 +175,60 @@ def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> N
     assert journal_tasks(quickstart) == []
 
 
+def interrupted_build(root: Path, gw: FakeGateway) -> None:
+    """A build ^C'd while every task is still running on the gateway."""
+    inner = gw.handler
+    gw.polls = 1_000_000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and len(gw.tasks) == 4 and gw.polls:
+            gw.polls = 0
+            os.kill(os.getpid(), signal.SIGINT)
+        return inner(request)
+
+    gw.handler = handler  # type: ignore[method-assign]
+    code, out = build(root, gw, jobs=4)
+    gw.handler = inner  # type: ignore[method-assign]
+    assert code == 130 and len(journal_tasks(root)) == 4, out
+
+
+def test_a_paid_task_no_longer_wanted_is_cached_and_reverting_restores_it_free(
+    quickstart: Path,
+) -> None:
+    """^C with tasks running, then an edit: the old task is collected (never resubmitted)
+    once it finishes, even by a build with nothing else to do, and reverting is free."""
+    gw = FakeGateway()
+    interrupted_build(quickstart, gw)
+    old_hero = next(t for t in gw.tasks.values() if "skyline" in t.request["prompt"])
+    manifest = quickstart / "assetgen.yaml"
+    text = manifest.read_text()
+    assert "skyline" in text
+    manifest.write_text(text.replace("skyline", "harbour", 1))
+    for t in gw.tasks.values():
+        t.polls_left = 1_000_000 if t is old_hero else 1  # the old hero task is slow
+
+    code, out = build(quickstart, gw, jobs=4)
+    assert code == 0, out
+    assert gw.accepted == 5  # the 3 resumed, plus the new hero; the old one not resubmitted
+    assert journal_tasks(quickstart) == [old_hero.id]  # still running: kept for later
+    pending = quickstart / ".assetgen" / "assetgen.pending"
+    assert pending.exists()
+
+    old_hero.polls_left = 0
+    downloads = gw.downloads
+    code, out = build(quickstart, gw, jobs=4)  # nothing to build, but a task to collect
+    assert code == 0, out
+    assert gw.downloads == downloads + 1 and journal_tasks(quickstart) == []
+    assert not pending.exists()
+
+    manifest.write_text(text)  # revert the edit: the collected image serves it
+    code, out = build(quickstart, gw, jobs=4)
+    assert code == 0, out
+    assert gw.accepted == 5 and "1 from cache" in out
+    hero = read_lock(quickstart / "assetgen.lock").entries["hero-home"]
+    assert hero.task_id == old_hero.id
+
+
 def test_a_journalled_task_no_longer_wanted_is_reported_and_forgotten(quickstart: Path) -> None:
     """A task left by an earlier build for a spec since changed is reported (it cannot be cancelled)."""
     assert build(quickstart, FakeGateway())[0] == 0
