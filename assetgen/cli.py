@@ -17,9 +17,10 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._version import __version__
-from .errors import AssetgenError, ManifestError
+from .errors import AssetgenError, ManifestError, UsageError
 from .project import PROVIDERS, find_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -103,6 +104,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--json", action="store_true", help="newline-delimited JSON events, then a summary"
+    )
+    p.add_argument(
+        "--gallery", action="store_true", help="then write the HTML gallery (see `gallery`)"
+    )
+
+    p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
+    _provider(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="write DIR/index.html (default: .assetgen/gallery/ beside the manifest)",
+    )
+
+    p = command("diff", "show each changed asset before and after, against an older lock")
+    _provider(p)
+    old = p.add_mutually_exclusive_group()
+    old.add_argument(
+        "--against",
+        metavar="REV",
+        default=None,
+        help="the lock at this git revision (default HEAD)",
+    )
+    old.add_argument(
+        "--lock", metavar="FILE", type=Path, default=None, help="compare with this lock file"
+    )
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--html", action="store_true", help="write a before/after page (default .assetgen/diff/)"
+    )
+    shape.add_argument("--json", action="store_true", help="print the diff as one JSON object")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="with --html: write DIR/index.html",
     )
 
     p = command("cache", "inspect or trim the content-addressed cache")
@@ -197,7 +238,29 @@ def _dispatch(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             max_credits=args.max_credits,
         )
-        return commands.build(project, options=options, provider=args.provider, as_json=args.json)
+        return commands.build(
+            project,
+            options=options,
+            provider=args.provider,
+            as_json=args.json,
+            gallery=args.gallery,
+        )
+    if args.command == "gallery":
+        return commands.gallery(
+            project, provider=args.provider, out_dir=_under(args.directory, args.output)
+        )
+    if args.command == "diff":
+        if args.output is not None and not args.html:
+            raise UsageError("-o/--output is for --html pages\n  hint: add --html")
+        return commands.diff(
+            project,
+            against=args.against,
+            lock_file=_under(args.directory, args.lock),
+            provider=args.provider,
+            html=args.html,
+            as_json=args.json,
+            out_dir=_under(args.directory, args.output),
+        )
     if args.command == "cache":
         if args.cache_command == "info":
             return commands.cache_info(project)
@@ -205,7 +268,29 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 
+def _under(directory: str | None, path: Path | None) -> Path | None:
+    """A path from the command line, relative to ``-C DIR`` when given (as if started there)."""
+    if path is None or directory is None:
+        return path
+    return Path(directory) / path
+
+
+def _skip_unused_imports() -> None:
+    """Spare a build ~120 ms of imports that other installed packages would trigger.
+
+    httpcore imports trio whenever it is installed (selenium and others bring it) to
+    support trio event loops, and httpx imports its own CLI (click, rich, pygments)
+    whenever click is installed. The assetgen program runs on asyncio and never uses
+    either, so as a program (not as a library inside someone else's process) it
+    marks both as absent, which both packages handle as a missing optional import.
+    """
+    for name in ("trio", "httpx._main"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # run as the `assetgen` program, not called by a host process
+        _skip_unused_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from . import render
@@ -112,11 +113,21 @@ def build(
     as_json: bool = False,
     out: IO[str] | None = None,
     provider_factory: ProviderFactory | None = None,
+    gallery: bool = False,
 ) -> int:
-    """Make the output tree and the lock match the manifest (see build.run_build)."""
+    """Make the output tree and the lock match the manifest (see build.run_build).
+
+    ``gallery`` writes the gallery afterwards; without it, a build that did work says
+    where an existing gallery is, so nobody reviews a stale page without knowing.
+    """
     out = out or sys.stdout
     from .selection import plan_selection
 
+    if gallery and options.dry_run:
+        raise UsageError(
+            "--gallery with --dry-run: a dry run writes nothing\n"
+            "  hint: run `assetgen gallery` to see the current state"
+        )
     manifest = project.load_manifest(provider, remember=not options.dry_run)
     cache = open_cache(project)
     lock = project.load_lock()
@@ -138,6 +149,8 @@ def build(
         from .report import BuildSummary, JsonReporter, LineReporter
 
         (JsonReporter(out) if as_json else LineReporter(out)).summary(BuildSummary())
+        if gallery:
+            _gallery_after_build(project, provider, as_json, out)
         return 0
     from .build import run_build
     from .providers import create_provider
@@ -151,7 +164,100 @@ def build(
         provider_factory=provider_factory or create_provider,
         planned=(lock, plan),
     )
+    if gallery:
+        _gallery_after_build(project, provider, as_json, out)
+    elif not as_json:
+        from .gallery import default_dir
+
+        page = default_dir(project, "gallery") / "index.html"
+        if page.is_file():
+            out.write(f"gallery: {project.display(page)} (refresh with --gallery)\n")
     return outcome.exit_code
+
+
+def _gallery_after_build(
+    project: Project, provider: str | None, as_json: bool, out: IO[str]
+) -> None:
+    from .gallery import build_gallery
+
+    result = build_gallery(project, provider=provider)
+    if as_json:
+        import json
+
+        event = {"event": "gallery", "path": str(result.path), "states": dict(result.counts)}
+        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+    else:
+        out.write(f"gallery: {project.display(result.path)}\n")
+
+
+def gallery(
+    project: Project,
+    *,
+    provider: str | None = None,
+    out_dir: Path | None = None,
+    out: IO[str] | None = None,
+) -> int:
+    """Write the HTML gallery of every asset (see gallery.py) and say where it is."""
+    from .gallery import STATE_LABELS, build_gallery
+
+    out = out or sys.stdout
+    result = build_gallery(project, provider=provider, out_dir=out_dir)
+    n = sum(result.counts.values())
+    states = ", ".join(f"{c} {STATE_LABELS[s]}" for s, c in result.counts.items() if c)
+    made = result.thumbnails_made
+    out.write(
+        f"gallery: {project.display(result.path)} ({n} asset{'s' if n != 1 else ''}"
+        f"{': ' + states if states else ''}; {made} new thumbnail{'s' if made != 1 else ''})\n"
+    )
+    return 0
+
+
+def diff(
+    project: Project,
+    *,
+    against: str | None = None,
+    lock_file: Path | None = None,
+    provider: str | None = None,
+    html: bool = False,
+    as_json: bool = False,
+    out_dir: Path | None = None,
+    out: IO[str] | None = None,
+) -> int:
+    """Compare an older lock with the manifest (see diffview.py); informational: exit 0."""
+    from . import diffview
+    from .gallery import default_dir
+
+    out = out or sys.stdout
+    manifest = project.load_manifest(provider)
+    old, label, git = diffview.old_lock(project, against=against, lock_file=lock_file)
+    cache = open_cache(project)
+    result = diffview.compare(
+        project, manifest, project.load_lock(), old, cache, label=label, git=git
+    )
+    files = None
+    if html:
+        from .diffhtml import write_diff_page
+        from .thumbs import ThumbnailCache
+
+        project.ensure_state_dir()
+        thumbs = ThumbnailCache(project.state_dir / "thumbs")
+        page, files = write_diff_page(
+            result, project, cache, out_dir or default_dir(project, "diff"), thumbs
+        )
+    if as_json:
+        import json
+
+        links = {k: f"images/{v}" for k, v in files.items()} if files is not None else None
+        doc = diffview.diff_json(result, links)
+        json.dump(doc, out, ensure_ascii=False, separators=(",", ":"))
+        out.write("\n")
+    elif html:
+        s = result.summary
+        counts = ", ".join(f"{s[k]} {k}" for k in s if s[k] or k == "unchanged")
+        out.write(f"diff: {project.display(page)} ({label} -> working tree: {counts})\n")
+    else:
+        diffview.write_text(result, out, colour=render.use_colour(out))
+    return 0
 
 
 def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
