@@ -16,6 +16,7 @@ from typing import Any
 from . import catalog, schema, yamlpos
 from .errors import Diagnostic, ManifestError
 from .spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
+from .urls import remote_url_problem
 from .yamlpos import Path, Positions
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -174,6 +175,8 @@ class _Resolver:
         if not isinstance(provider, str) or provider not in self.providers:
             provider = DEFAULT_PROVIDER
         output_dir = self._check_output_dir(doc.get("output_dir", DEFAULT_OUTPUT_DIR))
+        cache = doc.get("cache")
+        remote = self._check_remote(cache.get("remote")) if isinstance(cache, dict) else None
 
         raw_vars = doc.get("vars") or {}
         variables = (
@@ -202,7 +205,18 @@ class _Resolver:
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)
-        return Manifest(provider=provider, output_dir=output_dir, specs=tuple(specs))
+        return Manifest(
+            provider=provider, output_dir=output_dir, specs=tuple(specs), remote_cache=remote
+        )
+
+    def _check_remote(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return None  # the schema said why
+        problem = remote_url_problem(value)
+        if problem is not None:
+            self.error(("cache", "remote"), f"cache.remote `{value}`: {problem[0]}", problem[1])
+            return None
+        return value
 
     def _check_output_dir(self, value: Any) -> str:
         if not isinstance(value, str) or not value:

@@ -100,8 +100,11 @@ def _row(s: AssetSpec) -> tuple[object, ...]:
     )
 
 
-def _manifest(provider: str, output_dir: str, rows: Sequence[tuple[object, ...]]) -> Manifest:
-    return Manifest(provider, output_dir, tuple(AssetSpec(*r) for r in rows))  # type: ignore[arg-type]
+def _manifest(
+    provider: str, output_dir: str, rows: Sequence[tuple[object, ...]], remote: str | None
+) -> Manifest:
+    specs = tuple(AssetSpec(*r) for r in rows)  # type: ignore[arg-type]
+    return Manifest(provider, output_dir, specs, remote)
 
 
 def load_manifest(
@@ -140,7 +143,9 @@ def load_manifest(
     else:
         manifest, rows = got
     if whole is not None:
-        memo.store(whole, key, (manifest.provider, manifest.output_dir, rows))
+        memo.store(
+            whole, key, (manifest.provider, manifest.output_dir, rows, manifest.remote_cache)
+        )
     return manifest
 
 
@@ -158,7 +163,7 @@ def _incremental(
     stored = memo.load(_memo(state, "blocks"), head_key)
     if stored is None:
         return None
-    provider, output_dir, table = stored
+    provider, output_dir, table, remote = stored
     rows: list[tuple[object, ...]] = []
     missing: list[str] = []
     for block in split.blocks:
@@ -178,6 +183,7 @@ def _incremental(
             len(origins) != len(missing)
             or partial.provider != provider
             or partial.output_dir != output_dir
+            or partial.remote_cache != remote
         ):
             return None
         by_name = {s.name: s for s in partial.specs}
@@ -194,9 +200,9 @@ def _incremental(
     memo.store(
         _memo(state, "blocks"),
         head_key,
-        (provider, output_dir, {k: v for k, v in table.items() if k in live}),
+        (provider, output_dir, {k: v for k, v in table.items() if k in live}, remote),
     )
-    return _manifest(provider, output_dir, rows), tuple(rows)
+    return _manifest(provider, output_dir, rows, remote), tuple(rows)
 
 
 def _remember_blocks(
@@ -216,5 +222,5 @@ def _remember_blocks(
     memo.store(
         _memo(state, "blocks"),
         _digest(salt, split.head, split.tail),
-        (manifest.provider, manifest.output_dir, table),
+        (manifest.provider, manifest.output_dir, table, manifest.remote_cache),
     )

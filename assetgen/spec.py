@@ -120,3 +120,4 @@ class Manifest:
     provider: str
     output_dir: str
     specs: tuple[AssetSpec, ...]
+    remote_cache: str | None = None  # `cache.remote`: a URL (see remote.py)

@@ -76,3 +76,31 @@ def callback_url_problem(url: str) -> str | None:
     if "." not in host:
         return f"host `{host}` is not a public domain name"
     return None
+
+
+REMOTE_SCHEMES = ("file", "http", "https", "s3")
+
+
+def remote_url_problem(url: str) -> tuple[str, str] | None:
+    """Why ``url`` cannot be a manifest's ``cache.remote``, as (problem, hint); None if it can.
+
+    The manifest is committed, so it may not carry credentials: each backend takes
+    them from its usual place (``~/.netrc``, the AWS environment and config files).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in REMOTE_SCHEMES:
+        return (
+            f"unknown scheme `{scheme or '(none)'}`",
+            "use file:///shared/dir, http(s)://host/path or s3://bucket/prefix",
+        )
+    if "@" in parts.netloc:
+        return (
+            "credentials do not belong in the manifest (it is committed)",
+            "drop the user:password@ part; use ~/.netrc for http(s), the AWS environment for s3",
+        )
+    if scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path):
+        return ("a file:// URL needs an absolute path", "write it as file:///shared/dir")
+    if scheme != "file" and not parts.hostname:
+        return (f"the {scheme} URL names no host or bucket", f"write it as {scheme}://NAME/path")
+    return None

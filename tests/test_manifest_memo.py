@@ -115,3 +115,20 @@ def test_clash_between_entries_is_reported_by_a_full_parse(tmp_path: Path) -> No
 def test_unsafe_texts_are_not_split(text: str) -> None:
     """Texts whose entries could depend on each other are always parsed whole."""
     assert split_blocks(text) is None
+
+
+def test_cache_remote_survives_the_memos(tmp_path: Path) -> None:
+    """`cache.remote` comes back from the whole-file memo and from an incremental parse."""
+    text = BASE.replace(
+        "output_dir: out\n", "output_dir: out\ncache:\n  remote: s3://team/assets\n"
+    )
+    parser = Parser()
+    first = load(text, tmp_path, parser)
+    assert first.remote_cache == "s3://team/assets"
+    again = load(text, tmp_path, parser)  # whole-file memo
+    assert len(parser.seen) == 1 and again.remote_cache == "s3://team/assets"
+    edited = load(text.replace('beta"', 'beta 2"'), tmp_path, parser)  # one block re-parsed
+    assert len(parser.seen) == 2 and b"alpha" not in parser.seen[-1]
+    assert edited.remote_cache == "s3://team/assets"
+    moved = load(text.replace("s3://team/assets", "file:///srv/cache"), tmp_path, parser)
+    assert moved.remote_cache == "file:///srv/cache"
