@@ -483,7 +483,8 @@ class _Executor:
             )
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             async with self._writers:
-                slot.release()  # the image is in hand: the next task can start meanwhile
+                if self.provider.remote:
+                    slot.release()  # the image is in hand: the next task can start meanwhile
                 entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
             self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
             if generated.task_id is not None:

@@ -47,6 +47,7 @@ class RecordingProvider:
     """The draft renderer, counting calls per asset; can be told to fail or misbehave."""
 
     name = "draft"
+    remote = False
 
     def __init__(
         self, fail: dict[str, str] | None = None, wrong_size: set[str] | None = None

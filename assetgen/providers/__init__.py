@@ -29,6 +29,7 @@ class _Delayed:
     def __init__(self, inner: Provider, delay: float) -> None:
         self.inner = inner
         self.name = inner.name
+        self.remote = inner.remote
         self.delay = delay
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:

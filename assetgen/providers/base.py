@@ -58,6 +58,9 @@ class JobContext(Protocol):
 
 class Provider(Protocol):
     name: str
+    # Generation happens elsewhere (a gateway), so a --jobs slot may be given back while
+    # the image is written locally; a local renderer keeps it, or writes would pile up.
+    remote: bool
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         """Produce the image for ``spec``; raise ProviderError for this asset's failures."""

@@ -40,6 +40,7 @@ class DraftProvider:
     """Renders drafts locally, in a worker thread so several renders overlap."""
 
     name = "draft"
+    remote = False
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         """Render ``spec``'s draft; it costs nothing and never fails for a valid spec."""

@@ -75,6 +75,7 @@ class EvoLinkProvider:
     """
 
     name = "evolink"
+    remote = True
 
     def __init__(
         self,
