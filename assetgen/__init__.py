@@ -94,7 +94,9 @@ def __getattr__(name: str) -> Any:
 
 def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     """Load ``project``'s manifest and lock and plan against its cache and files."""
-    from .store import open_cache
+    from .store import project_cache
 
     manifest = project.load_manifest(provider)
-    return project.plan(manifest, project.load_lock(), open_cache(project).has)
+    return project.plan(
+        manifest, project.load_lock(), project_cache(project, manifest, push=False).has
+    )

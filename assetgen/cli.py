@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("init", "write a starter manifest")
     p.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    p.add_argument(
+        "--git",
+        action="store_true",
+        help="also send the lock to assetgen's git merge driver (.gitattributes); "
+        "an existing manifest is kept",
+    )
 
     p = command("validate", "check the manifest; every problem with file:line:col")
     _provider(p)
@@ -107,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--gallery", action="store_true", help="then write the HTML gallery (see `gallery`)"
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        default=None,
+        help="build only shard I of N (a stable split by asset name), for N CI runners",
+    )
+    p.add_argument(
+        "--no-push",
+        dest="push",
+        action="store_false",
+        help="do not upload new images to the remote cache (it is still read)",
     )
 
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
@@ -157,6 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE",
         help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches",
     )
+    for verb, what in (
+        ("push", "upload every locked image to the remote cache"),
+        ("pull", "download every locked image from the remote cache"),
+    ):
+        cp = cache_sub.add_parser(verb, help=what, description=what)
+        _common(cp, suppress=True)
+        cp.add_argument("-j", "--jobs", type=_positive_int, default=None, help="transfers at once")
+
+    p = sub.add_parser(
+        "merge-lock",
+        help="git merge driver for the lock: merges per asset, never leaves conflict markers",
+        description="git merge driver for the lock (set up by `assetgen init --git`): "
+        "an asset changed on one side takes that side; changed on both, ours is kept and "
+        "the next plan shows it as an update.",
+    )
+    p.add_argument("files", nargs="+", metavar="BASE OURS THEIRS [PATH]")
 
     p = command("schema", "print the JSON Schema of the manifest (or of the lock)")
     p.add_argument("--lock", action="store_true", help="the lock's schema instead")
@@ -197,6 +232,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    from .shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).splitlines()[0]) from None
+
+
 def _credits(text: str) -> float:
     try:
         value = float(text)
@@ -218,8 +262,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .emulator import serve_command
 
         return serve_command(args)
+    if args.command == "merge-lock":  # run by git in the repository; no project of its own
+        from .sharing import merge_lock
+
+        return merge_lock(args.files)
     project = find_project(args.directory, args.manifest)
     if args.command == "init":
+        if args.git:
+            from .sharing import init_git
+
+            if args.force or not project.manifest_path.exists():
+                commands.init(project, force=args.force)
+            return init_git(project)
         return commands.init(project, force=args.force)
     if args.command == "validate":
         return commands.validate(project, provider=args.provider)
@@ -237,6 +291,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             fail_fast=args.fail_fast,
             dry_run=args.dry_run,
             max_credits=args.max_credits,
+            shard=args.shard,
+            push=args.push,
         )
         return commands.build(
             project,
@@ -264,6 +320,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "cache":
         if args.cache_command == "info":
             return commands.cache_info(project)
+        if args.cache_command in ("push", "pull"):
+            from .sharing import cache_transfer
+
+            return cache_transfer(project, push=args.cache_command == "push", jobs=args.jobs)
         return commands.cache_gc(project, older_than=args.older_than)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 

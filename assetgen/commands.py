@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING
 from . import render
 from .errors import UsageError
 from .project import Project
-from .store import open_cache
+from .store import open_cache, project_cache
 
 if TYPE_CHECKING:
     from .build import ProviderFactory
@@ -78,7 +78,7 @@ def plan(
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
     lock = project.load_lock()
-    cache = open_cache(project)
+    cache = project_cache(project, manifest, push=False)
     result = project.plan(manifest, lock, cache.has)
     if as_json:
         render.write_json(result, out)
@@ -129,7 +129,7 @@ def build(
             "  hint: run `assetgen gallery` to see the current state"
         )
     manifest = project.load_manifest(provider, remember=not options.dry_run)
-    cache = open_cache(project)
+    cache = project_cache(project, manifest, push=options.push and not options.dry_run)
     lock = project.load_lock()
     plan = plan_selection(project, manifest, lock, cache, options)
     if options.dry_run:  # touches nothing: no state directory, no journal, no lock
@@ -155,15 +155,20 @@ def build(
     from .build import run_build
     from .providers import create_provider
 
-    outcome = run_build(
-        project,
-        manifest,
-        cache,
-        _reporter(as_json, out),
-        options,
-        provider_factory=provider_factory or create_provider,
-        planned=(lock, plan),
-    )
+    reporter = _reporter(as_json, out)
+    cache.on_warning = reporter.warn  # a remote cache's one warning, in the build's output
+    try:
+        outcome = run_build(
+            project,
+            manifest,
+            cache,
+            reporter,
+            options,
+            provider_factory=provider_factory or create_provider,
+            planned=(lock, plan),
+        )
+    finally:
+        cache.close()  # waits for uploads to the remote cache still in flight
     if gallery:
         _gallery_after_build(project, provider, as_json, out)
     elif not as_json:
@@ -230,7 +235,7 @@ def diff(
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
     old, label, git = diffview.old_lock(project, against=against, lock_file=lock_file)
-    cache = open_cache(project)
+    cache = project_cache(project, manifest, push=False)
     result = diffview.compare(
         project, manifest, project.load_lock(), old, cache, label=label, git=git
     )
@@ -262,7 +267,7 @@ def diff(
 
 def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
     out = out or sys.stdout
-    cache = open_cache(project)
+    cache = open_cache(project, "")  # the local directory: the remote is shared, not ours
     info = cache.info()
     out.write(
         f"cache {project.display(cache.root)}: {info['entries']} entries, {info['blobs']} images, "
@@ -274,7 +279,7 @@ def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
 def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | None = None) -> int:
     """Drop what the current lock does not reference (or, with --older-than, also what is older)."""
     out = out or sys.stdout
-    cache = open_cache(project)
+    cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
     keep = {e.spec_hash for e in project.load_lock().entries.values()}
     age = parse_age(older_than) if older_than else None
     result = cache.gc(keep, age)

@@ -10,6 +10,7 @@
     ├── CreditLimitError          --max-credits is below the estimate
     ├── IntegrityError            bytes that are not what they claim (exit 1)
     ├── OutputError               an output path that cannot be written (exit 1)
+    ├── RemoteCacheError          `cache push|pull` could not reach the remote (exit 1)
     ├── ProviderAuthError         key invalid or not allowed the model: the build stops
     └── ProviderError             per asset; the build goes on (exit 1)
         ├── TransientProviderError
@@ -129,3 +130,9 @@ class QuotaExhaustedError(ProviderError):
     ):
         super().__init__(message, asset=asset, provider=provider)
         self.submitted = submitted
+
+
+class RemoteCacheError(AssetgenError):
+    """``cache push`` or ``cache pull`` could not reach the remote (a build only warns)."""
+
+    exit_code = 1

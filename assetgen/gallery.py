@@ -145,10 +145,12 @@ def build_gallery(
     thumbs: ThumbnailCache | None = None,
 ) -> GalleryResult:
     """Plan ``project`` and write its gallery (default ``.assetgen/gallery/``)."""
-    from .store import open_cache
+    from .store import project_cache
 
     manifest = project.load_manifest(provider)
-    items = gallery_items(project, manifest, project.load_lock(), open_cache(project).has)
+    items = gallery_items(
+        project, manifest, project.load_lock(), project_cache(project, manifest, push=False).has
+    )
     project.ensure_state_dir()
     thumbs = thumbs or ThumbnailCache(project.state_dir / "thumbs")
     return write_gallery(project, items, out_dir or default_dir(project, "gallery"), thumbs)

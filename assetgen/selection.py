@@ -27,6 +27,8 @@ class BuildOptions:
     dry_run: bool = False
     max_credits: float | None = None
     lock_every_s: float = 10.0
+    shard: tuple[int, int] | None = None  # (I, N): only the names in shard I of N (shard.py)
+    push: bool = True  # upload new results to the remote cache, when there is one
 
 
 def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
@@ -46,7 +48,19 @@ def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
 def plan_selection(
     project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
 ) -> Plan:
-    """The plan restricted to ``options.selection``, with ``--force`` applied to it (one plan)."""
+    """The plan restricted to ``options.selection`` and ``options.shard``, with ``--force``
+    applied to it (one plan)."""
+    plan = _selected(project, manifest, lock, cache, options)
+    if options.shard is None:
+        return plan
+    from .shard import select_shard
+
+    return plan.select(select_shard([a.name for a in plan.actions], *options.shard))
+
+
+def _selected(
+    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
+) -> Plan:
     if not options.selection and not options.force:
         return project.plan(manifest, lock, cache.has)
     forced: set[str] = set()

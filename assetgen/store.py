@@ -7,27 +7,32 @@ verified against that digest; a corrupt blob is dropped and reported as a miss, 
 the asset is regenerated rather than served wrong.
 
 ``Cache`` is the interface the planner and the builder see; the local directory is
-the default implementation, and a shared remote store can sit behind the same one.
+the default implementation, and ``tiered.TieredCache`` puts it in front of a shared
+remote store (``open_cache`` picks one or the other).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .fsutil import atomic_write
+from .fsutil import TEMP_PREFIX, atomic_write
 
 if TYPE_CHECKING:
     from .project import Project
+    from .spec import Manifest
 
 CACHE_ENV = "ASSETGEN_CACHE_DIR"
+REMOTE_ENV = "ASSETGEN_REMOTE_CACHE"  # a remote cache URL; overrides the manifest's, `none`: off
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,8 @@ def replace_record(record: CacheRecord, blobs: Mapping[str, tuple[str, int]]) ->
     )  # fmt: skip
 
 
-def _hex(spec_hash: str) -> str:
+def spec_hex(spec_hash: str) -> str:
+    """``sha256:<hex>`` -> ``<hex>``: the key of a spec in a cache."""
     return spec_hash.split(":", 1)[-1]
 
 
@@ -106,23 +112,34 @@ class LocalCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.warnings: list[str] = []  # what a remote tier reported; none for a local cache
+        self.on_warning: Callable[[str], None] | None = None  # where a remote tier reports
+        self._packs = _Packs(root / "packs")
+        self._dir = os.fspath(root)  # paths by string: a pull makes thousands
 
     def _spec_path(self, spec_hash: str) -> Path:
-        h = _hex(spec_hash)
-        return self.root / "specs" / h[:2] / f"{h}.json"
+        h = spec_hex(spec_hash)
+        return Path(f"{self._dir}/specs/{h[:2]}/{h}.json")
+
+    def _blob_file(self, sha256: str) -> str:
+        return f"{self._dir}/blobs/{sha256[:2]}/{sha256}"
 
     def _blob_path(self, sha256: str) -> Path:
-        return self.root / "blobs" / sha256[:2] / sha256
+        return Path(self._blob_file(sha256))
 
     def has(self, spec_hash: str) -> bool:
-        return self._spec_path(spec_hash).is_file()
+        return self._spec_path(spec_hash).is_file() or self._packs.get(spec_hash) is not None
 
     def record(self, spec_hash: str) -> CacheRecord | None:
+        return self._local_record(spec_hash)
+
+    def _local_record(self, spec_hash: str) -> CacheRecord | None:
         path = self._spec_path(spec_hash)
         try:
             return CacheRecord.from_json(json.loads(path.read_bytes()))
         except FileNotFoundError:
-            return None
+            packed = self._packs.get(spec_hash)
+            return None if packed is None else _record_or_none(packed)
         except (ValueError, KeyError, TypeError, IndexError):
             with contextlib.suppress(OSError):
                 path.unlink()  # unreadable record: a miss, and the next put rewrites it
@@ -156,7 +173,7 @@ class LocalCache:
             path = self._blob_path(sha)
             if not path.exists():
                 atomic_write(path, data)
-        old = None if replace else self.record(record.spec_hash)
+        old = None if replace else self._local_record(record.spec_hash)
         if old is None:
             final = replace_record(record, {**record.blobs, **added})
         else:
@@ -166,20 +183,78 @@ class LocalCache:
         )
         return final
 
+    def add_blob(self, sha256: str, data: bytes | bytearray, *, durable: bool = True) -> None:
+        """Store bytes the caller has already verified to have digest ``sha256``.
+
+        ``durable=False`` is for copies of bytes that live elsewhere (a remote cache):
+        every read verifies, so a copy torn by a power loss is a miss, fetched again.
+        """
+        path = self._blob_file(sha256)
+        if os.path.exists(path):
+            return
+        if durable:
+            atomic_write(Path(path), bytes(data))
+        else:
+            _write_copy(path, data)
+
+    def add_record(self, record: CacheRecord, *, durable: bool = True) -> CacheRecord:
+        """Store ``record`` (whose blobs are already stored) without hashing anything.
+
+        A record already here keeps its facts; only the formats it lacks are added,
+        as in ``put``. Returns what is now stored.
+        """
+        old = self._local_record(record.spec_hash)
+        final = record if old is None else replace_record(old, {**record.blobs, **old.blobs})
+        if final != old:
+            data = json.dumps(final.to_json(), sort_keys=True).encode()
+            path = self._spec_path(final.spec_hash)
+            if durable:
+                atomic_write(path, data)
+            else:
+                _write_copy(os.fspath(path), data)
+        return final
+
+    def add_records(self, records: Sequence[CacheRecord]) -> None:
+        """Store many records (whose blobs are already stored) as one pack file.
+
+        For a pull: see ``_Packs``. A record file of the same spec, older or newer,
+        takes precedence over a packed record, so use ``add_record`` to extend one.
+        """
+        if records:
+            self._packs.add(records)
+
+    def has_blob(self, sha256: str) -> bool:
+        """Whether a blob file is there (unverified: ``read_blob`` verifies)."""
+        return os.path.isfile(self._blob_file(sha256))
+
+    def flush(self) -> None:
+        """Nothing to wait for locally (see TieredCache.flush)."""
+
+    def close(self) -> None:
+        """Nothing to release locally (see TieredCache.close)."""
+
     # --- maintenance (`assetgen cache info|gc`) ---------------------------------------
 
     def iter_records(self) -> Iterator[tuple[Path, CacheRecord | None]]:
+        """Record files, then packed records no record file shadows (path: the pack)."""
+        seen: set[str] = set()
         for path in sorted((self.root / "specs").glob("*/*.json")):
+            seen.add(path.stem)
             try:
                 yield path, CacheRecord.from_json(json.loads(path.read_bytes()))
             except (OSError, ValueError, KeyError, TypeError):
                 yield path, None
+        for pack, records in reversed(list(self._packs.read_all())):  # newest first
+            for spec_hash, doc in records.items():
+                if spec_hex(spec_hash) not in seen:
+                    seen.add(spec_hex(spec_hash))
+                    yield pack, _record_or_none(doc)
 
     def info(self) -> dict[str, int]:
-        specs = sum(1 for _ in (self.root / "specs").glob("*/*.json"))
+        entries = sum(1 for _ in self.iter_records())
         blobs = list((self.root / "blobs").glob("*/*"))
         return {
-            "entries": specs,
+            "entries": entries,
             "blobs": len(blobs),
             "bytes": sum(b.stat().st_size for b in blobs),
         }
@@ -191,6 +266,7 @@ class LocalCache:
         now = time.time()
         dropped = 0
         live_blobs: set[str] = set()
+        packed: dict[Path, list[CacheRecord]] = {}
         for path, rec in self.iter_records():
             if rec is None:
                 stale = True
@@ -199,10 +275,17 @@ class LocalCache:
             else:
                 stale = rec.spec_hash not in keep
             if stale:
-                path.unlink(missing_ok=True)
                 dropped += 1
+                if path.parent != self._packs.dir:
+                    path.unlink(missing_ok=True)
             elif rec is not None:
                 live_blobs.update(sha for sha, _ in rec.blobs.values())
+            if path.parent == self._packs.dir:
+                packed.setdefault(path, [])
+                if not stale and rec is not None:
+                    packed[path].append(rec)
+        for pack in self._packs.files():
+            self._packs.rewrite(pack, packed.get(pack, []))
         freed = 0
         for blob in (self.root / "blobs").glob("*/*"):
             if blob.name not in live_blobs:
@@ -211,10 +294,153 @@ class LocalCache:
         return {"dropped": dropped, "freed_bytes": freed}
 
 
+def _record_or_none(doc: Any) -> CacheRecord | None:
+    try:
+        return CacheRecord.from_json(doc)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+class _Packs:
+    """Records written many at a time: ``packs/*.json``, one file per pull.
+
+    A pull of N small images would otherwise create 2N files, and creating files,
+    not moving bytes, is most of what such a pull costs (git keeps fetched objects
+    in packs rather than loose for the same reason). Read once per process, on the
+    first lookup that no record file answers; a record file takes precedence.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self._index: dict[str, Any] | None = None
+        self._guard = threading.Lock()
+
+    def files(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.dir.iterdir() if p.suffix == ".json")
+        except OSError:
+            return []
+
+    def read_all(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Every pack, oldest first (its name starts with its time), with its records."""
+        for pack in self.files():
+            try:
+                records = json.loads(pack.read_bytes())["records"]
+            except (OSError, ValueError, KeyError, TypeError):
+                records = None
+            yield pack, records if isinstance(records, dict) else {}
+
+    def get(self, spec_hash: str) -> Any:
+        index = self._index
+        if index is None:
+            with self._guard:
+                if self._index is None:
+                    loaded: dict[str, Any] = {}
+                    for _, records in self.read_all():
+                        loaded.update(records)
+                    self._index = loaded
+                index = self._index
+        return index.get(spec_hash)
+
+    def add(self, records: Sequence[CacheRecord]) -> None:
+        docs = {r.spec_hash: r.to_json() for r in records}
+        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_copies)}.json"
+        atomic_write(self.dir / name, json.dumps({"records": docs}, sort_keys=True).encode())
+        with self._guard:
+            if self._index is not None:
+                self._index.update(docs)
+
+    def rewrite(self, pack: Path, keep: list[CacheRecord]) -> None:
+        """Keep only ``keep`` in ``pack`` (gc); an empty pack goes."""
+        with self._guard:
+            self._index = None
+        if not keep:
+            pack.unlink(missing_ok=True)
+            return
+        docs = {r.spec_hash: r.to_json() for r in keep}
+        try:
+            current = json.loads(pack.read_bytes())["records"]
+        except (OSError, ValueError, KeyError, TypeError):
+            current = None
+        if current != docs:
+            atomic_write(pack, json.dumps({"records": docs}, sort_keys=True).encode())
+
+
+_copies = itertools.count()
+
+
+def _write_copy(path: str, data: bytes | bytearray) -> None:
+    """``atomic_write`` without fsync, in the fewest system calls: for copies of bytes
+    that live elsewhere (a remote cache), written by the thousand in a pull. Readers
+    still never see part of a file: a temp file beside it, then a rename."""
+    directory, name = os.path.split(path)
+    tmp = f"{directory}/{TEMP_PREFIX}{name}.{os.getpid()}-{next(_copies)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def cache_root(project: Project) -> Path:
     env = os.environ.get(CACHE_ENV)
     return Path(env).expanduser() if env else project.state_dir / "cache"
 
 
-def open_cache(project: Project) -> LocalCache:
-    return LocalCache(cache_root(project))
+def open_cache(
+    project: Project,
+    remote: str | None = None,
+    *,
+    push: bool = True,
+    on_warning: Callable[[str], None] | None = None,
+) -> LocalCache:
+    """The project's cache: the local directory, behind which a remote one when configured.
+
+    Args:
+        remote: the remote cache URL (``file://``, ``http(s)://``, ``s3://``); None
+            reads ``$ASSETGEN_REMOTE_CACHE``, and ``""`` means none at all.
+        push: upload what this process generates (``build --no-push`` passes False).
+        on_warning: where the one remote-failure warning goes (default: stderr).
+
+    Returns a LocalCache, or a TieredCache when there is a remote. Call ``close()``
+    on it when done: for a TieredCache it waits for uploads; for a LocalCache it does
+    nothing.
+
+    Raises:
+        UsageError: a remote URL with an unknown scheme, or s3:// without s3fs.
+    """
+    root = cache_root(project)
+    url = os.environ.get(REMOTE_ENV, "") if remote is None else remote
+    if not url:
+        return LocalCache(root)
+    from .remote import open_remote
+    from .tiered import TieredCache
+
+    return TieredCache(root, open_remote(url), push=push, on_warning=on_warning)
+
+
+def remote_url(manifest: Manifest | None) -> str:
+    """The remote cache to use: ``$ASSETGEN_REMOTE_CACHE``, else the manifest's
+    ``cache.remote``; ``none`` in the variable turns a manifest's remote off."""
+    env = os.environ.get(REMOTE_ENV, "").strip()
+    if env.lower() == "none":
+        return ""
+    return env or (manifest.remote_cache if manifest is not None else None) or ""
+
+
+def project_cache(project: Project, manifest: Manifest | None, *, push: bool) -> LocalCache:
+    """The cache for commands that read or build: local, behind the remote when one is set."""
+    return open_cache(project, remote_url(manifest), push=push)

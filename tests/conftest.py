@@ -20,7 +20,14 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees a real key, a shared cache or colour settings from the outside."""
-    for var in ("EVOLINK_API_KEY", "EVOLINK_BASE_URL", "ASSETGEN_CACHE_DIR", "FORCE_COLOR"):
+    for var in (
+        "EVOLINK_API_KEY",
+        "EVOLINK_BASE_URL",
+        "ASSETGEN_CACHE_DIR",
+        "ASSETGEN_REMOTE_CACHE",
+        "ASSETGEN_REMOTE_TIMEOUT",
+        "FORCE_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
 

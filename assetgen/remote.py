@@ -1,0 +1,420 @@
+"""Remote cache backends: a shared disk, an HTTP cache server, or an S3 bucket.
+
+Every backend stores two kinds of object under one base, with the layout of Bazel's
+HTTP remote cache so that bazel-remote, an nginx WebDAV location or a plain
+directory can serve it::
+
+    <base>/cas/<sha256 of the bytes>   image bytes
+    <base>/ac/<spec hash hex>          the CacheRecord JSON (see store.py)
+
+A backend moves bytes and nothing else: it never raises anything but
+``RemoteError`` subclasses, and the caller (``store.TieredCache``,
+``cachesync``) decides that a failure is a warning, not a failed build.
+Uploads are never visible half-written: a file is renamed into place, nginx's dav
+module writes a temp file and renames it, an S3 PUT is atomic. Credentials come
+from each backend's own environment and config (``~/.netrc`` or the URL's user
+info for HTTP, the AWS chain for S3), never from the lock.
+
+bazel-remote checks ``/ac/`` uploads as ActionResult protobufs unless started with
+``--disable_http_ac_validation``; assetgen's records are JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import netrc
+import os
+import re
+import socket
+import ssl
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from .errors import UsageError
+from .fsutil import atomic_write
+from .http11 import Connection, ConnectionClosed, Response
+
+Kind = Literal["cas", "ac"]
+Blob = bytes | bytearray  # what a GET gives: a bytearray when read in place, uncopied
+TIMEOUT_ENV = "ASSETGEN_REMOTE_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT = 3.0  # a remote that is down must not hold a build up for long
+READ_TIMEOUT = 60.0  # a remote that answers may be slow; a stuck one still ends
+DEFAULT_CONNECTIONS = 16  # a bound on the pool; transfers pick their own concurrency
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class RemoteError(Exception):
+    """Base of what a backend raises; never leaves the cache layer during a build."""
+
+
+class RemoteUnavailable(RemoteError):
+    """The remote did not answer usefully: unreachable, timed out, 5xx, auth refused."""
+
+
+class UploadRefused(RemoteError):
+    """The remote serves reads but refused a write (read-only credentials, no PUT)."""
+
+
+class RemoteCorrupt(RemoteError):
+    """An object whose bytes do not match its key; it is never used."""
+
+
+class RemoteStore(Protocol):
+    """Bytes by (kind, key) on a shared store; ``key`` is 64 lowercase hex digits."""
+
+    url: str  # for messages: no credentials in it
+
+    def get(self, kind: Kind, key: str) -> Blob | None:
+        """The object's bytes, or None when it is absent (unverified: see ``get_blob``)."""
+        ...
+
+    def put(self, kind: Kind, key: str, data: bytes) -> None:
+        """Store a complete object; readers see the old object or the new one, never a part."""
+        ...
+
+    def exists(self, kind: Kind, key: str) -> bool:
+        """Whether the object is there, without transferring it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def get_blob(remote: RemoteStore, sha256: str) -> Blob | None:
+    """The bytes with this digest from ``remote``, verified; RemoteCorrupt when they differ."""
+    data = remote.get("cas", sha256)
+    if data is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise RemoteCorrupt(f"cas/{sha256} does not match its digest")
+    return data
+
+
+def remote_timeout() -> float:
+    """The connect timeout in seconds: ``$ASSETGEN_REMOTE_TIMEOUT`` or 3."""
+    text = os.environ.get(TIMEOUT_ENV)
+    if not text:
+        return DEFAULT_CONNECT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise UsageError(f"{TIMEOUT_ENV}={text}: use a number of seconds, like 3 or 0.5")
+    return value
+
+
+def display_url(url: str) -> str:
+    """``url`` without user info, for messages: a password never reaches a log."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def open_remote(
+    url: str, *, timeout: float | None = None, connections: int = DEFAULT_CONNECTIONS
+) -> RemoteStore:
+    """The backend for ``url``: ``file://``, ``http(s)://`` or ``s3://``.
+
+    Args:
+        url: the remote's base; objects live under ``<url>/cas/`` and ``<url>/ac/``.
+        timeout: connect timeout in seconds (default ``remote_timeout()``).
+        connections: how many requests may be in flight at once (the pool size).
+
+    Raises:
+        UsageError: an unknown scheme, a malformed URL, or s3fs not installed.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    connect = remote_timeout() if timeout is None else timeout
+    if scheme == "file":
+        return FileRemote(url)
+    if scheme in ("http", "https"):
+        return HttpRemote(url, timeout=connect, connections=connections)
+    if scheme == "s3":
+        return S3Remote(url, timeout=connect, connections=connections)
+    raise UsageError(
+        f"remote cache {display_url(url)}: unknown scheme `{scheme or url}`\n"
+        "  hint: use file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
+    )
+
+
+def _check(kind: Kind, key: str) -> str:
+    if kind not in ("cas", "ac") or not _KEY.fullmatch(key):
+        raise ValueError(f"not a cache key: {kind}/{key}")  # a bug: keys are our own digests
+    return f"{kind}/{key}"
+
+
+class FileRemote:
+    """A directory, usually on a shared disk: ``file:///mnt/team/assetgen-cache``.
+
+    Same layout as the HTTP store, so nginx can serve the very same directory.
+    Objects are written to a temp file beside their final name and renamed, with
+    fsync: a shared disk outlives any one process writing to it.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise UsageError(
+                f"remote cache {url}: a file URL names a local path, like file:///srv/cache"
+            )
+        self.url = url
+        self.root = Path(url2pathname(parts.path))
+
+    def get(self, kind: Kind, key: str) -> bytes | None:
+        try:
+            return (self.root / _check(kind, key)).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RemoteUnavailable(f"cannot read ({exc.strerror or exc})") from exc
+
+    def put(self, kind: Kind, key: str, data: bytes) -> None:
+        try:
+            atomic_write(self.root / _check(kind, key), data)
+        except PermissionError as exc:
+            raise UploadRefused(f"cannot write ({exc.strerror or exc})") from exc
+        except OSError as exc:
+            raise RemoteUnavailable(f"cannot write ({exc.strerror or exc})") from exc
+
+    def exists(self, kind: Kind, key: str) -> bool:
+        return (self.root / _check(kind, key)).is_file()
+
+    def close(self) -> None:
+        pass
+
+
+class HttpRemote:
+    """Bazel's HTTP remote cache protocol: GET, PUT and HEAD of ``/cas/<sha>`` and ``/ac/<key>``.
+
+    A pool of keep-alive HTTP/1.1 connections (``connections`` at most, shared by
+    every thread; see http11.py for why not httpx). Credentials: user info in the
+    URL, else the host's ``~/.netrc`` entry; ``https_proxy``/``http_proxy`` and
+    ``no_proxy`` are honoured. A 404 is a miss; any other failure is
+    RemoteUnavailable (or UploadRefused for a PUT that 401/403/405s, so a read-only
+    remote still serves reads).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        connections: int = DEFAULT_CONNECTIONS,
+    ) -> None:
+        from ._version import __version__
+
+        parts = urlsplit(url)
+        if parts.hostname is None:
+            raise UsageError(f"remote cache {display_url(url)}: no host in the URL")
+        self.url = display_url(url)
+        self._https = parts.scheme.lower() == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._base = parts.path.rstrip("/")
+        self._timeout = timeout
+        headers = [
+            f"Host: {parts.netloc.rsplit('@', 1)[-1]}",
+            f"User-Agent: assetgen/{__version__}",
+        ]
+        login = _credentials(parts.hostname, parts.username, parts.password)
+        if login is not None:
+            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
+            headers.append(f"Authorization: Basic {token}")
+        self._headers = "".join(f"{h}\r\n" for h in headers)
+        self._proxy = _proxy_for(parts.scheme.lower(), parts.hostname)
+        self._tls = ssl.create_default_context() if self._https else None
+        self._slots = threading.BoundedSemaphore(max(1, connections))
+        self._idle: list[Connection] = []
+        self._idle_lock = threading.Lock()
+
+    def _connect(self) -> Connection:
+        via = self._proxy
+        if via is not None and not self._https:
+            return Connection.open(*via, connect_timeout=self._timeout, read_timeout=READ_TIMEOUT)
+        return Connection.open(
+            self._host,
+            self._port,
+            connect_timeout=self._timeout,
+            read_timeout=READ_TIMEOUT,
+            tls=self._tls,
+            via=via,
+        )
+
+    def _request(self, method: str, kind: Kind, key: str, body: bytes | None = None) -> Response:
+        target = f"{self._base}/{_check(kind, key)}"
+        if self._proxy is not None and not self._https:
+            target = f"http://{self._host}:{self._port}{target}"  # a plain proxy wants the URL
+        with self._slots:
+            for _ in range(2):
+                with self._idle_lock:
+                    conn = self._idle.pop() if self._idle else None
+                reused = conn is not None
+                try:
+                    if conn is None:
+                        conn = self._connect()
+                    resp = conn.request(method, target, self._headers, body)
+                except OSError as exc:
+                    if conn is not None:
+                        conn.close()
+                    if reused and isinstance(exc, _STALE):
+                        # A keep-alive connection the server had closed, and likely all the
+                        # idle ones with it: drop them and try once on a fresh connection.
+                        self.close()
+                        continue
+                    raise RemoteUnavailable(f"unreachable ({_reason(exc)})") from exc
+                if resp.keep_alive:
+                    with self._idle_lock:
+                        self._idle.append(conn)
+                else:
+                    conn.close()
+                return resp
+        raise RemoteUnavailable("unreachable (connection closed)")
+
+    def get(self, kind: Kind, key: str) -> Blob | None:
+        resp = self._request("GET", kind, key)
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            raise RemoteUnavailable(f"HTTP {resp.status} on GET")
+        return resp.body
+
+    def put(self, kind: Kind, key: str, data: bytes) -> None:
+        status = self._request("PUT", kind, key, data).status
+        if status in (401, 403, 405):
+            raise UploadRefused(f"HTTP {status} on PUT")
+        if not 200 <= status < 300:
+            raise RemoteUnavailable(f"HTTP {status} on PUT")
+
+    def exists(self, kind: Kind, key: str) -> bool:
+        status = self._request("HEAD", kind, key).status
+        if status == 404:
+            return False
+        if status != 200:
+            raise RemoteUnavailable(f"HTTP {status} on HEAD")
+        return True
+
+    def close(self) -> None:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+_STALE = (ConnectionClosed, ConnectionResetError, BrokenPipeError)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or exc}"
+    return type(exc).__name__
+
+
+def _credentials(host: str, user: str | None, password: str | None) -> tuple[str, str] | None:
+    """User info from the URL, else the host's ``$NETRC`` / ``~/.netrc`` entry."""
+    if user is not None:
+        return unquote(user), unquote(password or "")
+    path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+    if not os.path.isfile(path):
+        return None
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return None if entry is None else (entry[0], entry[2] or "")
+
+
+def _proxy_for(scheme: str, host: str) -> tuple[str, int] | None:
+    """The ``http(s)_proxy`` to go through, unless ``no_proxy`` or a loopback host says not."""
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or host in ("localhost", "127.0.0.1", "::1") or urllib.request.proxy_bypass(host):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if parts.hostname is None:
+        return None
+    return parts.hostname, parts.port or 80
+
+
+class S3Remote:
+    """An S3 (or S3-compatible) bucket through s3fs: ``s3://bucket/prefix``.
+
+    Endpoint, region and credentials come from the AWS chain (``AWS_ENDPOINT_URL``,
+    ``AWS_PROFILE``, ``~/.aws/config``, instance roles...). A PUT of a whole object
+    is atomic in S3. Retries are kept to one so a down endpoint is noticed quickly.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        connections: int = DEFAULT_CONNECTIONS,
+    ) -> None:
+        try:
+            s3fs = importlib.import_module("s3fs")  # an extra, and untyped
+        except ImportError:
+            raise UsageError(
+                f"remote cache {display_url(url)}: s3:// needs the s3 extra\n"
+                "  hint: pip install 'assetgen[s3]'"
+            ) from None
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise UsageError(f"remote cache {url}: name a bucket, like s3://bucket/prefix")
+        self.url = url
+        self._base = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+        self._bucket = parts.netloc
+        self._prefix = parts.path.strip("/")
+        self._fs: Any = s3fs.S3FileSystem(
+            skip_instance_cache=True,
+            use_listings_cache=False,
+            config_kwargs={
+                "connect_timeout": timeout,
+                "read_timeout": READ_TIMEOUT,
+                "retries": {"total_max_attempts": 2, "mode": "standard"},
+                "max_pool_connections": connections,
+            },
+        )
+        self._fs.retries = 1  # s3fs's own retry loop, on top of botocore's
+
+    def _path(self, kind: Kind, key: str) -> str:
+        return f"{self._base}/{_check(kind, key)}"
+
+    def _do(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except FileNotFoundError:
+            if what == "PUT":  # the bucket itself is missing
+                raise RemoteUnavailable("no such bucket") from None
+            return None
+        except PermissionError as exc:
+            if what == "PUT":
+                raise UploadRefused("access denied on PUT") from exc
+            raise RemoteUnavailable("access denied") from exc
+        except Exception as exc:  # botocore and aiohttp raise many unrelated types
+            raise RemoteUnavailable(f"unreachable ({type(exc).__name__})") from exc
+
+    def get(self, kind: Kind, key: str) -> bytes | None:
+        data: bytes | None = self._do("GET", self._fs.cat_file, self._path(kind, key))
+        return data
+
+    def put(self, kind: Kind, key: str, data: bytes) -> None:
+        self._do("PUT", self._fs.pipe_file, self._path(kind, key), data)
+
+    def exists(self, kind: Kind, key: str) -> bool:
+        # One HEAD: fs.exists() would also list the "directory" on a miss.
+        key_name = f"{self._prefix}/{_check(kind, key)}" if self._prefix else _check(kind, key)
+        head = self._do("HEAD", self._fs.call_s3, "head_object", Bucket=self._bucket, Key=key_name)
+        return head is not None
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,257 @@
+"""The local cache in front of a shared remote one.
+
+``TieredCache`` is what ``store.open_cache`` returns when a remote cache is set
+(``cache: {remote: URL}`` in the manifest, or ``$ASSETGEN_REMOTE_CACHE``): plan and
+build see the same ``Cache`` interface as for the local directory alone. The
+remote is a help, never a dependency: any failure of it degrades to one warning.
+Bulk copies between the two (``assetgen cache push|pull``) are in cachesync.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from .remote import (
+    RemoteCorrupt,
+    RemoteError,
+    RemoteStore,
+    UploadRefused,
+    get_blob,
+)
+from .store import CacheRecord, LocalCache, replace_record, spec_hex
+
+
+class TieredCache(LocalCache):
+    """The local cache directory in front of a shared remote cache (see remote.py).
+
+    Reads go local first, then remote; a remote hit is verified by sha256 and copied
+    into the local directory, so the next read is local. ``put`` stores locally and,
+    unless ``push`` is False, uploads to the remote in background threads: blobs
+    first, then the record, so a record others can see always has its bytes. Call
+    ``flush()`` to wait for uploads, and ``close()`` once a build is over (it
+    flushes first; a process that exits without it still finishes the uploads).
+
+    The remote never fails a build. Its first failure (unreachable, timed out, 5xx,
+    auth refused) is reported once, through ``on_warning`` (called from any thread;
+    default: a line on stderr) and in ``warnings``, and the remote is then off for
+    the rest of the process, so no asset waits on its timeout again. A remote that
+    refuses uploads (read-only credentials) keeps serving reads. Bytes that do not
+    match their digest are never used, and warned about. Thread-safe: the builder
+    calls it from worker threads.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        remote: RemoteStore,
+        *,
+        push: bool = True,
+        on_warning: Callable[[str], None] | None = None,
+        push_jobs: int = 4,
+    ) -> None:
+        super().__init__(root)
+        self.remote = remote
+        self.on_warning = on_warning
+        self.pushed = 0  # records uploaded by this process
+        self._down = False
+        self._push_off = not push
+        self._known: dict[str, bool] = {}  # spec hash -> on the remote: one HEAD per spec
+        self._guard = threading.Lock()
+        self._push_jobs = push_jobs
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[Future[None]] = set()
+
+    @property
+    def online(self) -> bool:
+        """False once the remote failed: from then on this is the local cache alone."""
+        return not self._down
+
+    def has(self, spec_hash: str) -> bool:
+        return super().has(spec_hash) or self._remote_has(spec_hash)
+
+    def has_many(self, spec_hashes: Iterable[str], *, jobs: int = 16) -> set[str]:
+        """Those of ``spec_hashes`` the cache can serve, asking the remote ``jobs`` at a time.
+
+        For a plan with many assets to check: call it first, and ``has`` then answers
+        from memory instead of one round trip per asset in turn.
+        """
+        wanted = list(dict.fromkeys(spec_hashes))
+        found = {h for h in wanted if LocalCache.has(self, h)}
+        rest = [h for h in wanted if h not in found]
+        if rest and not self._down:
+            with ThreadPoolExecutor(max(1, jobs)) as pool:
+                found.update(
+                    h for h, ok in zip(rest, pool.map(self._remote_has, rest), strict=True) if ok
+                )
+        return found
+
+    def _remote_has(self, spec_hash: str) -> bool:
+        known = self._known.get(spec_hash)
+        if known is None and not self._down:
+            try:
+                known = self.remote.exists("ac", spec_hex(spec_hash))
+            except RemoteError as exc:
+                self._fail(exc)
+                return False
+            self._known[spec_hash] = known
+        return bool(known)
+
+    def record(self, spec_hash: str) -> CacheRecord | None:
+        found = self._local_record(spec_hash)
+        if found is not None or self._down or self._known.get(spec_hash) is False:
+            return found
+        try:
+            return self._fetch_record(spec_hash)
+        except RemoteError as exc:
+            self._fail(exc)
+            return None
+
+    def _fetch_record(self, spec_hash: str) -> CacheRecord | None:
+        """The remote record and its bytes, copied here; only formats whose bytes verify."""
+        data = self.remote.get("ac", spec_hex(spec_hash))
+        if data is None:
+            self._known[spec_hash] = False
+            return None
+        record = parse_remote_record(data, spec_hash)
+        have: dict[str, tuple[str, int]] = {}
+        for fmt, (sha, size) in record.blobs.items():
+            if not self.has_blob(sha):
+                try:
+                    blob = get_blob(self.remote, sha)
+                except RemoteCorrupt as exc:
+                    self._fail(exc)
+                    continue
+                if blob is None:
+                    continue
+                self.add_blob(sha, blob, durable=False)
+            have[fmt] = (sha, size)
+        if not have:
+            return None
+        return self.add_record(replace_record(record, have), durable=False)
+
+    def read_blob(self, sha256: str) -> bytes | None:
+        data = super().read_blob(sha256)
+        if data is not None or self._down:
+            return data
+        try:
+            blob = get_blob(self.remote, sha256)
+        except RemoteError as exc:
+            self._fail(exc)
+            return None
+        if blob is None:
+            return None
+        self.add_blob(sha256, blob, durable=False)
+        return bytes(blob)
+
+    def put(
+        self, record: CacheRecord, blobs: Mapping[str, bytes], *, replace: bool = False
+    ) -> CacheRecord:
+        final = super().put(record, blobs, replace=replace)
+        if not (self._push_off or self._down):
+            with self._guard:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._push_jobs, "assetgen-push")
+                future = self._pool.submit(self._upload, final, tuple(blobs.values()))
+                self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+        return final
+
+    def _upload(self, record: CacheRecord, given: tuple[bytes, ...]) -> None:
+        if self._push_off or self._down:
+            return
+        by_sha = {hashlib.sha256(b).hexdigest(): b for b in given}
+        try:
+            upload_entry(self.remote, self, record, by_sha)
+        except RemoteError as exc:
+            self._fail(exc)
+            return
+        self._known[record.spec_hash] = True
+        with self._guard:
+            self.pushed += 1
+
+    def flush(self) -> None:
+        """Wait until every upload started so far has finished (or failed: a warning)."""
+        while self._pending:
+            wait(list(self._pending))
+
+    def close(self) -> None:
+        """Flush, then release threads and connections. The cache still reads locally."""
+        self.flush()
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self.remote.close()
+
+    def __enter__(self) -> TieredCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fail(self, exc: RemoteError) -> None:
+        where = f"remote cache {self.remote.url}"
+        with self._guard:
+            if isinstance(exc, RemoteCorrupt):
+                message = f"{where}: {exc}; not used"
+            elif isinstance(exc, UploadRefused):
+                if self._push_off:
+                    return
+                self._push_off = True
+                message = f"{where}: upload refused ({exc}); reading from it, not pushing"
+            else:
+                if self._down:
+                    return
+                self._down = True
+                message = f"{where}: {exc}; continuing with the local cache only"
+            self.warnings.append(message)
+        (self.on_warning or _warn_stderr)(message)
+
+
+def _warn_stderr(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def parse_remote_record(data: bytes | bytearray, spec_hash: str) -> CacheRecord:
+    """A record fetched for ``spec_hash``; RemoteCorrupt when it is not one."""
+    try:
+        record = CacheRecord.from_json(json.loads(data))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        record = None
+    if record is None or spec_hex(record.spec_hash) != spec_hex(spec_hash):
+        raise RemoteCorrupt(f"ac/{spec_hex(spec_hash)} is not a record for this spec")
+    return record
+
+
+def upload_entry(
+    remote: RemoteStore, local: LocalCache, record: CacheRecord, given: Mapping[str, bytes]
+) -> bool:
+    """Upload ``record``'s blobs, then the record; False if no blob could be found.
+
+    ``given`` maps sha256 -> bytes already in memory; other blobs are read from
+    ``local`` (verified) unless the remote has them. The record uploaded lists only
+    the formats whose bytes the remote now has.
+    """
+    have: dict[str, tuple[str, int]] = {}
+    for fmt, (sha, size) in record.blobs.items():
+        data = given.get(sha)
+        if data is None:
+            if remote.exists("cas", sha):
+                have[fmt] = (sha, size)
+                continue
+            data = LocalCache.read_blob(local, sha)
+            if data is None:
+                continue
+        remote.put("cas", sha, data)
+        have[fmt] = (sha, size)
+    if not have:
+        return False
+    body = json.dumps(replace_record(record, have).to_json(), sort_keys=True).encode()
+    remote.put("ac", spec_hex(record.spec_hash), body)
+    return True

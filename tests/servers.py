@@ -1,0 +1,292 @@
+"""Real remote-cache servers on 127.0.0.1, for the tests and the benchmarks.
+
+- ``nginx_server``: Debian's nginx with a WebDAV location (``dav_methods PUT``),
+  which speaks the GET/PUT/HEAD protocol of Bazel's HTTP cache as it is; every
+  path it uses (config, pid, logs, temp files, store) is under one directory.
+- ``moto_server``: moto's standalone S3 server (``moto[server]``).
+
+Each can be stopped and started again on the same port, to play a remote that
+goes down in the middle of a build. ``remote_backend`` gives the tests one of the
+three remote kinds (a directory too) behind the same stop/start interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import importlib.util
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {LOOPBACK}:{port} after {timeout:g}s")
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+_NGINX_CONF = """\
+{user}worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log error;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    log_not_found off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    default_type application/octet-stream;
+    client_body_temp_path {prefix}/client_body_temp;
+    proxy_temp_path {prefix}/proxy_temp;
+    fastcgi_temp_path {prefix}/fastcgi_temp;
+    uwsgi_temp_path {prefix}/uwsgi_temp;
+    scgi_temp_path {prefix}/scgi_temp;
+    server {{
+        listen {host}:{port};
+        # Read-write, as a team's cache: PUT goes to a temp file, then a rename.
+        location /cache/ {{
+            root {store};
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            dav_access user:rw group:rw all:r;
+            client_max_body_size 64m;
+        }}
+        # The same objects, read-only (PUT answers 405), as for developers' laptops.
+        location /readonly/ {{
+            alias {store}/cache/;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Nginx:
+    """A running nginx; ``url`` is the read-write cache, ``readonly_url`` the same objects."""
+
+    prefix: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/cache"
+
+    @property
+    def readonly_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/readonly"
+
+    @property
+    def store(self) -> Path:
+        """Where the objects land: ``store/cas/<sha>``, ``store/ac/<key>``."""
+        return self.prefix / "store" / "cache"
+
+    def start(self) -> None:
+        binary = nginx_binary()
+        assert binary is not None
+        conf = self.prefix / "nginx.conf"
+        # A root master runs its workers as `nobody`, who may not write here: run them as us.
+        user = ""
+        if os.geteuid() == 0:
+            user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(0).gr_name};\n"
+        conf.write_text(
+            _NGINX_CONF.format(
+                user=user,
+                prefix=self.prefix,
+                host=LOOPBACK,
+                port=self.port,
+                store=self.prefix / "store",
+            ),
+            encoding="utf-8",
+        )
+        self.store.mkdir(parents=True, exist_ok=True)
+        log = str(self.prefix / "error.log")
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf), "-p", str(self.prefix), "-e", log, "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+@contextlib.contextmanager
+def nginx_server(prefix: Path) -> Iterator[Nginx]:
+    """nginx on a free loopback port with everything under ``prefix``; stopped on exit."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    server = Nginx(prefix, free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# Environment for an S3 client talking to moto: fake keys, no host config, no metadata service.
+def s3_env(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@dataclass
+class Moto:
+    """A running moto S3 server; ``endpoint`` is its URL."""
+
+    port: int
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+    def create_bucket(self, name: str) -> None:
+        """moto accepts an unsigned CreateBucket; no AWS client needed."""
+        import httpx
+
+        httpx.put(f"{self.endpoint}/{name}").raise_for_status()
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[Moto]:
+    """moto's S3 on a free loopback port; stopped on exit. Buckets live in memory."""
+    server = Moto(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- one of three remotes, for parametrized tests ----------------------------------------
+
+BACKENDS = ("file", "http", "s3")
+_buckets = itertools.count()
+
+
+@dataclass
+class Backend:
+    """A remote cache a test can stop and start again; ``env`` is what clients need."""
+
+    name: str
+    url: str
+    server: Any = None
+    path: Path | None = None  # file:// only
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        else:  # a directory "goes down" as a disk that is not mounted: a file in its place
+            assert self.path is not None
+            self.path.rename(self.path.with_suffix(".away"))
+            self.path.write_bytes(b"not mounted")
+
+    def start(self) -> None:
+        if self.server is not None:
+            self.server.start()
+        else:
+            assert self.path is not None
+            self.path.unlink()
+            self.path.with_suffix(".away").rename(self.path)
+
+
+def have_moto() -> bool:
+    return (
+        importlib.util.find_spec("moto") is not None
+        and importlib.util.find_spec("s3fs") is not None
+    )
+
+
+@contextlib.contextmanager
+def remote_backend(
+    kind: str, tmp_path: Path, moto: Callable[[], Moto], setenv: Callable[[str, str], None]
+) -> Iterator[Backend]:
+    """A fresh remote of ``kind`` (file, http or s3), skipping the test when its server is
+    not installed. ``moto`` gives a running moto (shared: a bucket per test), and
+    ``setenv`` sets what S3 clients in this process need."""
+    if kind == "file":
+        root = tmp_path / "shared"
+        root.mkdir()
+        yield Backend("file", root.as_uri(), path=root)
+    elif kind == "http":
+        if nginx_binary() is None:
+            pytest.skip("nginx is not installed (.ci/run installs Debian's nginx)")
+        with nginx_server(tmp_path / "nginx") as server:
+            yield Backend("http", server.url, server)
+    else:
+        if not have_moto():
+            pytest.skip("needs moto[server] and s3fs (the test and s3 extras)")
+        server = moto()
+        env = s3_env(server.endpoint)
+        for key, value in env.items():
+            setenv(key, value)
+        bucket = f"team-assets-{next(_buckets)}"
+        server.create_bucket(bucket)
+        yield Backend("s3", f"s3://{bucket}/assetgen/cache", server, env=env)
+        if server.proc is None:  # the test stopped it: back up for the next (buckets are lost)
+            server.start()
