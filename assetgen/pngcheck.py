@@ -24,6 +24,8 @@ try:  # zlib-ng inflates about 3-10x faster than the system zlib; same stream fo
     from zlib_ng import zlib_ng as _zlib
 except ImportError:  # pragma: no cover - a platform without its wheels
     _zlib = zlib
+# zlib_ng.error is its own class, not zlib.error's subclass: catch both.
+_ZLIB_ERRORS: tuple[type[Exception], ...] = tuple({zlib.error, _zlib.error})
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # colour type -> channels, and the bit depths it allows (PNG spec, table 11.1)
@@ -52,13 +54,9 @@ def check_png(data: bytes, max_pixels: int | None) -> PngHeader | None:
     view = memoryview(data)
     n, pos = len(data), len(SIGNATURE)
     header: PngHeader | None = None
-    inflater = _zlib.decompressobj()
-    expected = 0
-    got = 0
-    rows: list[bytes] = []
-    stride = 0
-    leftover = b""  # bytes of a row not yet complete, to read filter bytes at row starts
-    seen_idat = idat_done = saw_plte = False
+    pixels = _Pixels()
+    seen_idat = idat_done = False
+    palette = -1  # PLTE entries, once seen
     while True:
         if pos + 12 > n:
             raise PngError("image is truncated: the PNG ends before its IEND chunk")
@@ -70,6 +68,8 @@ def check_png(data: bytes, max_pixels: int | None) -> PngHeader | None:
         body = view[pos + 8 : end - 4]
         if zlib.crc32(view[pos + 4 : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
             raise PngError(f"image is corrupt: CRC mismatch in the PNG {kind!r} chunk")
+        if not kind.isalpha() or not kind.isascii():
+            raise PngError(f"image is corrupt: {kind!r} is not a PNG chunk type")
         if header is None:
             if kind != b"IHDR" or length != 13:
                 raise PngError("image is corrupt: the PNG does not start with an IHDR chunk")
@@ -77,46 +77,94 @@ def check_png(data: bytes, max_pixels: int | None) -> PngHeader | None:
             if header.interlaced:
                 return None
             channels = _COLOUR[header.colour_type][0]
-            stride = 1 + (header.width * channels * header.bit_depth + 7) // 8
-            expected = stride * header.height
+            pixels.start(1 + (header.width * channels * header.bit_depth + 7) // 8, header.height)
         elif kind == b"IDAT":
             if idat_done:
                 raise PngError("image is corrupt: the PNG's IDAT chunks are not consecutive")
             seen_idat = True
-            if inflater.eof:
-                raise PngError("image is corrupt: data after the end of the PNG's pixel stream")
-            try:
-                out = inflater.decompress(body, expected - got + 1)
-            except zlib.error as exc:
-                raise PngError(f"image is corrupt: the PNG's pixel stream fails ({exc})") from None
-            if inflater.unconsumed_tail:
-                raise PngError("image is corrupt: the PNG holds more pixel data than its size")
-            got += len(out)
-            if got > expected:
-                raise PngError("image is corrupt: the PNG holds more pixel data than its size")
-            chunk = leftover + out
-            full = len(chunk) - len(chunk) % stride
-            rows.append(chunk[0:full:stride])  # the filter byte of every complete row
-            leftover = chunk[full:]
+            pixels.feed(body)
         elif kind == b"IEND":
             break
         else:
             if seen_idat:
                 idat_done = True
+            if kind == b"IHDR":
+                raise PngError("image is corrupt: the PNG has a second IHDR chunk")
             if kind == b"PLTE":
-                saw_plte = True
+                palette = _palette(header, length, palette, seen_idat)
+            elif kind == b"tRNS":
+                _transparency(header, length, palette, seen_idat)
+            elif kind[0:1].isupper():  # critical, and not one this decoder knows
+                raise PngError(f"image is corrupt: unknown critical PNG chunk {kind!r}")
         pos = end
     assert header is not None
     if not seen_idat:
         raise PngError("image is corrupt: the PNG has no pixel data (IDAT)")
-    if not inflater.eof or got != expected:
-        raise PngError("image is truncated: the PNG's pixel stream ends early")
-    if header.colour_type == 3 and not saw_plte:
+    pixels.finish()
+    if header.colour_type == 3 and palette < 0:
         raise PngError("image is corrupt: a palette PNG without its PLTE chunk")
-    filters = b"".join(rows)
-    if filters and max(filters) > 4:
-        raise PngError("image is corrupt: a PNG row has an unknown filter type")
     return header
+
+
+_PIECE = 1 << 20  # inflate at most this much at a time: memory stays flat whatever the size
+
+
+class _Pixels:
+    """The IDAT stream, inflated piece by piece, keeping only each row's filter byte."""
+
+    def __init__(self) -> None:
+        self.inflater = _zlib.decompressobj()
+        self.stride = self.expected = self.got = 0
+
+    def start(self, stride: int, height: int) -> None:
+        self.stride, self.expected = stride, stride * height
+
+    def feed(self, body: memoryview) -> None:
+        if self.inflater.eof:
+            raise PngError("image is corrupt: data after the end of the PNG's pixel stream")
+        data: bytes | memoryview = body
+        while True:
+            room = min(_PIECE, self.expected - self.got + 1)
+            try:
+                out = self.inflater.decompress(data, room)
+            except _ZLIB_ERRORS as exc:
+                raise PngError(f"image is corrupt: the PNG's pixel stream fails ({exc})") from None
+            first = (-self.got) % self.stride  # where the next row starts in this piece
+            if out[first :: self.stride] and max(out[first :: self.stride]) > 4:
+                raise PngError("image is corrupt: a PNG row has an unknown filter type")
+            self.got += len(out)
+            if self.got > self.expected:
+                raise PngError("image is corrupt: the PNG holds more pixel data than its size")
+            data = self.inflater.unconsumed_tail
+            if self.inflater.eof or (not data and len(out) < room):
+                break  # else zlib may hold output back for want of room: ask again
+
+    def finish(self) -> None:
+        if not self.inflater.eof or self.got != self.expected:
+            raise PngError("image is truncated: the PNG's pixel stream ends early")
+
+
+def _palette(header: PngHeader, length: int, seen: int, after_idat: bool) -> int:
+    if seen >= 0 or after_idat:
+        raise PngError("image is corrupt: a PNG PLTE chunk that is repeated or after the pixels")
+    if header.colour_type in (0, 4):
+        raise PngError("image is corrupt: a PLTE chunk in a greyscale PNG")
+    entries, rest = divmod(length, 3)
+    limit = 1 << header.bit_depth if header.colour_type == 3 else 256
+    if rest or not 1 <= entries <= limit:
+        raise PngError("image is corrupt: the PNG's PLTE chunk has an impossible length")
+    return entries
+
+
+def _transparency(header: PngHeader, length: int, palette: int, after_idat: bool) -> None:
+    colour = header.colour_type
+    ok = (
+        not after_idat
+        and (colour != 3 or palette > 0)
+        and {0: length == 2, 2: length == 6, 3: 0 < length <= palette}.get(colour, False)
+    )
+    if not ok:
+        raise PngError("image is corrupt: the PNG's tRNS chunk does not fit its colour type")
 
 
 def _header(ihdr: bytes, max_pixels: int | None) -> PngHeader:
