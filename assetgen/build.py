@@ -184,21 +184,20 @@ def _locked_build(
     final = updated(lock, executor.changes)
     written = write_lock(project.lock_path, final, memo_path)
     journal.clear_finished()
-    _remember_failures(project, manifest, plan, summary)
+    _remember_failures(project, manifest, executor.attempted, summary)
     if executor.fatal is not None:
         raise executor.fatal  # after the lock: what finished is kept
     return BuildOutcome(plan, summary, written)
 
 
 def _remember_failures(
-    project: Project, manifest: Manifest, plan: Plan, summary: BuildSummary
+    project: Project, manifest: Manifest, attempted: set[str], summary: BuildSummary
 ) -> None:
     """Keep this build's failures for later views (see failures.py)."""
     from .failures import record_failures
 
     hashes = {s.name: s.spec_hash for s in manifest.specs}
     failed = {n: (hashes[n], e) for n, e in summary.failures if n in hashes}
-    attempted = [a.name for a in plan.work if a.spec is not None]
     record_failures(project.state_file("failures.json"), attempted, failed, hashes)
 
 
@@ -235,6 +234,8 @@ class _Executor:
         self.quota: QuotaExhaustedError | None = None
         self.unbuilt = 0  # generation jobs that did not produce their asset
         self.unwanted: list[JournalTask] = []  # paid tasks of specs no longer wanted
+        self.committed = 0.0  # credits this build may spend: the plan's, plus unplanned ones
+        self.attempted: set[str] = set()  # assets that ran (not skipped): failures.py
         self._writers = anyio.CapacityLimiter(1)  # images being written; one per job slot
 
     def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
@@ -242,6 +243,7 @@ class _Executor:
         started = time.monotonic()
         work = plan.work
         self.unwanted = unwanted or []
+        self.committed = plan.credits
         if any(a.generates for a in work):
             # Before anything is shown: a missing key is a usage error, not a failed build.
             self.provider = self.provider_factory(self.manifest.provider)
@@ -383,6 +385,8 @@ class _Executor:
                 )
 
     def _finish(self, result: JobResult) -> None:
+        if result.source != "skipped":
+            self.attempted.add(result.name)
         if not result.ok and result.action in ("create", "update", "restore"):
             self.unbuilt += 1
         self.summary.add(result)
@@ -463,6 +467,16 @@ class _Executor:
                 self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
                 return JobResult(spec.name, action.action, True, "cache", spec.output)
             if action.cached:
+                # Planned as free: paying for it now must still respect --max-credits.
+                limit = self.options.max_credits
+                if limit is not None and self.committed + spec.credits > limit:
+                    return self._failed(
+                        action,
+                        spec,
+                        "its cached image could not be read (see warnings), and generating "
+                        f"it would take the build past --max-credits {limit:g}",
+                    )
+                self.committed += spec.credits
                 self.reporter.warn(
                     f"{spec.name}: its cache entry is unreadable; generating it again"
                 )
@@ -483,7 +497,7 @@ class _Executor:
             )
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             async with self._writers:
-                if self.provider.remote:
+                if getattr(self.provider, "remote", False):
                     slot.release()  # the image is in hand: the next task can start meanwhile
                 entry = await anyio.to_thread.run_sync(self._materialize, spec, generated)
             self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)

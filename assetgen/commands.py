@@ -167,8 +167,13 @@ def build(
             provider_factory=provider_factory or create_provider,
             planned=(lock, plan),
         )
-    finally:
-        cache.close()  # waits for uploads to the remote cache still in flight
+    except KeyboardInterrupt:  # a second ^C: leave now, not after the uploads
+        cache.abandon()
+        raise
+    except BaseException:
+        cache.close()
+        raise
+    cache.close()  # waits for uploads to the remote cache still in flight
     if gallery:
         _gallery_after_build(project, provider, as_json, out)
     elif not as_json:

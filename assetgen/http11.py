@@ -17,6 +17,7 @@ import ssl
 from dataclasses import dataclass
 
 MAX_HEAD = 64 * 1024  # a response head longer than this is not from a cache server
+MAX_BODY = 256 * 1024 * 1024  # a cached image or record is far smaller; refuse, never allocate
 _RECV = 256 * 1024
 
 
@@ -59,7 +60,8 @@ class Connection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if via is not None and tls is not None:
                 tunnel = cls(sock)
-                answer = tunnel.request("CONNECT", f"{host}:{port}", f"Host: {host}:{port}\r\n")
+                where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                answer = tunnel.request("CONNECT", where, f"Host: {where}\r\n")
                 if answer.status != 200:
                     raise ProtocolError(f"proxy answered CONNECT with {answer.status}")
             if tls is not None:
@@ -106,7 +108,9 @@ class Connection:
             try:
                 size = int(length)
             except ValueError:
-                raise ProtocolError(f"bad Content-Length {length!r}") from None
+                size = -1
+            if not 0 <= size <= MAX_BODY:
+                raise ProtocolError(f"bad or oversized Content-Length {length[:40]!r}")
             return Response(status, self._read_exactly(size), keep_alive)
         return Response(status, self._read_to_end(), False)
 
@@ -171,7 +175,9 @@ class Connection:
             try:
                 size = int(self._read_line().split(b";", 1)[0], 16)
             except ValueError:
-                raise ProtocolError("bad chunk size") from None
+                size = -1
+            if not 0 <= size <= MAX_BODY:
+                raise ProtocolError("bad or oversized chunk size")
             if size == 0:
                 while self._read_line():  # trailers, up to the empty line
                     pass

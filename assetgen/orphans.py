@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from .errors import AssetgenError, ProviderAuthError
+from .errors import AssetgenError, ProviderAuthError, TransientProviderError
 from .journal import Journal, JournalTask
 from .providers import Generated, TaskRef
 from .report import Reporter
@@ -131,7 +131,11 @@ async def collect_unwanted(
                 generated = await provider.collect(spec, _Context(task, reporter))
             except ProviderAuthError:
                 return  # the build's own jobs report the key; the task stays journalled
-            except AssetgenError as exc:
+            except TransientProviderError as exc:  # a network blip: look again next build
+                reporter.warn(f"{what}: {exc}; it stays journalled for the next build")
+                counts[1] += 1
+                return
+            except AssetgenError as exc:  # failed, vanished, or its link is dead
                 reporter.warn(f"{what}: {exc}; forgotten")
                 journal.forget_task(task.spec_hash)
                 return
@@ -140,6 +144,10 @@ async def collect_unwanted(
             return
         try:
             await anyio.to_thread.run_sync(_store, cache, spec, generated)
+        except OSError as exc:  # a side job: the cache refusing a write must not stop the build
+            reporter.warn(f"{what}: could not cache its image ({exc}); it stays journalled")
+            counts[1] += 1
+            return
         except AssetgenError as exc:
             reporter.warn(f"{what}: its image is unusable ({exc}); forgotten")
         else:

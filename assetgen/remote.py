@@ -33,7 +33,7 @@ import threading
 import urllib.request
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from .errors import UsageError
@@ -213,12 +213,18 @@ class HttpRemote:
             raise UsageError(f"remote cache {display_url(url)}: no host in the URL")
         self.url = display_url(url)
         self._https = parts.scheme.lower() == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
-        self._base = parts.path.rstrip("/")
+        try:
+            self._host = parts.hostname.encode("idna").decode("ascii")
+            self._port = parts.port or (443 if self._https else 80)
+        except (ValueError, UnicodeError):
+            raise UsageError(
+                f"remote cache {self.url}: the host or port is not valid\n"
+                "  hint: write it as http(s)://HOST[:PORT]/path"
+            ) from None
+        self._base = quote(parts.path.rstrip("/"), safe="/%")  # on the wire: ASCII only
         self._timeout = timeout
         headers = [
-            f"Host: {parts.netloc.rsplit('@', 1)[-1]}",
+            f"Host: {_bracketed(self._host)}{f':{parts.port}' if parts.port else ''}",
             f"User-Agent: assetgen/{__version__}",
         ]
         login = _credentials(parts.hostname, parts.username, parts.password)
@@ -248,7 +254,7 @@ class HttpRemote:
     def _request(self, method: str, kind: Kind, key: str, body: bytes | None = None) -> Response:
         target = f"{self._base}/{_check(kind, key)}"
         if self._proxy is not None and not self._https:
-            target = f"http://{self._host}:{self._port}{target}"  # a plain proxy wants the URL
+            target = f"http://{_bracketed(self._host)}:{self._port}{target}"  # a plain proxy wants the URL
         with self._slots:
             for _ in range(2):
                 with self._idle_lock:
@@ -320,15 +326,24 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _bracketed(host: str) -> str:
+    """An IPv6 literal as a URL or Host header writes it."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _credentials(host: str, user: str | None, password: str | None) -> tuple[str, str] | None:
-    """User info from the URL, else the host's ``$NETRC`` / ``~/.netrc`` entry."""
+    """User info from the URL, else the host's own ``$NETRC`` / ``~/.netrc`` entry.
+
+    Never netrc's ``default`` entry: a manifest edit pointing the remote at another
+    host must not hand it credentials meant for somewhere else.
+    """
     if user is not None:
         return unquote(user), unquote(password or "")
     path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
     if not os.path.isfile(path):
         return None
     try:
-        entry = netrc.netrc(path).authenticators(host)
+        entry = netrc.netrc(path).hosts.get(host)
     except (OSError, netrc.NetrcParseError):
         return None
     return None if entry is None else (entry[0], entry[2] or "")

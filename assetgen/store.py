@@ -233,6 +233,9 @@ class LocalCache:
     def close(self) -> None:
         """Nothing to release locally (see TieredCache.close)."""
 
+    def abandon(self) -> None:
+        """Nothing to drop locally (see TieredCache.abandon)."""
+
     # --- maintenance (`assetgen cache info|gc`) ---------------------------------------
 
     def iter_records(self) -> Iterator[tuple[Path, CacheRecord | None]]:
@@ -423,8 +426,8 @@ def open_cache(
         UsageError: a remote URL with an unknown scheme, or s3:// without s3fs.
     """
     root = cache_root(project)
-    url = os.environ.get(REMOTE_ENV, "") if remote is None else remote
-    if not url:
+    url = os.environ.get(REMOTE_ENV, "").strip() if remote is None else remote
+    if not url or url.lower() == "none":
         return LocalCache(root)
     from .remote import open_remote
     from .tiered import TieredCache

@@ -19,13 +19,15 @@ from .store import LocalCache
 def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> None:
     """Tidy the journal of paid tasks before planning.
 
-    Tasks whose result is already cached are done. Tasks for a spec the manifest no
+    Tasks whose result is already in the local cache are done (a remote cache's
+    "yes" is only a promise until its bytes are here: such a task stays journalled,
+    so a failed fetch never means paying again). Tasks for a spec the manifest no
     longer wants stay journalled: the build collects them into the cache
     (orphans.py). Tasks of another provider (a ``--provider draft`` run between two
     real builds) are left for a later build.
     """
     for task in journal.tasks():
-        if task.provider == manifest.provider and cache.has(task.spec_hash):
+        if task.provider == manifest.provider and LocalCache.has(cache, task.spec_hash):
             journal.forget_task(task.spec_hash)
 
 

@@ -181,13 +181,28 @@ class TieredCache(LocalCache):
             wait(list(self._pending))
 
     def close(self) -> None:
-        """Flush, then release threads and connections. The cache still reads locally."""
-        self.flush()
+        """Flush, then release threads and connections. The cache still reads locally.
+
+        A ^C while waiting drops the uploads not yet started (``assetgen cache push``
+        sends them later) instead of waiting on each one's timeouts.
+        """
+        try:
+            self.flush()
+        except KeyboardInterrupt:
+            self.abandon()
+            raise
         with self._guard:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
         self.remote.close()
+
+    def abandon(self) -> None:
+        """Drop queued uploads and stop waiting for any: for an interrupted process."""
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> TieredCache:
         return self

@@ -103,4 +103,11 @@ def remote_url_problem(url: str) -> tuple[str, str] | None:
         return ("a file:// URL needs an absolute path", "write it as file:///shared/dir")
     if scheme != "file" and not parts.hostname:
         return (f"the {scheme} URL names no host or bucket", f"write it as {scheme}://NAME/path")
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        return (
+            "its port is not a number from 0 to 65535",
+            "write it as host:PORT, or leave it out",
+        )
     return None

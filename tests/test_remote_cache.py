@@ -333,3 +333,35 @@ def test_a_pull_packs_its_records_and_gc_trims_the_pack(tmp_path: Path) -> None:
     assert LocalCache(tmp_path / "b").record(locked[0].spec_hash) == newer
     assert fresh.info()["entries"] == 2
     remote.close()
+
+
+def test_netrc_credentials_only_for_their_own_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A netrc `default` entry is never sent to a remote it does not name."""
+    from assetgen.remote import _credentials
+
+    rc = tmp_path / "netrc"
+    rc.write_text(
+        "machine cache.example.com login ci password s3cret\ndefault login me password x\n"
+    )
+    rc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(rc))
+    assert _credentials("cache.example.com", None, None) == ("ci", "s3cret")
+    assert _credentials("elsewhere.example.com", None, None) is None
+
+
+def test_none_in_the_environment_turns_the_remote_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgen.project import find_project
+    from assetgen.spec import Manifest
+    from assetgen.store import project_cache
+
+    monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "none")
+    project = find_project(tmp_path)
+    manifest = Manifest("draft", "assets", (), remote_cache=f"file://{tmp_path}/remote")
+    assert type(project_cache(project, manifest, push=False)) is LocalCache
+    assert type(open_cache(project)) is LocalCache
+    monkeypatch.delenv("ASSETGEN_REMOTE_CACHE")
+    assert type(project_cache(project, manifest, push=False)) is not LocalCache

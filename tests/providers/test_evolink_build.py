@@ -175,6 +175,24 @@ def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> N
     assert journal_tasks(quickstart) == []
 
 
+def test_a_cache_hit_that_fails_to_read_respects_max_credits(quickstart: Path) -> None:
+    """Planned as free (cached), then unreadable: with --max-credits 0 it fails, unpaid."""
+    gw = FakeGateway()
+    assert build(quickstart, gw)[0] == 0
+    target = quickstart / "assets/icons/search.png"
+    good = target.read_bytes()
+    blob = next(
+        p for p in (quickstart / ".assetgen/cache/blobs").glob("*/*") if p.read_bytes() == good
+    )
+    blob.write_bytes(b"rotten")
+    target.unlink()
+    code, out = build(quickstart, gw, max_credits=0.0)
+    assert code == 1 and gw.accepted == 4, out
+    assert "icon-search" in out and "--max-credits 0" in out
+    code, out = build(quickstart, gw)  # without the limit it is paid for again, once
+    assert code == 0 and gw.accepted == 5 and target.exists()
+
+
 def interrupted_build(root: Path, gw: FakeGateway) -> None:
     """A build ^C'd while every task is still running on the gateway."""
     inner = gw.handler
