@@ -220,8 +220,14 @@ class LocalCache:
         For a pull: see ``_Packs``. A record file of the same spec, older or newer,
         takes precedence over a packed record, so use ``add_record`` to extend one.
         """
-        if records:
-            self._packs.add(records)
+        merged: dict[str, CacheRecord] = {}
+        for rec in records:  # one spec locked in two formats: one record with both
+            old = merged.get(rec.spec_hash)
+            merged[rec.spec_hash] = (
+                rec if old is None else replace_record(rec, {**old.blobs, **rec.blobs})
+            )
+        if merged:
+            self._packs.add(list(merged.values()))
 
     def has_blob(self, sha256: str) -> bool:
         """Whether a blob file is there (unverified: ``read_blob`` verifies)."""

@@ -66,6 +66,7 @@ class TieredCache(LocalCache):
         self._push_jobs = push_jobs
         self._pool: ThreadPoolExecutor | None = None
         self._pending: set[Future[None]] = set()
+        self._backlog = threading.BoundedSemaphore(64)  # uploads queued or running
 
     @property
     def online(self) -> bool:
@@ -154,13 +155,22 @@ class TieredCache(LocalCache):
     ) -> CacheRecord:
         final = super().put(record, blobs, replace=replace)
         if not (self._push_off or self._down):
+            # A slow remote slows the writers down rather than piling images up in memory.
+            self._backlog.acquire()
             with self._guard:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self._push_jobs, "assetgen-push")
                 future = self._pool.submit(self._upload, final, tuple(blobs.values()))
                 self._pending.add(future)
-            future.add_done_callback(self._pending.discard)
+            future.add_done_callback(self._uploaded)
         return final
+
+    def _uploaded(self, future: Future[None]) -> None:
+        self._pending.discard(future)
+        self._backlog.release()
+        if not future.cancelled() and future.exception() is not None:
+            exc = future.exception()
+            self._fail(RemoteError(f"upload failed: {type(exc).__name__}: {exc}"))
 
     def _upload(self, record: CacheRecord, given: tuple[bytes, ...]) -> None:
         if self._push_off or self._down:
