@@ -187,7 +187,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if nginx_binary() is None or shutil.which("curl") is None:
-        print("needs nginx and curl (apt-get install nginx-full curl)")
+        print("needs nginx and curl (apt-get install nginx curl)")
         return 2
     jobs = sorted({int(j) for j in args.jobs.split(",")} | {DEFAULT_TRANSFER_JOBS})
     curls = [int(k) for k in args.curl.split(",")]
