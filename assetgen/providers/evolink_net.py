@@ -80,6 +80,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._sock: socket.socket | None = inner.get_extra_info("socket")
+        self._poller = _poller(self._sock)  # made once: the pool asks on every request
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -100,10 +101,21 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "is_readable":
-            return _readable(self._sock)
+            if self._poller is None or self._sock is None or self._sock.fileno() < 0:
+                return _readable(self._sock)
+            return bool(self._poller.poll(0))
         if info == "socket":
             return self._sock
         return self._inner.get_extra_info(info)
+
+
+def _poller(sock: socket.socket | None) -> select.poll | None:
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0 or not hasattr(select, "poll"):
+        return None
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return poller
 
 
 def _readable(sock: socket.socket | None) -> bool:
