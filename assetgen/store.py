@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import UsageError
 from .fsutil import TEMP_PREFIX, atomic_write
 
 if TYPE_CHECKING:
@@ -432,8 +433,8 @@ def open_cache(
         UsageError: a remote URL with an unknown scheme, or s3:// without s3fs.
     """
     root = cache_root(project)
-    url = os.environ.get(REMOTE_ENV, "").strip() if remote is None else remote
-    if not url or url.lower() == "none":
+    url = remote_url(None) if remote is None else remote
+    if not url:
         return LocalCache(root)
     from .remote import open_remote
     from .tiered import TieredCache
@@ -452,4 +453,10 @@ def remote_url(manifest: Manifest | None) -> str:
 
 def project_cache(project: Project, manifest: Manifest | None, *, push: bool) -> LocalCache:
     """The cache for commands that read or build: local, behind the remote when one is set."""
-    return open_cache(project, remote_url(manifest), push=push)
+    url = remote_url(manifest)
+    try:
+        return open_cache(project, url, push=push)
+    except UsageError as exc:
+        if url != os.environ.get(REMOTE_ENV, "").strip():
+            raise
+        raise UsageError(f"{REMOTE_ENV}: {exc}") from None  # say where the URL came from

@@ -365,3 +365,14 @@ def test_none_in_the_environment_turns_the_remote_off(
     assert type(open_cache(project)) is LocalCache
     monkeypatch.delenv("ASSETGEN_REMOTE_CACHE")
     assert type(project_cache(project, manifest, push=False)) is not LocalCache
+
+
+def test_a_bad_url_in_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetgen.project import find_project
+    from assetgen.store import project_cache
+
+    monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "gopher://cache.example.com/x")
+    with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*unknown scheme `gopher`"):
+        project_cache(find_project(tmp_path), None, push=False)
