@@ -43,7 +43,7 @@ from .report import BuildSummary, JobResult, Reporter
 from .selection import BuildOptions, plan_selection
 from .spec import AssetSpec, Manifest
 from .store import CacheRecord, LocalCache
-from .tasks import TaskContext, now_utc, settle_tasks
+from .tasks import TaskContext, checked_record, settle_tasks
 
 
 @dataclass
@@ -513,23 +513,11 @@ class _Executor:
         from .providers import Generated
 
         assert isinstance(generated, Generated)
-        what = f"{spec.size} at {spec.quality}"
-        info = imaging.verify(generated.data, spec.width, spec.height, what)
+        info, record = checked_record(spec, generated)
         data = imaging.convert(generated.data, info, spec.format)
         blobs = {spec.format: data}
         if info.format != spec.format:
             blobs[info.format] = generated.data  # keep what was delivered, too
-        record = CacheRecord(
-            spec_hash=spec.spec_hash,
-            width=info.width,
-            height=info.height,
-            blobs={},
-            task_id=generated.task_id,
-            results=generated.results,
-            credits=generated.credits,
-            generated_at=now_utc(),
-            request=spec.request,
-        )
         record = self.cache.put(record, blobs, replace=True)  # a new generation
         entry = entry_from_record(spec, record)
         write_output(self.root, spec.output, data)

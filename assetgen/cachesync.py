@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from .errors import RemoteCacheError
 from .lock import LockEntry
 from .remote import RemoteCorrupt, RemoteError, RemoteStore, get_blob
-from .spec import format_for_path
 from .store import CacheRecord, LocalCache, spec_hex
 from .tiered import upload_entry
 
@@ -46,7 +45,7 @@ class TransferStats:
 
 def record_from_entry(entry: LockEntry) -> CacheRecord:
     """The cache record a lock entry implies: its one image, and the facts of its making."""
-    fmt = entry.format or format_for_path(entry.path)
+    fmt = entry.image_format
     return CacheRecord(
         entry.spec_hash, entry.width, entry.height, {fmt: (entry.sha256, entry.bytes)},
         entry.task_id, entry.results, entry.credits, entry.generated_at, dict(entry.request),

@@ -24,7 +24,7 @@ from .errors import UsageError
 from .gitfiles import GitRevision
 from .lock import LockEntry, Lockfile, parse_lock
 from .project import Project
-from .spec import REQUEST_FIELDS, AssetSpec, Manifest, format_for_path
+from .spec import REQUEST_FIELDS, AssetSpec, Manifest
 from .statcache import StatCache
 from .store import Cache
 
@@ -206,7 +206,7 @@ def _locate(
 
 
 def _fmt(e: LockEntry) -> str:
-    return e.format or format_for_path(e.path) or "png"
+    return e.image_format or "png"
 
 
 def _from_worktree(

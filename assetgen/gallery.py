@@ -18,8 +18,9 @@ from typing import Any
 
 from .failures import read_failures
 from .lock import LockEntry, Lockfile, format_entry
-from .plan import make_plan, paths_to_check
+from .plan import make_plan
 from .project import Project
+from .render import credits_text
 from .spec import AssetSpec, Manifest
 from .thumbs import ThumbnailCache, thumb_size
 from .webpage import claim_folder, esc, href, render_page, write_page
@@ -65,10 +66,7 @@ def gallery_items(
     project: Project, manifest: Manifest, lock: Lockfile, is_cached: Callable[[str], bool]
 ) -> list[GalleryItem]:
     """Every asset of the manifest with its state and the file to show, sorted by name."""
-    stats = project.stat_cache()
-    root = str(project.root)
-    digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
-    stats.save()
+    digests = project.output_digests(manifest, lock)  # also wanted below: which file to show
     plan = make_plan(manifest.specs, lock, digests, is_cached)
     failures = read_failures(project.state_file("failures.json"))
     items = []
@@ -175,8 +173,8 @@ def _shown_provider(it: GalleryItem) -> str:
 
 def _credits(it: GalleryItem) -> str:
     if it.state == "up-to-date" and it.entry is not None:
-        return f"{it.entry.credits:.2f} credits" if it.entry.credits else "free"
-    return f"{it.spec.credits:.2f} credits to build" if it.spec.credits else "free"
+        return f"{credits_text(it.entry.credits)} credits" if it.entry.credits else "free"
+    return f"{credits_text(it.spec.credits)} credits to build" if it.spec.credits else "free"
 
 
 def _card(

@@ -20,7 +20,7 @@ from typing import Any
 from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
-from .spec import HASH_VERSION, REQUEST_FIELDS, Request
+from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
 
 LOCK_VERSION = 1
 LOCK_NAME = "assetgen.lock"
@@ -45,6 +45,12 @@ class LockEntry:
     results: tuple[str, ...] = ()
     credits: float = 0.0
     generated_at: str | None = None
+
+    @property
+    def image_format(self) -> str:
+        """The format of the locked bytes: recorded, else implied by the path's extension
+        (locks written before ``format`` was recorded)."""
+        return self.format or format_for_path(self.path)
 
     def to_tuple(self) -> tuple[Any, ...]:
         """A plain tuple for the memo; values most entries share are interned, so the

@@ -27,7 +27,7 @@ from .journal import Journal, JournalTask
 from .providers import Generated, TaskRef
 from .report import Reporter
 from .spec import REQUEST_FIELDS, AssetSpec, Manifest
-from .store import CacheRecord, LocalCache
+from .store import LocalCache
 
 COLLECT_AT_ONCE = 8  # orphans polled at once: they must not crowd out the build's own work
 
@@ -164,19 +164,7 @@ async def collect_unwanted(
 
 
 def _store(cache: LocalCache, spec: AssetSpec, generated: Generated) -> None:
-    from . import imaging
-    from .tasks import now_utc
+    from .tasks import checked_record
 
-    info = imaging.verify(generated.data, spec.width, spec.height, f"{spec.size} at {spec.quality}")
-    record = CacheRecord(
-        spec_hash=spec.spec_hash,
-        width=info.width,
-        height=info.height,
-        blobs={},
-        task_id=generated.task_id,
-        results=generated.results,
-        credits=generated.credits,
-        generated_at=now_utc(),
-        request=spec.request,
-    )
+    info, record = checked_record(spec, generated)
     cache.put(record, {info.format: generated.data}, replace=True)

@@ -120,11 +120,17 @@ class Project:
         *,
         force: Iterable[str] = (),
     ) -> Plan:
+        digests = self.output_digests(manifest, lock)
+        return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+
+    def output_digests(self, manifest: Manifest, lock: Lockfile) -> dict[str, str | None]:
+        """The sha256 of every output path the plan looks at (None: absent), through the
+        stat cache, which is saved for the next command."""
         stats = self.stat_cache()
         root = str(self.root)
         digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
         stats.save()
-        return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+        return digests
 
 
 def find_project(directory: Path | None = None, manifest: str | None = None) -> Project:

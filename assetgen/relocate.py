@@ -16,7 +16,7 @@ from pathlib import Path
 from .lock import LockEntry, Lockfile
 from .outputs import file_sha256, read_verified, write_output
 from .plan import Action
-from .spec import AssetSpec, format_for_path
+from .spec import AssetSpec
 from .store import CacheRecord, LocalCache
 
 
@@ -31,7 +31,7 @@ def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
         entry.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
         entry.credits, entry.generated_at, dict(entry.request),
     )  # fmt: skip
-    cache.put(record, {entry.format or format_for_path(entry.path): data})
+    cache.put(record, {entry.image_format: data})
     return True
 
 
@@ -84,7 +84,7 @@ def move(
 
         raise OutputError(f"{entry.path} is gone and not cached; build again to restore it")
     new = entry.moved(spec.output)
-    if spec.format != (entry.format or format_for_path(entry.path)):
+    if spec.format != (entry.image_format):
         from . import imaging
 
         data = imaging.convert(data, imaging.verify(data, entry.width, entry.height), spec.format)

@@ -8,12 +8,16 @@ instead of paying again. ``settle_tasks`` tidies the journal before a build plan
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .journal import Journal
-from .providers import TaskRef
+from .providers import Generated, TaskRef
 from .report import BuildSummary, Reporter
 from .spec import AssetSpec, Manifest
-from .store import LocalCache
+from .store import CacheRecord, LocalCache
+
+if TYPE_CHECKING:
+    from .imaging import ImageInfo
 
 
 def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> None:
@@ -31,9 +35,28 @@ def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> Non
             journal.forget_task(task.spec_hash)
 
 
-def now_utc() -> str:
-    """``generated_at`` of a new image: UTC to the second."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def checked_record(spec: AssetSpec, generated: Generated) -> tuple[ImageInfo, CacheRecord]:
+    """Decode a generation's bytes and check their pixel size against ``spec``; returns
+    what was found and the cache record of this new generation (blobs still to add).
+
+    Raises:
+        IntegrityError: the bytes do not decode, or decode to another size.
+    """
+    from .imaging import verify
+
+    info = verify(generated.data, spec.width, spec.height, f"{spec.size} at {spec.quality}")
+    record = CacheRecord(
+        spec_hash=spec.spec_hash,
+        width=info.width,
+        height=info.height,
+        blobs={},
+        task_id=generated.task_id,
+        results=generated.results,
+        credits=generated.credits,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        request=spec.request,
+    )
+    return info, record
 
 
 class TaskContext:
