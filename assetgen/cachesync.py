@@ -7,6 +7,7 @@ transferring is all they were asked to do.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -14,17 +15,22 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .blobpacks import PackWriter
 from .errors import RemoteCacheError
 from .lock import LockEntry
-from .remote import RemoteCorrupt, RemoteError, RemoteStore, get_blob
+from .remote import Blob, RemoteError, RemoteStore
 from .store import CacheRecord, LocalCache, spec_hex
 from .tiered import upload_entry
 
-# Transfers in flight: two per core, 4 to 16. A pull is bound by CPU (hashing, writing
-# files, Python per request) as soon as the remote is close: on a two-core runner 4
-# threads beat 8 and 16, which fight over the GIL (benchmarks/remote_pull_bench.py);
-# more cores hash and write more at once.
+# Uploads in flight: two per core, 4 to 16. A push is bound by CPU (hashing, Python
+# per request) as soon as the remote is close: on a two-core runner 4 threads beat 8
+# and 16, which fight over the GIL; more cores do more at once.
 DEFAULT_TRANSFER_JOBS = min(16, max(4, 2 * (os.cpu_count() or 2)))
+# Pull streams (pipelined connections over HTTP, threads otherwise): one per core, 2
+# to 8. Each stream hashes and writes what it receives, so the streams overlap their
+# waits on the disk; past one per core they only fight over the GIL
+# (benchmarks/remote_pull_bench.py).
+DEFAULT_PULL_STREAMS = min(8, max(2, os.cpu_count() or 2))
 
 
 @dataclass
@@ -57,45 +63,86 @@ def pull_all(
     local: LocalCache,
     entries: Iterable[LockEntry],
     *,
-    jobs: int = DEFAULT_TRANSFER_JOBS,
+    jobs: int = DEFAULT_PULL_STREAMS,
 ) -> TransferStats:
-    """Copy the image of every lock entry from ``remote`` into ``local``, ``jobs`` at a time.
+    """Copy the image of every lock entry from ``remote`` into ``local``.
 
     The lock entry already names the bytes (sha256) and carries every fact of the
-    record, so a pull is one verified GET of ``/cas/<sha>`` per image, and the
-    records go to the local cache as one pack file at the end (see store._Packs).
-    Nothing is fetched that the local cache has. Raises RemoteCacheError when the
-    remote fails (what was pulled before is kept).
+    record, so a pull is one verified GET of ``/cas/<sha>`` per image that the local
+    cache lacks (``RemoteStore.get_each``, ``jobs`` at a time: pipelined streams over
+    HTTP). Each stream appends what it receives to a pack of its own (blobpacks.py),
+    and the records go to the local cache as one pack file (store._Packs) once the
+    images they name are in place. Raises RemoteCacheError when the remote fails;
+    what was pulled before is kept.
     """
+    started = time.monotonic()
     plain = LocalCache(local.root)
-    todo = {(e.spec_hash, e.sha256): e for e in entries}
-    packed: list[CacheRecord] = []  # list.append is atomic: no lock needed
-
-    def pull_one(entry: LockEntry) -> tuple[str, int]:
+    stats = TransferStats()
+    done: list[LockEntry] = []  # whose image is now here; list.append is atomic
+    wanted: dict[str, list[LockEntry]] = {}  # sha -> the entries whose image it is
+    for entry in {(e.spec_hash, e.sha256): e for e in entries}.values():
+        if not plain.has_blob(entry.sha256):
+            wanted.setdefault(entry.sha256, []).append(entry)
+            continue
         record = plain.record(entry.spec_hash)
-        have_blob = plain.has_blob(entry.sha256)
-        if have_blob and record is not None and entry.sha256 in _shas(record):
-            return "present", 0
-        size = 0
-        if not have_blob:  # else a pull that was cut short left it
-            try:
-                data = get_blob(remote, entry.sha256)
-            except RemoteCorrupt as exc:
-                return f"corrupt: {exc}", 0
-            if data is None:
-                return "missing", 0
-            plain.add_blob(entry.sha256, data, durable=False)
-            size = len(data)
-        if record is None:
-            packed.append(record_from_entry(entry))
-        else:  # a record file with other formats: extend it in place
-            plain.add_record(record_from_entry(entry))
-        return "copied", size
+        if record is not None and entry.sha256 in _shas(record):
+            stats.present += 1
+        else:  # a pull cut short left the image: just record it
+            done.append(entry)
+            stats.copied += 1
+    guard = threading.Lock()  # for ``stats``, shared by the receiving threads
+    streams = threading.local()  # each receiving thread's pack
+    writers: list[PackWriter] = []
 
+    def receive(sha: str, data: Blob | None) -> None:
+        problem = None
+        if data is not None and hashlib.sha256(data).hexdigest() != sha:
+            problem, data = f"cas/{sha} does not match its digest", None
+        if data is not None:
+            writer = getattr(streams, "writer", None)
+            if writer is None:
+                writer = streams.writer = plain.pack_writer()
+                writers.append(writer)
+            writer.add(sha, data)
+            done.extend(wanted[sha])
+        with guard:
+            if data is None:
+                stats.missing += len(wanted[sha])
+                if problem:
+                    stats.problems.append(problem)
+            else:
+                stats.copied += len(wanted[sha])
+                stats.bytes += len(data)
+
+    failure = None
     try:
-        return _transfer(remote, list(todo.values()), pull_one, jobs, "pull")
-    finally:
-        plain.add_records(packed)
+        remote.get_each("cas", list(wanted), receive, jobs=jobs)
+    except RemoteError as exc:
+        failure = exc
+    finally:  # keep what was pulled, even on ^C: images first, then the records naming them
+        for writer in writers:
+            writer.commit()
+        _keep_records(plain, done)
+        stats.seconds = time.monotonic() - started
+    if failure is not None:
+        raise RemoteCacheError(
+            f"remote cache {remote.url}: {failure}; pull stopped after "
+            f"{stats.copied} of {len(wanted)} images\n"
+            "  hint: check the URL, the server and the credentials, then run it again"
+        )
+    return stats
+
+
+def _keep_records(plain: LocalCache, entries: list[LockEntry]) -> None:
+    """Record the images of ``entries``, now stored: as one new pack of records, except
+    where a spec already has a record here (in another format), which is extended."""
+    packed = []
+    for entry in entries:
+        if plain.has(entry.spec_hash):
+            plain.add_record(record_from_entry(entry))
+        else:
+            packed.append(record_from_entry(entry))
+    plain.add_records(packed)
 
 
 def _shas(record: CacheRecord) -> set[str]:

@@ -182,7 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         cp = cache_sub.add_parser(verb, help=what, description=what)
         _common(cp, suppress=True)
-        cp.add_argument("-j", "--jobs", type=_positive_int, default=None, help="transfers at once")
+        cp.add_argument(
+            "-j",
+            "--jobs",
+            type=_positive_int,
+            default=None,
+            help="uploads at once (push), or download streams, each pipelined over HTTP (pull)",
+        )
 
     p = sub.add_parser(
         "merge-lock",

@@ -5,20 +5,26 @@ small GETs, and per request httpx spends about 0.6 ms of CPU and http.client abo
 0.3 ms (most of it parsing headers through the email package), against well under
 0.1 ms here. On a two-core CI runner that decides whether a pull keeps up with
 ``curl --parallel`` (benchmarks/remote_pull_bench.py). The subset needed is small:
-one request at a time per connection, keep-alive, TLS, a CONNECT tunnel through a
-proxy, and response bodies framed by Content-Length, by chunks, or by the end of a
-closing connection.
+keep-alive, pipelined GETs (a pull keeps many requests in flight on each
+connection), TLS, a CONNECT tunnel through a proxy, and response bodies framed by
+Content-Length, by chunks, or by the end of a closing connection.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAX_HEAD = 64 * 1024  # a response head longer than this is not from a cache server
 MAX_BODY = 256 * 1024 * 1024  # a cached image or record is far smaller; refuse, never allocate
-_RECV = 256 * 1024
+# A head is read in small pieces: with pipelining, whatever follows it (its body, then
+# more answers) is copied once more for each byte read past it. A body is read
+# straight into its own buffer, and a body of unknown length in large pieces.
+_HEAD_RECV = 4 * 1024
+_BODY_RECV = 256 * 1024
 
 
 class ProtocolError(OSError):
@@ -66,7 +72,13 @@ class Connection:
                     raise ProtocolError(f"proxy answered CONNECT with {answer.status}")
             if tls is not None:
                 sock = tls.wrap_socket(sock, server_hostname=host)
-            sock.settimeout(read_timeout)
+                sock.settimeout(read_timeout)
+            else:
+                # The kernel keeps the timeout: Python's own costs a poll() per recv.
+                sock.settimeout(None)
+                limit = struct.pack("ll", int(read_timeout), int(read_timeout % 1 * 1e6))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
         except BaseException:
             sock.close()
             raise
@@ -86,11 +98,34 @@ class Connection:
             head += f"Content-Length: {len(body or b'')}\r\n"
         data = (head + "\r\n").encode("latin-1")
         if body and len(body) <= 64 * 1024:
-            self.sock.sendall(data + body)
+            self._send(data + body)
         else:
-            self.sock.sendall(data)
+            self._send(data)
             if body:
-                self.sock.sendall(body)
+                self._send(body)
+        return self.read_response(method)
+
+    def send_gets(self, targets: Iterable[str], headers: str) -> None:
+        """Send a GET for each target at once, without waiting for answers: HTTP/1.1
+        pipelining. Read the answers, in the same order, with ``read_response``."""
+        self._send("".join(f"GET {t} HTTP/1.1\r\n{headers}\r\n" for t in targets).encode("latin-1"))
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError as exc:  # SO_SNDTIMEO ran out
+            raise TimeoutError("timed out") from exc
+
+    def read_response(self, method: str = "GET") -> Response:
+        """The next response on this connection, to a request of ``method``. Raises
+        OSError (ProtocolError included); ConnectionClosed when the server closed
+        before sending a byte of it."""
+        try:
+            return self._read_response(method)
+        except BlockingIOError as exc:  # SO_RCVTIMEO ran out
+            raise TimeoutError("timed out") from exc
+
+    def _read_response(self, method: str) -> Response:
         while True:
             status, fields, version = self._read_head()
             if not 100 <= status < 200:
@@ -116,8 +151,8 @@ class Connection:
 
     # --- reading ------------------------------------------------------------------------
 
-    def _fill(self) -> bool:
-        chunk = self.sock.recv(_RECV)
+    def _fill(self, size: int = _HEAD_RECV) -> bool:
+        chunk = self.sock.recv(size)
         if not chunk:
             return False
         self._buf += chunk
@@ -187,7 +222,7 @@ class Connection:
                 raise ProtocolError("chunk not followed by CRLF")
 
     def _read_to_end(self) -> bytes:
-        while self._fill():
+        while self._fill(_BODY_RECV):
             pass
         data, self._buf = self._buf, b""
         return data

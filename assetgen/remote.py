@@ -21,27 +21,24 @@ bazel-remote checks ``/ac/`` uploads as ActionResult protobufs unless started wi
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib
-import netrc
 import os
 import re
-import socket
-import ssl
 import threading
-import urllib.request
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from .errors import UsageError
 from .fsutil import atomic_write
-from .http11 import Connection, ConnectionClosed, Response
 
 Kind = Literal["cas", "ac"]
 Blob = bytes | bytearray  # what a GET gives: a bytearray when read in place, uncopied
+Sink = Callable[[str, "Blob | None"], None]  # takes each fetched key's bytes (None: absent)
 TIMEOUT_ENV = "ASSETGEN_REMOTE_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT = 3.0  # a remote that is down must not hold a build up for long
 READ_TIMEOUT = 60.0  # a remote that answers may be slow; a stuck one still ends
@@ -82,7 +79,33 @@ class RemoteStore(Protocol):
         """Whether the object is there, without transferring it."""
         ...
 
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        """``get`` every key, ``jobs`` at a time, handing each answer to ``sink`` as it
+        arrives: in any order, from up to ``jobs`` threads at once. Stops at the first
+        exception (a RemoteError, or whatever ``sink`` raised) and raises it."""
+        ...
+
     def close(self) -> None: ...
+
+
+def get_each_threaded(
+    remote: RemoteStore, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int
+) -> None:
+    """``RemoteStore.get_each`` from ``get`` calls in a pool of ``jobs`` threads, each
+    passing its answer on itself: for backends without a cheaper way to ask for many."""
+    stop = threading.Event()
+
+    def one(key: str) -> None:
+        if not stop.is_set():
+            try:
+                sink(key, remote.get(kind, key))
+            except BaseException:
+                stop.set()
+                raise
+
+    with ThreadPoolExecutor(max(1, jobs), "assetgen-get") as pool:
+        for _ in pool.map(one, keys):  # raises the first failure, once the rest stopped
+            pass
 
 
 def get_blob(remote: RemoteStore, sha256: str) -> Blob | None:
@@ -133,6 +156,8 @@ def open_remote(
     if scheme == "file":
         return FileRemote(url)
     if scheme in ("http", "https"):
+        from .remote_http import HttpRemote
+
         return HttpRemote(url, timeout=connect, connections=connections)
     if scheme == "s3":
         return S3Remote(url, timeout=connect, connections=connections)
@@ -184,180 +209,11 @@ class FileRemote:
     def exists(self, kind: Kind, key: str) -> bool:
         return (self.root / _check(kind, key)).is_file()
 
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        get_each_threaded(self, kind, keys, sink, jobs=jobs)
+
     def close(self) -> None:
         pass
-
-
-class HttpRemote:
-    """Bazel's HTTP remote cache protocol: GET, PUT and HEAD of ``/cas/<sha>`` and ``/ac/<key>``.
-
-    A pool of keep-alive HTTP/1.1 connections (``connections`` at most, shared by
-    every thread; see http11.py for why not httpx). Credentials: user info in the
-    URL, else the host's ``~/.netrc`` entry; ``https_proxy``/``http_proxy`` and
-    ``no_proxy`` are honoured. A 404 is a miss; any other failure is
-    RemoteUnavailable (or UploadRefused for a PUT that 401/403/405s, so a read-only
-    remote still serves reads).
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        connections: int = DEFAULT_CONNECTIONS,
-    ) -> None:
-        from ._version import __version__
-
-        parts = urlsplit(url)
-        if parts.hostname is None:
-            raise UsageError(f"remote cache {display_url(url)}: no host in the URL")
-        self.url = display_url(url)
-        self._https = parts.scheme.lower() == "https"
-        try:
-            self._host = parts.hostname.encode("idna").decode("ascii")
-            self._port = parts.port or (443 if self._https else 80)
-        except (ValueError, UnicodeError):
-            raise UsageError(
-                f"remote cache {self.url}: the host or port is not valid\n"
-                "  hint: write it as http(s)://HOST[:PORT]/path"
-            ) from None
-        self._base = quote(parts.path.rstrip("/"), safe="/%")  # on the wire: ASCII only
-        self._timeout = timeout
-        headers = [
-            f"Host: {_bracketed(self._host)}{f':{parts.port}' if parts.port else ''}",
-            f"User-Agent: assetgen/{__version__}",
-        ]
-        login = _credentials(parts.hostname, parts.username, parts.password)
-        if login is not None:
-            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
-            headers.append(f"Authorization: Basic {token}")
-        self._headers = "".join(f"{h}\r\n" for h in headers)
-        self._proxy = _proxy_for(parts.scheme.lower(), parts.hostname)
-        self._tls = ssl.create_default_context() if self._https else None
-        self._slots = threading.BoundedSemaphore(max(1, connections))
-        self._idle: list[Connection] = []
-        self._idle_lock = threading.Lock()
-
-    def _connect(self) -> Connection:
-        via = self._proxy
-        if via is not None and not self._https:
-            return Connection.open(*via, connect_timeout=self._timeout, read_timeout=READ_TIMEOUT)
-        return Connection.open(
-            self._host,
-            self._port,
-            connect_timeout=self._timeout,
-            read_timeout=READ_TIMEOUT,
-            tls=self._tls,
-            via=via,
-        )
-
-    def _request(self, method: str, kind: Kind, key: str, body: bytes | None = None) -> Response:
-        target = f"{self._base}/{_check(kind, key)}"
-        if self._proxy is not None and not self._https:
-            target = f"http://{_bracketed(self._host)}:{self._port}{target}"  # a plain proxy wants the URL
-        with self._slots:
-            for _ in range(2):
-                with self._idle_lock:
-                    conn = self._idle.pop() if self._idle else None
-                reused = conn is not None
-                try:
-                    if conn is None:
-                        conn = self._connect()
-                    resp = conn.request(method, target, self._headers, body)
-                except OSError as exc:
-                    if conn is not None:
-                        conn.close()
-                    if reused and isinstance(exc, _STALE):
-                        # A keep-alive connection the server had closed, and likely all the
-                        # idle ones with it: drop them and try once on a fresh connection.
-                        self.close()
-                        continue
-                    raise RemoteUnavailable(f"unreachable ({_reason(exc)})") from exc
-                if resp.keep_alive:
-                    with self._idle_lock:
-                        self._idle.append(conn)
-                else:
-                    conn.close()
-                return resp
-        raise RemoteUnavailable("unreachable (connection closed)")
-
-    def get(self, kind: Kind, key: str) -> Blob | None:
-        resp = self._request("GET", kind, key)
-        if resp.status == 404:
-            return None
-        if resp.status != 200:
-            raise RemoteUnavailable(f"HTTP {resp.status} on GET")
-        return resp.body
-
-    def put(self, kind: Kind, key: str, data: bytes) -> None:
-        status = self._request("PUT", kind, key, data).status
-        if status in (401, 403, 405):
-            raise UploadRefused(f"HTTP {status} on PUT")
-        if not 200 <= status < 300:
-            raise RemoteUnavailable(f"HTTP {status} on PUT")
-
-    def exists(self, kind: Kind, key: str) -> bool:
-        status = self._request("HEAD", kind, key).status
-        if status == 404:
-            return False
-        if status != 200:
-            raise RemoteUnavailable(f"HTTP {status} on HEAD")
-        return True
-
-    def close(self) -> None:
-        with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
-_STALE = (ConnectionClosed, ConnectionResetError, BrokenPipeError)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or exc}"
-    return type(exc).__name__
-
-
-def _bracketed(host: str) -> str:
-    """An IPv6 literal as a URL or Host header writes it."""
-    return f"[{host}]" if ":" in host else host
-
-
-def _credentials(host: str, user: str | None, password: str | None) -> tuple[str, str] | None:
-    """User info from the URL, else the host's own ``$NETRC`` / ``~/.netrc`` entry.
-
-    Never netrc's ``default`` entry: a manifest edit pointing the remote at another
-    host must not hand it credentials meant for somewhere else.
-    """
-    if user is not None:
-        return unquote(user), unquote(password or "")
-    path = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
-    if not os.path.isfile(path):
-        return None
-    try:
-        entry = netrc.netrc(path).hosts.get(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    return None if entry is None else (entry[0], entry[2] or "")
-
-
-def _proxy_for(scheme: str, host: str) -> tuple[str, int] | None:
-    """The ``http(s)_proxy`` to go through, unless ``no_proxy`` or a loopback host says not."""
-    proxy = urllib.request.getproxies().get(scheme)
-    if not proxy or host in ("localhost", "127.0.0.1", "::1") or urllib.request.proxy_bypass(host):
-        return None
-    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    if parts.hostname is None:
-        return None
-    return parts.hostname, parts.port or 80
 
 
 class S3Remote:
@@ -430,6 +286,9 @@ class S3Remote:
         key_name = f"{self._prefix}/{_check(kind, key)}" if self._prefix else _check(kind, key)
         head = self._do("HEAD", self._fs.call_s3, "head_object", Bucket=self._bucket, Key=key_name)
         return head is not None
+
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        get_each_threaded(self, kind, keys, sink, jobs=jobs)
 
     def close(self) -> None:
         pass

@@ -33,18 +33,17 @@ def cache_transfer(
     Exit 1 when some locked image is on neither side or the remote failed; a build
     only warns about a remote, but moving bytes is all this command was asked to do.
     """
-    from .cachesync import DEFAULT_TRANSFER_JOBS, pull_all, push_all
+    from .cachesync import DEFAULT_PULL_STREAMS, DEFAULT_TRANSFER_JOBS, pull_all, push_all
     from .remote import display_url
 
     out = out or sys.stdout
     cache = _remote_cache(project, "push" if push else "pull")
     remote = cache.remote  # type: ignore[attr-defined]
     entries = list(project.load_lock().entries.values())
-    n = jobs or DEFAULT_TRANSFER_JOBS
     if push:
-        stats = push_all(cache, remote, entries, jobs=n)
+        stats = push_all(cache, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
     else:
-        stats = pull_all(remote, cache, entries, jobs=n)
+        stats = pull_all(remote, cache, entries, jobs=jobs or DEFAULT_PULL_STREAMS)
     where = display_url(remote.url)
     verb, direction = ("pushed", "to") if push else ("pulled", "from")
     out.write(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
 from .errors import UsageError
 from .fsutil import TEMP_PREFIX, atomic_write
 
@@ -116,11 +117,15 @@ class LocalCache:
         self.warnings: list[str] = []  # what a remote tier reported; none for a local cache
         self.on_warning: Callable[[str], None] | None = None  # where a remote tier reports
         self._packs = _Packs(root / "packs")
+        self._blob_packs = PackIndex(root / "blobpacks")
         self._dir = os.fspath(root)  # paths by string: a pull makes thousands
 
-    def _spec_path(self, spec_hash: str) -> Path:
+    def _spec_file(self, spec_hash: str) -> str:
         h = spec_hex(spec_hash)
-        return Path(f"{self._dir}/specs/{h[:2]}/{h}.json")
+        return f"{self._dir}/specs/{h[:2]}/{h}.json"
+
+    def _spec_path(self, spec_hash: str) -> Path:
+        return Path(self._spec_file(spec_hash))
 
     def _blob_file(self, sha256: str) -> str:
         return f"{self._dir}/blobs/{sha256[:2]}/{sha256}"
@@ -129,7 +134,7 @@ class LocalCache:
         return Path(self._blob_file(sha256))
 
     def has(self, spec_hash: str) -> bool:
-        return self._spec_path(spec_hash).is_file() or self._packs.get(spec_hash) is not None
+        return os.path.isfile(self._spec_file(spec_hash)) or self._packs.get(spec_hash) is not None
 
     def record(self, spec_hash: str) -> CacheRecord | None:
         return self._local_record(spec_hash)
@@ -151,7 +156,10 @@ class LocalCache:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return None
+            packed = self._blob_packs.read(sha256)  # a pulled image (blobpacks.py)
+            if packed is None or hashlib.sha256(packed).hexdigest() != sha256:
+                return None  # a damaged packed copy: a miss; a loose copy would shadow it
+            return packed
         if hashlib.sha256(data).hexdigest() != sha256:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -191,12 +199,10 @@ class LocalCache:
         every read verifies, so a copy torn by a power loss is a miss, fetched again.
         """
         path = self._blob_file(sha256)
-        if os.path.exists(path):
-            return
-        if durable:
+        if not durable:
+            _write_copy(path, data)  # over a copy already there: the same bytes, by digest
+        elif not os.path.exists(path):
             atomic_write(Path(path), bytes(data))
-        else:
-            _write_copy(path, data)
 
     def add_record(self, record: CacheRecord, *, durable: bool = True) -> CacheRecord:
         """Store ``record`` (whose blobs are already stored) without hashing anything.
@@ -231,8 +237,12 @@ class LocalCache:
             self._packs.add(list(merged.values()))
 
     def has_blob(self, sha256: str) -> bool:
-        """Whether a blob file is there (unverified: ``read_blob`` verifies)."""
-        return os.path.isfile(self._blob_file(sha256))
+        """Whether a blob is there, loose or packed (unverified: ``read_blob`` verifies)."""
+        return os.path.isfile(self._blob_file(sha256)) or self._blob_packs.get(sha256) is not None
+
+    def pack_writer(self) -> PackWriter:
+        """A new pack of blobs, for a pull (see blobpacks.py); ``commit()`` it when done."""
+        return PackWriter(self.root / "blobpacks", self._blob_packs)
 
     def flush(self) -> None:
         """Nothing to wait for locally (see TieredCache.flush)."""
@@ -262,12 +272,9 @@ class LocalCache:
 
     def info(self) -> dict[str, int]:
         entries = sum(1 for _ in self.iter_records())
-        blobs = list((self.root / "blobs").glob("*/*"))
-        return {
-            "entries": entries,
-            "blobs": len(blobs),
-            "bytes": sum(b.stat().st_size for b in blobs),
-        }
+        sizes = packed_sizes(self.root / "blobpacks")
+        sizes.update((b.name, b.stat().st_size) for b in (self.root / "blobs").glob("*/*"))
+        return {"entries": entries, "blobs": len(sizes), "bytes": sum(sizes.values())}
 
     def gc(self, keep: set[str], older_than_s: float | None = None) -> dict[str, int]:
         """Drop records the lock does not reference or, with ``older_than_s``, records cached
@@ -296,7 +303,7 @@ class LocalCache:
                     packed[path].append(rec)
         for pack in self._packs.files():
             self._packs.rewrite(pack, packed.get(pack, []))
-        freed = 0
+        freed = gc_packs(self.root / "blobpacks", live_blobs, self._blob_packs)
         for blob in (self.root / "blobs").glob("*/*"):
             if blob.name not in live_blobs:
                 freed += blob.stat().st_size
@@ -377,6 +384,8 @@ class _Packs:
 
 
 _copies = itertools.count()
+_pid = [os.getpid()]  # temp names carry it; a pull asks for thousands, so not every time
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 
 def _write_copy(path: str, data: bytes | bytearray) -> None:
@@ -384,7 +393,7 @@ def _write_copy(path: str, data: bytes | bytearray) -> None:
     that live elsewhere (a remote cache), written by the thousand in a pull. Readers
     still never see part of a file: a temp file beside it, then a rename."""
     directory, name = os.path.split(path)
-    tmp = f"{directory}/{TEMP_PREFIX}{name}.{os.getpid()}-{next(_copies)}.tmp"
+    tmp = f"{directory}/{TEMP_PREFIX}{name}.{_pid[0]}-{next(_copies)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file

@@ -12,7 +12,8 @@ import pytest
 from servers import nginx_binary, nginx_server
 
 from assetgen.http11 import Connection, ConnectionClosed, ProtocolError
-from assetgen.remote import HttpRemote, RemoteUnavailable
+from assetgen.remote import RemoteUnavailable
+from assetgen.remote_http import HttpRemote
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from assetgen.cachesync import pull_all, push_all
 from assetgen.errors import RemoteCacheError, UsageError
 from assetgen.lock import LockEntry
 from assetgen.project import Project
-from assetgen.remote import FileRemote, HttpRemote, open_remote, remote_timeout
+from assetgen.remote import FileRemote, open_remote, remote_timeout
+from assetgen.remote_http import HttpRemote
 from assetgen.store import CacheRecord, LocalCache, open_cache
 from assetgen.tiered import TieredCache
 
@@ -339,7 +340,7 @@ def test_netrc_credentials_only_for_their_own_host(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A netrc `default` entry is never sent to a remote it does not name."""
-    from assetgen.remote import _credentials
+    from assetgen.remote_http import _credentials
 
     rc = tmp_path / "netrc"
     rc.write_text(
