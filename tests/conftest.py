@@ -26,6 +26,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ASSETGEN_CACHE_DIR",
         "ASSETGEN_REMOTE_CACHE",
         "ASSETGEN_REMOTE_TIMEOUT",
+        "ASSETGEN_REMOTE_PIPELINE",
         "FORCE_COLOR",
     ):
         monkeypatch.delenv(var, raising=False)

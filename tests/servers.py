@@ -77,7 +77,7 @@ http {{
     log_not_found off;
     sendfile on;
     tcp_nopush on;
-    keepalive_requests 100000;
+    keepalive_requests {keepalive_requests};
     default_type application/octet-stream;
     client_body_temp_path {prefix}/client_body_temp;
     proxy_temp_path {prefix}/proxy_temp;
@@ -109,6 +109,7 @@ class Nginx:
 
     prefix: Path
     port: int
+    keepalive_requests: int = 100000  # after this many, nginx closes a connection
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -139,6 +140,7 @@ class Nginx:
                 host=LOOPBACK,
                 port=self.port,
                 store=self.prefix / "store",
+                keepalive_requests=self.keepalive_requests,
             ),
             encoding="utf-8",
         )
@@ -157,10 +159,10 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def nginx_server(prefix: Path) -> Iterator[Nginx]:
+def nginx_server(prefix: Path, *, keepalive_requests: int = 100000) -> Iterator[Nginx]:
     """nginx on a free loopback port with everything under ``prefix``; stopped on exit."""
     prefix.mkdir(parents=True, exist_ok=True)
-    server = Nginx(prefix, free_port())
+    server = Nginx(prefix, free_port(), keepalive_requests)
     server.start()
     try:
         yield server

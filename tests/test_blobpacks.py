@@ -1,0 +1,183 @@
+"""Pulled images in pack files: written whole or not at all, read verified, trimmed by gc."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from test_remote_cache import entries, image
+
+from assetgen import blobpacks
+from assetgen.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
+from assetgen.cachesync import pull_all, push_all
+from assetgen.errors import RemoteCacheError
+from assetgen.fsutil import TEMP_PREFIX
+from assetgen.lock import LockEntry
+from assetgen.remote import Blob, Kind, RemoteUnavailable, Sink, open_remote
+from assetgen.store import LocalCache
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def packed(directory: Path, blobs: Iterable[bytes]) -> PackIndex:
+    index = PackIndex(directory)
+    writer = PackWriter(directory, index)
+    for data in blobs:
+        writer.add(sha(data), data)
+    writer.commit()
+    return index
+
+
+def test_a_pack_reads_back_every_blob(tmp_path: Path) -> None:
+    blobs = [image(i, 1000 + i) for i in range(5)]
+    index = packed(tmp_path, blobs)
+    fresh = PackIndex(tmp_path)  # another process: reads the pack's own index
+    for data in blobs:
+        assert index.read(sha(data)) == data and fresh.read(sha(data)) == data
+    assert fresh.read("00" * 32) is None
+    assert [p.endswith(".pack") for p, _ in read_packs(tmp_path)] == [True]
+
+
+def test_an_uncommitted_pack_is_invisible_and_an_empty_one_leaves_nothing(tmp_path: Path) -> None:
+    writer = PackWriter(tmp_path)
+    writer.add(sha(image(1)), image(1))
+    assert PackIndex(tmp_path).read(sha(image(1))) is None  # still a temp file
+    assert [n.startswith(TEMP_PREFIX) for n in os.listdir(tmp_path)] == [True]
+    PackWriter(tmp_path).commit()  # nothing added: no file at all
+    assert len(os.listdir(tmp_path)) == 1
+
+
+def test_a_large_pull_rotates_packs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ROTATE_BYTES a pack is committed and the next one begun: a kill loses less."""
+    monkeypatch.setattr(blobpacks, "ROTATE_BYTES", 2500)
+    blobs = [image(i, 1000) for i in range(7)]
+    index = packed(tmp_path, blobs)
+    assert len(read_packs(tmp_path)) == 3  # 3 + 3 + 1 blobs
+    assert all(index.read(sha(d)) == d for d in blobs)
+    assert all(PackIndex(tmp_path).read(sha(d)) == d for d in blobs)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[:-1],  # truncated trailer
+        lambda b: b[:-8] + b"NOTAPACK",  # wrong magic
+        lambda b: b[:100] + b[-16:],  # index length past the start
+        lambda b: b.replace(b'"', b"'", 1),  # index not JSON
+    ],
+)
+def test_a_file_that_is_not_a_whole_pack_is_skipped_and_gc_removes_it(
+    tmp_path: Path, damage: object
+) -> None:
+    packed(tmp_path, [image(1), image(2)])
+    ((path, _),) = read_packs(tmp_path)
+    Path(path).write_bytes(damage(Path(path).read_bytes()))  # type: ignore[operator]
+    assert read_packs(tmp_path) == [] and PackIndex(tmp_path).read(sha(image(1))) is None
+    gc_packs(tmp_path, {sha(image(1))}, PackIndex(tmp_path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_index_pointing_outside_its_pack_is_refused(tmp_path: Path) -> None:
+    data = image(1, 100)
+    index = b'{"%s":[50,100]}' % sha(data).encode()
+    (tmp_path / "x.pack").write_bytes(data + index + len(index).to_bytes(8, "big") + b"AGPACK01")
+    assert read_packs(tmp_path) == []
+
+
+def test_gc_sweeps_old_temp_packs_only(tmp_path: Path) -> None:
+    """A temp pack an hour old belongs to a killed pull; a fresh one to a running pull."""
+    old, new = PackWriter(tmp_path), PackWriter(tmp_path)
+    old.add(sha(image(1)), image(1))
+    new.add(sha(image(2)), image(2))
+    old_tmp = next(p for p in tmp_path.iterdir() if p.name == os.path.basename(old._tmp))
+    past = time.time() - 2 * blobpacks.STALE_TEMP_S
+    os.utime(old_tmp, (past, past))
+    freed = gc_packs(tmp_path, set(), PackIndex(tmp_path))
+    assert freed == 4096 and not old_tmp.exists()
+    new.commit()  # the running pull finishes undisturbed
+    assert PackIndex(tmp_path).read(sha(image(2))) == image(2)
+
+
+def test_local_cache_reads_packed_blobs_verified(tmp_path: Path) -> None:
+    """A damaged packed copy is a miss, and a loose copy written later shadows it."""
+    cache = LocalCache(tmp_path)
+    good, other = image(1), image(2)
+    writer = cache.pack_writer()
+    writer.add(sha(good), good)
+    writer.add(sha(other), other)
+    writer.commit()
+    assert cache.has_blob(sha(good)) and cache.read_blob(sha(good)) == good
+    ((path, _),) = read_packs(tmp_path / "blobpacks")
+    raw = bytearray(Path(path).read_bytes())
+    raw[10] ^= 0xFF  # inside the first blob
+    Path(path).write_bytes(bytes(raw))
+    assert LocalCache(tmp_path).read_blob(sha(good)) is None
+    assert LocalCache(tmp_path).read_blob(sha(other)) == other
+    cache.add_blob(sha(good), good, durable=False)
+    assert LocalCache(tmp_path).read_blob(sha(good)) == good
+
+
+def test_gc_and_info_count_packed_blobs(tmp_path: Path) -> None:
+    """gc keeps what a kept record names, frees the rest, and a rewritten pack reads back."""
+    a = LocalCache(tmp_path / "a")
+    locked = entries(a, 6)
+    remote = open_remote((tmp_path / "shared").as_uri())
+    push_all(a, remote, locked)
+    b = LocalCache(tmp_path / "b")
+    assert pull_all(remote, b, locked, jobs=1).copied == 6
+    assert not (tmp_path / "b" / "blobs").exists()  # no loose file per image
+    assert b.info() == {"entries": 6, "blobs": 6, "bytes": sum(e.bytes for e in locked)}
+
+    keep = {e.spec_hash for e in locked[:2]}
+    result = b.gc(keep)
+    assert result == {"dropped": 4, "freed_bytes": sum(e.bytes for e in locked[2:])}
+    fresh = LocalCache(tmp_path / "b")
+    assert [fresh.read_blob(e.sha256) == image(i) for i, e in enumerate(locked)] == [True] * 2 + [
+        False
+    ] * 4
+    assert fresh.info() == {"entries": 2, "blobs": 2, "bytes": sum(e.bytes for e in locked[:2])}
+    assert b.read_blob(locked[0].sha256) == image(0)  # the gc'ing process reads the new pack
+    remote.close()
+
+
+class HalfRemote:
+    """A remote that hands over the first ``n`` images, then fails like a dropped network."""
+
+    url = "test://half"
+
+    def __init__(self, inner: object, n: int, error: BaseException) -> None:
+        self.inner, self.n, self.error = inner, n, error
+
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        for i, key in enumerate(keys):
+            if i == self.n:
+                raise self.error
+            data: Blob | None = self.inner.get(kind, key)  # type: ignore[attr-defined]
+            sink(key, data)
+
+
+@pytest.mark.parametrize("error", [RemoteUnavailable("unreachable"), KeyboardInterrupt()])
+def test_a_pull_cut_short_keeps_what_it_fetched(tmp_path: Path, error: BaseException) -> None:
+    """What arrived before the failure (or ^C) is committed and recorded; the next pull
+    fetches only the rest."""
+    a = LocalCache(tmp_path / "a")
+    locked: list[LockEntry] = entries(a, 5)
+    remote = open_remote((tmp_path / "shared").as_uri())
+    push_all(a, remote, locked)
+    b = LocalCache(tmp_path / "b")
+    with pytest.raises(
+        RemoteCacheError if isinstance(error, RemoteUnavailable) else KeyboardInterrupt
+    ):
+        pull_all(HalfRemote(remote, 3, error), b, locked)  # type: ignore[arg-type]
+    assert [LocalCache(tmp_path / "b").read_blob(e.sha256) is not None for e in locked] == [
+        True
+    ] * 3 + [False] * 2
+    again = pull_all(remote, LocalCache(tmp_path / "b"), locked)
+    assert (again.present, again.copied) == (3, 2)
+    remote.close()
