@@ -12,7 +12,8 @@ size]}``), then 16 bytes: the index's length (8 bytes, big-endian) and ``MAGIC``
 It is written under a temp name and renamed once whole, so a pack on disk always
 has its index; what a killed pull leaves is a temp file that ``cache gc`` sweeps.
 Nothing is fsynced (the bytes live on the remote too), and every read is verified
-against its sha256 by the caller, as for loose blobs.
+against its sha256 by the caller, as for loose blobs; a packed copy that fails is
+dropped from its pack (``PackIndex.discard``), as a damaged loose file is deleted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from .fsutil import TEMP_PREFIX
@@ -40,108 +40,152 @@ _names = itertools.count()
 Location = tuple[str, int, int]  # pack path, offset, size
 
 
+class PackClosed(Exception):
+    """An ``add`` after ``commit``: a stream still running when its pull ended."""
+
+
 class PackWriter:
-    """Appends blobs to a new pack; ``commit`` makes them readable. One thread at a time."""
+    """Appends blobs to a new pack; ``commit`` makes them readable.
+
+    Thread-safe, so that a pull ending on ^C can commit while a straggling stream
+    is still adding: the add either lands before the commit or is refused.
+    """
 
     def __init__(self, directory: Path, on_commit: PackIndex | None = None) -> None:
         self.directory = directory
         self._on_commit = on_commit
+        self._lock = threading.Lock()
         self._fd: int | None = None
-        self._tmp = ""
+        self._tmp = self._final = ""
         self._index: dict[str, list[int]] = {}
         self._offset = 0
+        self._closed = False
+        self.committed: list[str] = []  # every sha renamed into place so far
 
     def add(self, sha256: str, data: bytes | bytearray) -> None:
         """Append bytes the caller has verified to have this digest."""
-        if self._fd is None:
-            self._open()
-        assert self._fd is not None
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
-        self._index[sha256] = [self._offset, len(data)]
-        self._offset += len(data)
-        if self._offset >= ROTATE_BYTES:
-            self.commit()
+        with self._lock:
+            if self._closed:
+                raise PackClosed("the pull this pack belongs to has ended")
+            if self._fd is None:
+                self._open()
+            assert self._fd is not None
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            self._index[sha256] = [self._offset, len(data)]
+            self._offset += len(data)
+            if self._offset >= ROTATE_BYTES:
+                self._commit()
+
+    def commit(self) -> list[str]:
+        """Write the index and rename the pack into place; later adds are refused.
+        Returns every sha this writer made readable (over all its rotations)."""
+        with self._lock:
+            self._closed = True
+            self._commit()
+            return self.committed
 
     def _open(self) -> None:
         os.makedirs(self.directory, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_names)}.pack"
+        self._final = f"{self.directory}/{name}"
         self._tmp = f"{self.directory}/{TEMP_PREFIX}{name}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        flags |= getattr(os, "O_BINARY", 0)
         self._fd = os.open(self._tmp, flags, 0o666)
         self._index, self._offset = {}, 0
 
-    def commit(self) -> None:
-        """Write the index, rename the pack into place; nothing to do when empty."""
+    def _commit(self) -> None:
         fd, self._fd = self._fd, None
         if fd is None:
             return
+        index, self._index = self._index, {}
+        path = self._final
         try:
-            if not self._index:
-                os.close(fd)
-                os.unlink(self._tmp)
-                return
-            index = json.dumps(self._index, separators=(",", ":")).encode()
-            tail = index + len(index).to_bytes(8, "big") + MAGIC
-            view = memoryview(tail)
-            while view:
-                view = view[os.write(fd, view) :]
+            if index:
+                data = json.dumps(index, separators=(",", ":")).encode()
+                view = memoryview(data + len(data).to_bytes(8, "big") + MAGIC)
+                while view:
+                    view = view[os.write(fd, view) :]
             os.close(fd)
-            final = self._tmp.removeprefix(f"{self.directory}/{TEMP_PREFIX}").removesuffix(".tmp")
-            path = f"{self.directory}/{final}"
-            os.replace(self._tmp, path)
+            if index:
+                os.replace(self._tmp, path)
+            else:
+                os.unlink(self._tmp)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
             raise
+        self.committed.extend(index)
         if self._on_commit is not None:
-            self._on_commit.added(path, self._index)
+            self._on_commit.added(path, index)
 
 
 class PackIndex:
     """Where each packed blob is, over every pack in ``directory``.
 
-    Read once per process, on the first lookup (a lookup comes after a loose blob
-    was not found); packs this process commits are added as they are.
+    Read on the first lookup (a lookup comes after a loose blob was not found), and
+    again when a lookup misses and the directory changed since (another process
+    committed or rewrote a pack); packs this process commits are added as they are.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._where: dict[str, Location] | None = None
+        self._seen: int | None = None  # the directory's mtime when read
         self._guard = threading.Lock()
 
     def get(self, sha256: str) -> Location | None:
         where = self._where
-        if where is None:
-            with self._guard:
-                if self._where is None:
-                    loaded: dict[str, Location] = {}
-                    for path, index in read_packs(self.directory):
-                        for sha, (offset, size) in index.items():
-                            loaded[sha] = (path, offset, size)
-                    self._where = loaded
-                where = self._where
+        if where is None or (sha256 not in where and self._stamp() != self._seen):
+            where = self._load()
         return where.get(sha256)
+
+    def _stamp(self) -> int | None:
+        try:
+            return os.stat(self.directory).st_mtime_ns
+        except OSError:
+            return None
+
+    def _load(self) -> dict[str, Location]:
+        with self._guard:
+            seen = self._stamp()
+            loaded: dict[str, Location] = {}
+            for path, index in read_packs(self.directory):
+                for sha, (offset, size) in index.items():
+                    loaded[sha] = (path, offset, size)
+            self._where, self._seen = loaded, seen
+            return loaded
 
     def read(self, sha256: str) -> bytes | None:
         """The packed bytes for ``sha256`` (unverified), or None."""
+        for _ in range(2):
+            where = self.get(sha256)
+            if where is None:
+                return None
+            path, offset, size = where
+            try:
+                data = _read_at(path, offset, size)
+            except FileNotFoundError:  # rewritten by a gc since: read the packs again
+                self.forget()
+                continue
+            return data if len(data) == size else None
+        return None
+
+    def discard(self, sha256: str) -> None:
+        """Drop a damaged copy: rewrite its pack without it (and without any other
+        copy there that fails its digest), so the next pull fetches it again."""
         where = self.get(sha256)
-        if where is None:
-            return None
-        path, offset, size = where
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:  # rewritten by a gc since: look again next time
+        if where is not None:
+            path = where[0]
+            with contextlib.suppress(FileNotFoundError):  # another process got there first
+                index = _read_index(path)
+                if index is not None:
+                    _rewrite(self.directory, path, index, set(index))
             self.forget()
-            return None
-        try:
-            data = os.pread(fd, size, offset)
-        finally:
-            os.close(fd)
-        return data if len(data) == size else None
 
     def added(self, path: str, index: dict[str, list[int]]) -> None:
         with self._guard:
@@ -150,41 +194,43 @@ class PackIndex:
                     self._where[sha] = (path, offset, size)
 
     def forget(self) -> None:
-        """Read the packs afresh on the next lookup (after gc rewrote them)."""
+        """Read the packs afresh on the next lookup."""
         with self._guard:
             self._where = None
 
 
 def read_packs(directory: Path) -> list[tuple[str, dict[str, list[int]]]]:
     """Every pack in ``directory`` with its index, oldest first; a file that is not a
-    whole pack is skipped (``gc`` removes it)."""
-    try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".pack"))
-    except OSError:
-        return []
+    whole pack, or cannot be read just now, is skipped."""
     packs = []
-    for name in names:
+    for name in sorted(n for n in _listdir(directory) if n.endswith(".pack")):
         path = f"{directory}/{name}"
-        index = _read_index(path)
+        try:
+            index = _read_index(path)
+        except OSError:
+            continue
         if index is not None:
             packs.append((path, index))
     return packs
 
 
 def _read_index(path: str) -> dict[str, list[int]] | None:
+    """The pack's index; None when the file is not a whole pack. Raises OSError when
+    it cannot be read (which says nothing about the pack)."""
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        if end < _TRAILER:
+            return None
+        f.seek(end - _TRAILER)
+        trailer = f.read(_TRAILER)
+        length = int.from_bytes(trailer[:8], "big")
+        if trailer[8:] != MAGIC or length > end - _TRAILER:
+            return None
+        f.seek(end - _TRAILER - length)
+        raw = f.read(length)
     try:
-        with open(path, "rb") as f:
-            end = f.seek(0, os.SEEK_END)
-            if end < _TRAILER:
-                return None
-            f.seek(end - _TRAILER)
-            trailer = f.read(_TRAILER)
-            length = int.from_bytes(trailer[:8], "big")
-            if trailer[8:] != MAGIC or length > end - _TRAILER:
-                return None
-            f.seek(end - _TRAILER - length)
-            index = json.loads(f.read(length))
-    except (OSError, ValueError):
+        index = json.loads(raw)
+    except ValueError:
         return None
     limit = end - _TRAILER - length
     if not isinstance(index, dict) or not all(_within(v, limit) for v in index.values()):
@@ -197,58 +243,56 @@ def _within(where: object, limit: int) -> bool:
     if not (isinstance(where, list) and len(where) == 2):
         return False
     offset, size = where
-    return (
-        type(offset) is int
-        and type(size) is int
-        and offset >= 0
-        and size >= 0
-        and offset + size <= limit
-    )
+    return type(offset) is int and type(size) is int and 0 <= offset <= offset + size <= limit
+
+
+def _read_at(path: str, offset: int, size: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(size)
 
 
 def gc_packs(directory: Path, live: set[str], index: PackIndex) -> int:
     """Drop packed blobs not in ``live``: a pack with none left goes, one with some
-    is rewritten without the others. Also sweeps temp packs of pulls long dead and
-    files that are not whole packs. Returns the bytes freed."""
+    is rewritten without the others. Also removes files that are not whole packs and
+    temp packs of pulls long dead. Returns the bytes freed."""
     freed = 0
-    packs = read_packs(directory)
-    whole = {path for path, _ in packs}
     now = time.time()
-    for name in _listdir(directory):  # first the debris, then the rewrites (not debris)
+    for name in sorted(_listdir(directory)):  # one listing: a pack committed since is not ours
         path = f"{directory}/{name}"
-        broken = name.endswith(".pack") and path not in whole
-        with contextlib.suppress(OSError):
-            st = os.stat(path)
-            if broken or (name.startswith(TEMP_PREFIX) and now - st.st_mtime > STALE_TEMP_S):
-                os.unlink(path)
-                freed += st.st_size
-    for path, entries in packs:
-        dead = [sha for sha in entries if sha not in live]
-        if not dead:
+        try:
+            if name.endswith(".pack"):
+                entries = _read_index(path)
+                if entries is None:  # not a whole pack: debris
+                    freed += os.stat(path).st_size
+                    os.unlink(path)
+                elif dead := [sha for sha in entries if sha not in live]:
+                    freed += sum(entries[sha][1] for sha in dead)
+                    _rewrite(directory, path, entries, live)
+            elif name.startswith(TEMP_PREFIX):
+                st = os.stat(path)
+                if now - st.st_mtime > STALE_TEMP_S:
+                    os.unlink(path)
+                    freed += st.st_size
+        except OSError:  # unreadable just now, or gone with another gc: leave it
             continue
-        freed += sum(entries[sha][1] for sha in dead)
-        keep = [sha for sha in entries if sha in live]
-        if keep:
-            _copy_pack(directory, path, entries, keep)
-        os.unlink(path)
     index.forget()
     return freed
 
 
-def _copy_pack(
-    directory: Path, path: str, entries: dict[str, list[int]], keep: Iterable[str]
-) -> None:
+def _rewrite(directory: Path, path: str, entries: dict[str, list[int]], keep: set[str]) -> None:
+    """Replace the pack at ``path`` by one holding only its blobs in ``keep`` that still
+    match their digest (none: no pack at all)."""
     writer = PackWriter(directory)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        for sha in keep:
-            offset, size = entries[sha]
-            data = os.pread(fd, size, offset)
-            if hashlib.sha256(data).hexdigest() == sha:  # a damaged copy is not worth keeping
-                writer.add(sha, data)
-    finally:
-        os.close(fd)
+    with open(path, "rb") as f:
+        for sha, (offset, size) in entries.items():
+            if sha in keep:
+                f.seek(offset)
+                data = f.read(size)
+                if hashlib.sha256(data).hexdigest() == sha:
+                    writer.add(sha, data)
     writer.commit()
+    os.unlink(path)
 
 
 def _listdir(directory: Path) -> list[str]:

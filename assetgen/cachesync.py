@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .blobpacks import PackWriter
+from .blobpacks import PackClosed, PackWriter
 from .errors import RemoteCacheError
 from .lock import LockEntry
 from .remote import Blob, RemoteError, RemoteStore
@@ -63,22 +63,26 @@ def pull_all(
     local: LocalCache,
     entries: Iterable[LockEntry],
     *,
-    jobs: int = DEFAULT_PULL_STREAMS,
+    jobs: int | None = None,
 ) -> TransferStats:
     """Copy the image of every lock entry from ``remote`` into ``local``.
 
     The lock entry already names the bytes (sha256) and carries every fact of the
     record, so a pull is one verified GET of ``/cas/<sha>`` per image that the local
     cache lacks (``RemoteStore.get_each``, ``jobs`` at a time: pipelined streams over
-    HTTP). Each stream appends what it receives to a pack of its own (blobpacks.py),
-    and the records go to the local cache as one pack file (store._Packs) once the
-    images they name are in place. Raises RemoteCacheError when the remote fails;
-    what was pulled before is kept.
+    HTTP, threads otherwise). Each stream appends what it receives to a pack of its
+    own (blobpacks.py); the records of what the packs hold go to the local cache as
+    one pack file (store._Packs) once those are in place. Raises RemoteCacheError
+    when the remote fails; what was pulled before is kept, on ^C too.
     """
+    from .remote_http import HttpRemote
+
+    if jobs is None:
+        jobs = DEFAULT_PULL_STREAMS if isinstance(remote, HttpRemote) else DEFAULT_TRANSFER_JOBS
     started = time.monotonic()
     plain = LocalCache(local.root)
     stats = TransferStats()
-    done: list[LockEntry] = []  # whose image is now here; list.append is atomic
+    done: list[LockEntry] = []  # entries whose image is here already, only not recorded
     wanted: dict[str, list[LockEntry]] = {}  # sha -> the entries whose image it is
     for entry in {(e.spec_hash, e.sha256): e for e in entries}.values():
         if not plain.has_blob(entry.sha256):
@@ -90,27 +94,33 @@ def pull_all(
         else:  # a pull cut short left the image: just record it
             done.append(entry)
             stats.copied += 1
-    guard = threading.Lock()  # for ``stats``, shared by the receiving threads
+    guard = threading.Lock()  # for ``stats`` and ``writers``, shared by the receiving threads
     streams = threading.local()  # each receiving thread's pack
     writers: list[PackWriter] = []
+    fetched = 0  # images received whole
+    ended = False  # set once the packs are being committed
 
     def receive(sha: str, data: Blob | None) -> None:
+        nonlocal fetched
         problem = None
         if data is not None and hashlib.sha256(data).hexdigest() != sha:
             problem, data = f"cas/{sha} does not match its digest", None
         if data is not None:
             writer = getattr(streams, "writer", None)
             if writer is None:
-                writer = streams.writer = plain.pack_writer()
-                writers.append(writer)
+                with guard:
+                    if ended:  # a stream still running after ^C: its pack would never commit
+                        raise PackClosed("the pull has ended")
+                    writer = streams.writer = plain.pack_writer()
+                    writers.append(writer)
             writer.add(sha, data)
-            done.extend(wanted[sha])
         with guard:
             if data is None:
                 stats.missing += len(wanted[sha])
                 if problem:
                     stats.problems.append(problem)
             else:
+                fetched += 1
                 stats.copied += len(wanted[sha])
                 stats.bytes += len(data)
 
@@ -119,18 +129,38 @@ def pull_all(
         remote.get_each("cas", list(wanted), receive, jobs=jobs)
     except RemoteError as exc:
         failure = exc
-    finally:  # keep what was pulled, even on ^C: images first, then the records naming them
-        for writer in writers:
-            writer.commit()
-        _keep_records(plain, done)
+    finally:  # keep what was pulled: the packs, then the records of what they hold
+        with guard:
+            ended = True
         stats.seconds = time.monotonic() - started
+        _commit(writers, wanted, done, plain)
     if failure is not None:
         raise RemoteCacheError(
             f"remote cache {remote.url}: {failure}; pull stopped after "
-            f"{stats.copied} of {len(wanted)} images\n"
+            f"{fetched} of {len(wanted)} images\n"
             "  hint: check the URL, the server and the credentials, then run it again"
         )
     return stats
+
+
+def _commit(
+    writers: list[PackWriter],
+    wanted: dict[str, list[LockEntry]],
+    done: list[LockEntry],
+    plain: LocalCache,
+) -> None:
+    """Commit every pack, then record what the packs that made it hold; raise the first
+    failure (a full disk, say) after that."""
+    error: BaseException | None = None
+    for writer in writers:
+        try:
+            writer.commit()
+        except BaseException as exc:
+            error = error or exc
+        done.extend(entry for sha in writer.committed for entry in wanted[sha])
+    _keep_records(plain, done)
+    if error is not None:
+        raise error
 
 
 def _keep_records(plain: LocalCache, entries: list[LockEntry]) -> None:

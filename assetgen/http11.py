@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -72,9 +73,11 @@ class Connection:
                     raise ProtocolError(f"proxy answered CONNECT with {answer.status}")
             if tls is not None:
                 sock = tls.wrap_socket(sock, server_hostname=host)
+            if tls is not None or sys.platform == "win32":
                 sock.settimeout(read_timeout)
             else:
-                # The kernel keeps the timeout: Python's own costs a poll() per recv.
+                # The kernel keeps the timeout (on each send and recv call, which is all a
+                # stuck server needs): Python's own costs a poll() per recv.
                 sock.settimeout(None)
                 limit = struct.pack("ll", int(read_timeout), int(read_timeout % 1 * 1e6))
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)

@@ -103,9 +103,13 @@ def get_each_threaded(
                 stop.set()
                 raise
 
-    with ThreadPoolExecutor(max(1, jobs), "assetgen-get") as pool:
-        for _ in pool.map(one, keys):  # raises the first failure, once the rest stopped
+    pool = ThreadPoolExecutor(max(1, jobs), "assetgen-get")
+    try:
+        for _ in pool.map(one, keys):  # raises the first failure in key order
             pass
+    finally:  # on a failure or ^C, the rest are skipped; a running get ends on its own
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def get_blob(remote: RemoteStore, sha256: str) -> Blob | None:

@@ -42,6 +42,9 @@ from .remote import (
 
 PIPELINE_ENV = "ASSETGEN_REMOTE_PIPELINE"
 DEFAULT_PIPELINE = 16  # GETs in flight per connection; past 8 a local pull gains little
+# At most this many: a top-up is then a few KB of request heads, which the server's
+# socket takes at once even while it is blocked writing answers not yet read.
+MAX_PIPELINE = 64
 
 
 def pipeline_depth() -> int:
@@ -49,9 +52,9 @@ def pipeline_depth() -> int:
     text = os.environ.get(PIPELINE_ENV, "").strip()
     if not text:
         return DEFAULT_PIPELINE
-    if not text.isdigit() or not 1 <= int(text) <= 1024:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PIPELINE:
         raise UsageError(
-            f"{PIPELINE_ENV}={text}: use a whole number from 1 (no pipelining) to 1024"
+            f"{PIPELINE_ENV}={text}: use a whole number from 1 (no pipelining) to {MAX_PIPELINE}"
         )
     return int(text)
 
@@ -200,45 +203,61 @@ class HttpRemote:
                 failures.append(exc)
                 stop.set()
 
-        with ThreadPoolExecutor(max(1, jobs - 1), "assetgen-get") as pool:
+        pool = ThreadPoolExecutor(max(1, jobs - 1), "assetgen-get")
+        try:
             for _ in range(jobs - 1):
                 pool.submit(stream)
             stream()  # this thread is a stream too
-        if failures:
-            raise failures[0]
+            pool.shutdown(wait=True)
+        except BaseException:  # ^C while waiting for the others: they stop after one answer
+            stop.set()
+            pool.shutdown(wait=False)
+            raise
+        if failures:  # a ^C in this thread first, then whatever stopped the pull first
+            raise next((f for f in failures if not isinstance(f, Exception)), failures[0])
 
     def _stream(self, kind: Kind, feed: _Feed, sink: Sink, stop: threading.Event) -> None:
         """One connection's share of ``get_each``: keep up to ``depth`` GETs in flight,
-        topped up from ``feed`` when half are answered, until the feed is dry."""
+        topped up when half are answered, until the feed is dry. What a connection
+        that closed did not answer is asked for again on the next one."""
         depth = self._depth
-        pending: deque[str] = deque()  # keys asked for on ``conn`` and not yet answered
+        backlog: deque[str] = deque()  # taken from the feed, not (or no longer) asked for
+        pending: deque[str] = deque()  # asked for on ``conn``, not yet answered
         conn: Connection | None = None
         reused = False
         answered = 0  # on ``conn``
+
+        def drop() -> None:
+            nonlocal conn
+            if conn is not None:
+                conn.close()
+                conn = None
+            backlog.extendleft(reversed(pending))
+            pending.clear()
+
         with self._slots:
             try:
                 while not stop.is_set():
                     try:
                         if conn is None:
-                            if not pending:
-                                pending.extend(feed.take(depth))
-                                if not pending:
+                            if not backlog:
+                                backlog.extend(feed.take(depth))
+                                if not backlog:
                                     break
+                            answered, reused = 0, False  # a failed connect is no progress
                             conn, reused = self._checkout()
-                            answered = 0
-                            self._send_gets(conn, kind, pending)
-                        elif len(pending) <= depth // 2 and (
-                            more := feed.take(depth - len(pending))
-                        ):
-                            pending.extend(more)
-                            self._send_gets(conn, kind, more)
+                        if len(pending) <= depth // 2:
+                            want = depth - len(pending)
+                            batch = [backlog.popleft() for _ in range(min(want, len(backlog)))]
+                            batch += feed.take(want - len(batch))
+                            if batch:
+                                pending.extend(batch)
+                                self._send_gets(conn, kind, batch)
                         if not pending:
                             break
                         resp = conn.read_response("GET")
                     except OSError as exc:
-                        if conn is not None:
-                            conn.close()
-                            conn = None
+                        drop()
                         if isinstance(exc, _STALE) and (reused or answered):
                             # A stale keep-alive, or a server that ended the pipeline early
                             # (every answer so far was whole): ask again on a new connection.
@@ -249,8 +268,9 @@ class HttpRemote:
                     key = pending.popleft()
                     answered += 1
                     if not resp.keep_alive:
-                        conn.close()
-                        conn = None
+                        drop()
+                        if answered == 1:  # one answer per connection: ask for one at a time
+                            depth = 1
                     if resp.status == 200:
                         sink(key, resp.body)
                     elif resp.status == 404:

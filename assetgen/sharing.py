@@ -33,7 +33,7 @@ def cache_transfer(
     Exit 1 when some locked image is on neither side or the remote failed; a build
     only warns about a remote, but moving bytes is all this command was asked to do.
     """
-    from .cachesync import DEFAULT_PULL_STREAMS, DEFAULT_TRANSFER_JOBS, pull_all, push_all
+    from .cachesync import DEFAULT_TRANSFER_JOBS, pull_all, push_all
     from .remote import display_url
 
     out = out or sys.stdout
@@ -43,7 +43,7 @@ def cache_transfer(
     if push:
         stats = push_all(cache, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
     else:
-        stats = pull_all(remote, cache, entries, jobs=jobs or DEFAULT_PULL_STREAMS)
+        stats = pull_all(remote, cache, entries, jobs=jobs)  # None: per backend
     where = display_url(remote.url)
     verb, direction = ("pushed", "to") if push else ("pulled", "from")
     out.write(

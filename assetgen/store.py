@@ -156,13 +156,20 @@ class LocalCache:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            packed = self._blob_packs.read(sha256)  # a pulled image (blobpacks.py)
-            if packed is None or hashlib.sha256(packed).hexdigest() != sha256:
-                return None  # a damaged packed copy: a miss; a loose copy would shadow it
-            return packed
+            return self._read_packed(sha256)
         if hashlib.sha256(data).hexdigest() != sha256:
             with contextlib.suppress(OSError):
-                path.unlink()
+                path.unlink()  # damaged: a miss, and the next put or pull writes it again
+            return self._read_packed(sha256)
+        return data
+
+    def _read_packed(self, sha256: str) -> bytes | None:
+        """A pulled image (blobpacks.py), verified; a damaged copy is dropped: a miss."""
+        data = self._blob_packs.read(sha256)
+        if data is None:
+            return None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            self._blob_packs.discard(sha256)
             return None
         return data
 
@@ -384,8 +391,9 @@ class _Packs:
 
 
 _copies = itertools.count()
-_pid = [os.getpid()]  # temp names carry it; a pull asks for thousands, so not every time
-os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+_pid = [os.getpid()]  # temp names carry it; copies come by the thousand, so not every time
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to follow
+    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 
 def _write_copy(path: str, data: bytes | bytearray) -> None:

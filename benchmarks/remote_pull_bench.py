@@ -7,8 +7,8 @@ distinct 1K drafts (rendered in worker processes before any clock starts; about
 
 (a) ``cachesync.pull_all`` of the N lock entries into an empty local cache, at each
     ``--jobs`` value (pipelined connections, ``$ASSETGEN_REMOTE_PIPELINE`` GETs in
-    flight on each): one verified GET of ``/cas/<sha>`` per image, written to the
-    cache by temp file and rename, and the records as one pack;
+    flight on each): one verified GET of ``/cas/<sha>`` per image, appended to the
+    receiving stream's pack in the cache (blobpacks.py), and the records as one pack;
 (b) ``curl --parallel --parallel-max K`` over the same N URLs, each to a file, at
     each ``--curl`` value.
 

@@ -105,7 +105,8 @@ def test_gc_sweeps_old_temp_packs_only(tmp_path: Path) -> None:
 
 
 def test_local_cache_reads_packed_blobs_verified(tmp_path: Path) -> None:
-    """A damaged packed copy is a miss, and a loose copy written later shadows it."""
+    """A damaged packed copy is a miss and is dropped from its pack, so the next pull
+    fetches it again; the pack's other blobs stay."""
     cache = LocalCache(tmp_path)
     good, other = image(1), image(2)
     writer = cache.pack_writer()
@@ -118,9 +119,92 @@ def test_local_cache_reads_packed_blobs_verified(tmp_path: Path) -> None:
     raw[10] ^= 0xFF  # inside the first blob
     Path(path).write_bytes(bytes(raw))
     assert LocalCache(tmp_path).read_blob(sha(good)) is None
+    assert not LocalCache(tmp_path).has_blob(sha(good))
     assert LocalCache(tmp_path).read_blob(sha(other)) == other
     cache.add_blob(sha(good), good, durable=False)
     assert LocalCache(tmp_path).read_blob(sha(good)) == good
+
+
+def test_a_damaged_loose_copy_falls_back_to_a_packed_one(tmp_path: Path) -> None:
+    cache = LocalCache(tmp_path)
+    data = image(1)
+    writer = cache.pack_writer()
+    writer.add(sha(data), data)
+    writer.commit()
+    loose = tmp_path / "blobs" / sha(data)[:2] / sha(data)
+    loose.parent.mkdir(parents=True)
+    loose.write_bytes(b"torn")
+    assert cache.read_blob(sha(data)) == data and not loose.exists()
+
+
+def test_a_reader_keeps_finding_blobs_another_process_repacked(tmp_path: Path) -> None:
+    """gc elsewhere rewrote the pack this reader had indexed: no spurious miss; and
+    a pack committed elsewhere after this reader's first lookup is found too."""
+    blobs = [image(i) for i in range(3)]
+    packed(tmp_path / "blobpacks", blobs)
+    reader = LocalCache(tmp_path)
+    assert reader.read_blob(sha(blobs[0])) == blobs[0]  # index read now
+    gc_packs(tmp_path / "blobpacks", {sha(b) for b in blobs[:2]}, PackIndex(tmp_path))
+    assert reader.read_blob(sha(blobs[1])) == blobs[1]
+    assert reader.read_blob(sha(blobs[2])) is None
+    later = image(9)
+    packed(tmp_path / "blobpacks", [later])
+    assert reader.has_blob(sha(later)) and reader.read_blob(sha(later)) == later
+
+
+def test_gc_leaves_a_pack_it_cannot_read_just_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable pack (EMFILE, EACCES) says nothing about the pack: it stays."""
+    packed(tmp_path, [image(1)])
+
+    def unreadable(path: str) -> None:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(blobpacks, "_read_index", unreadable)
+    gc_packs(tmp_path, set(), PackIndex(tmp_path))
+    monkeypatch.undo()
+    assert PackIndex(tmp_path).read(sha(image(1))) == image(1)
+
+
+def test_a_pack_refuses_adds_once_committed(tmp_path: Path) -> None:
+    """A stream still running after ^C cannot write past the index of a committed pack."""
+    writer = PackWriter(tmp_path)
+    writer.add(sha(image(1)), image(1))
+    assert writer.commit() == [sha(image(1))]
+    with pytest.raises(blobpacks.PackClosed):
+        writer.add(sha(image(2)), image(2))
+    assert PackIndex(tmp_path).read(sha(image(1))) == image(1)
+
+
+def test_records_only_for_images_whose_pack_was_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack that fails to commit (a full disk) takes its records with it."""
+    monkeypatch.setattr(blobpacks, "ROTATE_BYTES", 2 * 4096)  # 2 images a pack
+    a = LocalCache(tmp_path / "a")
+    locked = entries(a, 5)
+    remote = open_remote((tmp_path / "shared").as_uri())
+    push_all(a, remote, locked)
+    real_replace, renames = os.replace, []
+
+    def replace(src: str, dst: str) -> None:
+        renames.append(dst)
+        if len(renames) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(blobpacks.os, "replace", replace)
+    b = LocalCache(tmp_path / "b")
+    with pytest.raises(OSError, match="No space"):
+        pull_all(remote, b, locked, jobs=1)
+    monkeypatch.undo()
+    fresh = LocalCache(tmp_path / "b")
+    readable = [fresh.read_blob(e.sha256) is not None for e in locked]
+    recorded = [fresh.record(e.spec_hash) is not None for e in locked]
+    # The first pack landed; the second failed at its rename, which stopped the pull.
+    assert readable == recorded == [True, True, False, False, False]
+    assert pull_all(remote, fresh, locked).copied == 3
 
 
 def test_gc_and_info_count_packed_blobs(tmp_path: Path) -> None:
@@ -171,8 +255,9 @@ def test_a_pull_cut_short_keeps_what_it_fetched(tmp_path: Path, error: BaseExcep
     remote = open_remote((tmp_path / "shared").as_uri())
     push_all(a, remote, locked)
     b = LocalCache(tmp_path / "b")
+    expected = RemoteCacheError if isinstance(error, RemoteUnavailable) else KeyboardInterrupt
     with pytest.raises(
-        RemoteCacheError if isinstance(error, RemoteUnavailable) else KeyboardInterrupt
+        expected, match="after 3 of 5 images" if expected is RemoteCacheError else None
     ):
         pull_all(HalfRemote(remote, 3, error), b, locked)  # type: ignore[arg-type]
     assert [LocalCache(tmp_path / "b").read_blob(e.sha256) is not None for e in locked] == [

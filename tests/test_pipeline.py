@@ -192,3 +192,35 @@ def test_nginx_closing_at_its_keepalive_limit(tmp_path: Path) -> None:
         remote.close()
         got = fetch(nginx.url, [*KEYS, "ff" * 32])
     assert got == {**{k: k.encode() for k in KEYS}, "ff" * 32: None}
+
+
+def test_a_server_without_keep_alive_is_asked_one_at_a_time() -> None:
+    """A connection that closes after its first answer: the stream stops pipelining."""
+    with canned(lambda conn, n, key: ok(key, close=True)) as server:
+        got = fetch(server.url, KEYS, jobs=1)
+    assert sorted(got) == sorted(KEYS) and server.connections == len(KEYS)
+    assert server.in_flight[0] > 1 and set(server.in_flight[1:]) == {1}
+
+
+def test_a_reconnect_that_fails_ends_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a connection that answered some, a new one that cannot be opened (even with
+    a reset, as a TLS handshake may) is the remote down, not a reason to try forever."""
+    with canned(lambda conn, n, key: ok(key) if n < 2 else None) as server:
+        remote = HttpRemote(server.url)
+        real_connect = remote._connect
+        calls = []
+
+        def connect() -> object:
+            calls.append(1)
+            if len(calls) == 1:
+                return real_connect()
+            if len(calls) > 50:
+                raise ConnectionRefusedError  # a regression ends here, not in a hang
+            raise ConnectionResetError
+
+        monkeypatch.setattr(remote, "_connect", connect)
+        got: list[str] = []
+        with pytest.raises(RemoteUnavailable, match="ConnectionResetError"):
+            remote.get_each("cas", KEYS, lambda key, data: got.append(key), jobs=1)
+        remote.close()
+    assert len(got) == 2 and len(calls) == 2
