@@ -97,6 +97,8 @@ def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     from .store import project_cache
 
     manifest = project.load_manifest(provider)
-    return project.plan(
-        manifest, project.load_lock(), project_cache(project, manifest, push=False).has
-    )
+    cache = project_cache(project, manifest, push=False)
+    try:
+        return project.plan(manifest, project.load_lock(), cache.has, lookahead=cache.lookahead())
+    finally:
+        cache.close()

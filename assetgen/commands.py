@@ -79,7 +79,7 @@ def plan(
     manifest = project.load_manifest(provider)
     lock = project.load_lock()
     cache = project_cache(project, manifest, push=False)
-    result = project.plan(manifest, lock, cache.has)
+    result = project.plan(manifest, lock, cache.has, lookahead=cache.lookahead())
     if as_json:
         render.write_json(result, out)
     else:

@@ -119,8 +119,25 @@ class Project:
         is_cached: Callable[[str], bool],
         *,
         force: Iterable[str] = (),
+        lookahead: Callable[[list[str]], object] | None = None,
     ) -> Plan:
+        """The plan; ``lookahead`` (``LocalCache.lookahead``), when given, is first called
+        with every spec hash the plan will pass to ``is_cached``, so that a remote cache
+        can be asked about them all at once rather than one round trip after another.
+        (The planner does not branch on the answers, so a first pass can list them.)"""
         digests = self.output_digests(manifest, lock)
+        if lookahead is None:
+            return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+        asked: list[str] = []
+
+        def note(spec_hash: str) -> bool:
+            asked.append(spec_hash)
+            return False
+
+        plan = make_plan(manifest.specs, lock, digests, note, force=force)
+        if not asked:  # nothing to look up (a null plan): this is the plan
+            return plan
+        lookahead(asked)
         return make_plan(manifest.specs, lock, digests, is_cached, force=force)
 
     def output_digests(self, manifest: Manifest, lock: Lockfile) -> dict[str, str | None]:

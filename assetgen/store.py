@@ -251,6 +251,11 @@ class LocalCache:
         """A new pack of blobs, for a pull (see blobpacks.py); ``commit()`` it when done."""
         return PackWriter(self.root / "blobpacks", self._blob_packs)
 
+    def lookahead(self) -> Callable[[list[str]], object] | None:
+        """What a plan should call first with every spec it will ask ``has`` about (see
+        Project.plan): nothing for a local cache, which answers each at once."""
+        return None
+
     def flush(self) -> None:
         """Nothing to wait for locally (see TieredCache.flush)."""
 

@@ -92,6 +92,10 @@ class TieredCache(LocalCache):
                 )
         return found
 
+    def lookahead(self) -> Callable[[list[str]], object] | None:
+        """``has_many``: a fresh clone's plan asks the remote about every asset at once."""
+        return None if self._down else self.has_many
+
     def _remote_has(self, spec_hash: str) -> bool:
         known = self._known.get(spec_hash)
         if known is None and not self._down:

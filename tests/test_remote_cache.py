@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import copy_example
 from servers import (
     BACKENDS,
     Backend,
@@ -26,7 +32,7 @@ from assetgen.lock import LockEntry
 from assetgen.project import Project
 from assetgen.remote import FileRemote, open_remote, remote_timeout
 from assetgen.remote_http import HttpRemote
-from assetgen.store import CacheRecord, LocalCache, open_cache
+from assetgen.store import CacheRecord, LocalCache, open_cache, spec_hex
 from assetgen.tiered import TieredCache
 
 SPEC = "sha256:" + "ab" * 32
@@ -213,6 +219,57 @@ def test_has_many_asks_the_remote_once_per_spec(tmp_path: Path, backend: Backend
     assert [b.has(s) for s in specs] == [True] * 5 + [False] * 3
     assert b.warnings == []
     b.close()
+
+
+class SlowRemote:
+    """A remote whose HEADs take a round trip's time, noting how many are in flight."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.url = inner, inner.url
+        self.heads: list[str] = []
+        self.in_flight = self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def exists(self, kind: Any, key: str) -> bool:
+        with self._lock:
+            self.heads.append(key)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(0.02)
+        try:
+            return bool(self.inner.exists(kind, key))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_fresh_clones_plan_asks_the_remote_about_every_asset_at_once(tmp_path: Path) -> None:
+    """Not one round trip per asset in turn: the plan looks ahead (has_many), then answers."""
+    shared = (tmp_path / "shared").as_uri()
+    a = copy_example("design-system", tmp_path / "a")
+    env = {**os.environ, "ASSETGEN_REMOTE_CACHE": shared}
+    build = [sys.executable, "-m", "assetgen", "-C", str(a), "build", "--provider", "draft"]
+    subprocess.run(build, env=env, check=True, capture_output=True)
+    b = tmp_path / "b"
+    b.mkdir()
+    for name in ("assetgen.yaml", "assetgen.lock"):
+        shutil.copy2(a / name, b / name)
+
+    project = Project(b, b / "assetgen.yaml")
+    lock = project.load_lock()
+    remote = SlowRemote(open_remote(shared))
+    cache = TieredCache(project.state_dir / "cache", remote, on_warning=lambda message: None)
+    plan = project.plan(
+        project.load_manifest("draft"), lock, cache.has, lookahead=cache.lookahead()
+    )
+    cache.close()
+    assert [a.action for a in plan.actions] == ["restore"] * len(lock.entries)
+    assert all(a.cached for a in plan.actions) and plan.credits == 0
+    assert sorted(remote.heads) == sorted(spec_hex(e.spec_hash) for e in lock.entries.values())
+    assert remote.most_in_flight > 1
 
 
 # --- HTTP specifics -------------------------------------------------------------------
