@@ -86,6 +86,7 @@ http {{
     scgi_temp_path {prefix}/scgi_temp;
     server {{
         listen {host}:{port};
+        {tls_listen}
         # Read-write, as a team's cache: PUT goes to a temp file, then a rename.
         location /cache/ {{
             root {store};
@@ -110,7 +111,17 @@ class Nginx:
     prefix: Path
     port: int
     keepalive_requests: int = 100000  # after this many, nginx closes a connection
+    tls_port: int | None = None  # also HTTPS here, with a self-signed ``cert``
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def tls_url(self) -> str:
+        return f"https://{LOOPBACK}:{self.tls_port}/cache"
+
+    @property
+    def cert(self) -> Path:
+        """The server's certificate: trust it with SSL_CERT_FILE."""
+        return self.prefix / "cert.pem"
 
     @property
     def url(self) -> str:
@@ -130,6 +141,14 @@ class Nginx:
         assert binary is not None
         conf = self.prefix / "nginx.conf"
         # A root master runs its workers as `nobody`, who may not write here: run them as us.
+        tls_listen = ""
+        if self.tls_port is not None:
+            if not self.cert.exists():
+                self_signed(self.cert, self.prefix / "key.pem")
+            tls_listen = (
+                f"listen {LOOPBACK}:{self.tls_port} ssl; ssl_certificate {self.cert}; "
+                f"ssl_certificate_key {self.prefix / 'key.pem'};"
+            )
         user = ""
         if os.geteuid() == 0:
             user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(0).gr_name};\n"
@@ -141,6 +160,7 @@ class Nginx:
                 port=self.port,
                 store=self.prefix / "store",
                 keepalive_requests=self.keepalive_requests,
+                tls_listen=tls_listen,
             ),
             encoding="utf-8",
         )
@@ -159,15 +179,59 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def nginx_server(prefix: Path, *, keepalive_requests: int = 100000) -> Iterator[Nginx]:
-    """nginx on a free loopback port with everything under ``prefix``; stopped on exit."""
+def nginx_server(
+    prefix: Path, *, keepalive_requests: int = 100000, tls: bool = False
+) -> Iterator[Nginx]:
+    """nginx on a free loopback port with everything under ``prefix``; stopped on exit.
+    ``tls``: HTTPS too, on another port (needs ``cryptography`` to make the certificate)."""
     prefix.mkdir(parents=True, exist_ok=True)
-    server = Nginx(prefix, free_port(), keepalive_requests)
+    server = Nginx(prefix, free_port(), keepalive_requests, free_port() if tls else None)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+def self_signed(cert: Path, key: Path) -> None:
+    """A certificate for 127.0.0.1 and 127.0.0.2 (IP address SANs), signed by its own key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                # 127.0.0.2 too: a host that is not skipped as loopback, for proxy tests
+                [x509.IPAddress(ipaddress.ip_address(ip)) for ip in (LOOPBACK, "127.0.0.2")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 # Environment for an S3 client talking to moto: fake keys, no host config, no metadata service.
