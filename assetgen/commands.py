@@ -285,10 +285,15 @@ def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | 
     """Drop what the current lock does not reference (or, with --older-than, also what is older)."""
     out = out or sys.stdout
     cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
-    keep = {e.spec_hash for e in project.load_lock().entries.values()}
+    entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
-    result = cache.gc(keep, age)
-    out.write(f"dropped {result['dropped']} entries, freed {result['freed_bytes'] / 1e6:.1f} MB\n")
+    result = cache.gc({e.spec_hash for e in entries}, age)
+    freed = result["freed_bytes"]
+    if project.state_dir.is_dir():  # the gallery's thumbnails of images no longer locked
+        from .thumbs import ThumbnailCache
+
+        freed += ThumbnailCache(project.state_dir / "thumbs").trim({e.sha256 for e in entries})
+    out.write(f"dropped {result['dropped']} entries, freed {freed / 1e6:.1f} MB\n")
     return 0
 
 

@@ -108,6 +108,18 @@ class ThumbnailCache:
                 self.made += 1
         return have
 
+    def trim(self, keep: set[str]) -> int:
+        """Remove thumbnails of images not in ``keep`` (digests), and any left by older
+        versions of this module (``cache gc``); returns the bytes freed."""
+        freed = 0
+        for path in self.root.parent.glob("*/*/*.webp"):
+            current = path.parent.parent == self.root
+            if not current or path.name.split("-", 1)[0] not in keep:
+                with contextlib.suppress(OSError):
+                    freed += path.stat().st_size
+                    path.unlink()
+        return freed
+
     def publish(self, digests: Iterable[str], folder: Path) -> dict[str, str]:
         """Link (or copy) these thumbnails into ``folder``; digest -> file name there.
 

@@ -134,6 +134,25 @@ def test_thumbnails_are_cached_by_content(built: Path) -> None:
     assert len(published) == 25  # thumbnails of replaced images were pruned from the page
 
 
+def test_cache_gc_trims_thumbnails_of_images_no_longer_locked(built: Path) -> None:
+    """After an edit, the replaced images' thumbnails go with `cache gc`; the rest stay."""
+    project = find_project(built)
+    build_gallery(project, provider="draft")
+    edit(built / "assetgen.yaml", "circle crop", "square crop")
+    build(built)
+    build_gallery(project, provider="draft")
+    thumbs = built / ".assetgen" / "thumbs"
+    old_version = thumbs / "v0" / "ab" / f"{'ab' * 32}-{THUMB_PX}.webp"
+    old_version.parent.mkdir(parents=True)
+    old_version.write_bytes(b"a thumbnail an older assetgen made")
+    assert len(list(thumbs.glob("*/*/*.webp"))) == 25 + 4 + 1
+    assert main(["-C", str(built), "cache", "gc"]) == 0
+    left = {p.name.split("-")[0] for p in thumbs.glob("*/*/*.webp")}
+    locked = {e.sha256 for e in project.load_lock().entries.values()}
+    assert left == locked and len(left) == 25
+    assert build_gallery(project, provider="draft").thumbnails_made == 0
+
+
 def test_thumbnail_of_an_unreadable_image_is_skipped(tmp_path: Path) -> None:
     """A file that is not an image gets no thumbnail, and the card says so instead."""
     (tmp_path / "bad.png").write_bytes(b"not an image")
