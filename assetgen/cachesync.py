@@ -72,7 +72,7 @@ def pull_all(
     cache lacks (``RemoteStore.get_each``, ``jobs`` at a time: pipelined streams over
     HTTP, threads otherwise). Each stream appends what it receives to a pack of its
     own (blobpacks.py); the records of what the packs hold go to the local cache as
-    one pack file (store._Packs) once those are in place. Raises RemoteCacheError
+    one pack file (recordpacks.py) once those are in place. Raises RemoteCacheError
     when the remote fails; what was pulled before is kept, on ^C too.
     """
     from .remote_http import HttpRemote

@@ -18,7 +18,6 @@ import hashlib
 import itertools
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
 from .errors import UsageError
 from .fsutil import TEMP_PREFIX, atomic_write
+from .recordpacks import RecordPacks
 
 if TYPE_CHECKING:
     from .project import Project
@@ -116,7 +116,7 @@ class LocalCache:
         self.root = root
         self.warnings: list[str] = []  # what a remote tier reported; none for a local cache
         self.on_warning: Callable[[str], None] | None = None  # where a remote tier reports
-        self._packs = _Packs(root / "packs")
+        self._packs = RecordPacks(root / "packs")
         self._blob_packs = PackIndex(root / "blobpacks")
         self._dir = os.fspath(root)  # paths by string: a pull makes thousands
 
@@ -231,7 +231,7 @@ class LocalCache:
     def add_records(self, records: Sequence[CacheRecord]) -> None:
         """Store many records (whose blobs are already stored) as one pack file.
 
-        For a pull: see ``_Packs``. A record file of the same spec, older or newer,
+        For a pull: see recordpacks.py. A record file of the same spec, older or newer,
         takes precedence over a packed record, so use ``add_record`` to extend one.
         """
         merged: dict[str, CacheRecord] = {}
@@ -241,7 +241,7 @@ class LocalCache:
                 rec if old is None else replace_record(rec, {**old.blobs, **rec.blobs})
             )
         if merged:
-            self._packs.add(list(merged.values()))
+            self._packs.add({r.spec_hash: r.to_json() for r in merged.values()})
 
     def has_blob(self, sha256: str) -> bool:
         """Whether a blob is there, loose or packed (unverified: ``read_blob`` verifies)."""
@@ -314,7 +314,7 @@ class LocalCache:
                 if not stale and rec is not None:
                     packed[path].append(rec)
         for pack in self._packs.files():
-            self._packs.rewrite(pack, packed.get(pack, []))
+            self._packs.rewrite(pack, {r.spec_hash: r.to_json() for r in packed.get(pack, [])})
         freed = gc_packs(self.root / "blobpacks", live_blobs, self._blob_packs)
         for blob in (self.root / "blobs").glob("*/*"):
             if blob.name not in live_blobs:
@@ -328,71 +328,6 @@ def _record_or_none(doc: Any) -> CacheRecord | None:
         return CacheRecord.from_json(doc)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
-
-
-class _Packs:
-    """Records written many at a time: ``packs/*.json``, one file per pull.
-
-    A pull of N small images would otherwise create 2N files, and creating files,
-    not moving bytes, is most of what such a pull costs (git keeps fetched objects
-    in packs rather than loose for the same reason). Read once per process, on the
-    first lookup that no record file answers; a record file takes precedence.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.dir = directory
-        self._index: dict[str, Any] | None = None
-        self._guard = threading.Lock()
-
-    def files(self) -> list[Path]:
-        try:
-            return sorted(p for p in self.dir.iterdir() if p.suffix == ".json")
-        except OSError:
-            return []
-
-    def read_all(self) -> Iterator[tuple[Path, dict[str, Any]]]:
-        """Every pack, oldest first (its name starts with its time), with its records."""
-        for pack in self.files():
-            try:
-                records = json.loads(pack.read_bytes())["records"]
-            except (OSError, ValueError, KeyError, TypeError):
-                records = None
-            yield pack, records if isinstance(records, dict) else {}
-
-    def get(self, spec_hash: str) -> Any:
-        index = self._index
-        if index is None:
-            with self._guard:
-                if self._index is None:
-                    loaded: dict[str, Any] = {}
-                    for _, records in self.read_all():
-                        loaded.update(records)
-                    self._index = loaded
-                index = self._index
-        return index.get(spec_hash)
-
-    def add(self, records: Sequence[CacheRecord]) -> None:
-        docs = {r.spec_hash: r.to_json() for r in records}
-        name = f"{time.time_ns():020d}-{os.getpid()}-{next(_copies)}.json"
-        atomic_write(self.dir / name, json.dumps({"records": docs}, sort_keys=True).encode())
-        with self._guard:
-            if self._index is not None:
-                self._index.update(docs)
-
-    def rewrite(self, pack: Path, keep: list[CacheRecord]) -> None:
-        """Keep only ``keep`` in ``pack`` (gc); an empty pack goes."""
-        with self._guard:
-            self._index = None
-        if not keep:
-            pack.unlink(missing_ok=True)
-            return
-        docs = {r.spec_hash: r.to_json() for r in keep}
-        try:
-            current = json.loads(pack.read_bytes())["records"]
-        except (OSError, ValueError, KeyError, TypeError):
-            current = None
-        if current != docs:
-            atomic_write(pack, json.dumps({"records": docs}, sort_keys=True).encode())
 
 
 _copies = itertools.count()

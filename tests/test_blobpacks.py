@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from test_remote_cache import entries, image
+from test_remote_cache import entries, image, record
 
 from assetgen import blobpacks
 from assetgen.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
@@ -266,3 +266,13 @@ def test_a_pull_cut_short_keeps_what_it_fetched(tmp_path: Path, error: BaseExcep
     again = pull_all(remote, LocalCache(tmp_path / "b"), locked)
     assert (again.present, again.copied) == (3, 2)
     remote.close()
+
+
+def test_a_reader_sees_records_another_process_pulled_since(tmp_path: Path) -> None:
+    """Record packs, like blob packs, are looked at again when a lookup misses and
+    their directory changed: a build running beside a pull does not pay for its images."""
+    spec = "sha256:" + "cd" * 32
+    reader = LocalCache(tmp_path)
+    assert not reader.has(spec)  # the packs are read now (none yet)
+    LocalCache(tmp_path).add_records([record(spec)])
+    assert reader.has(spec) and reader.record(spec) == record(spec)
