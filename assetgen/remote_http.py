@@ -108,8 +108,6 @@ class HttpRemote:
         self._slots = threading.BoundedSemaphore(max(1, connections))
         self._idle: list[Connection] = []
         self._idle_lock = threading.Lock()
-        # Through a plain HTTP proxy, one request at a time: proxies are where pipelines break.
-        self._depth = 1 if self._proxy is not None and not self._https else pipeline_depth()
 
     def _connect(self) -> Connection:
         via = self._proxy
@@ -192,13 +190,16 @@ class HttpRemote:
     def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
         """Pipelined GETs on ``jobs`` connections, each handing its answers to ``sink``
         in its own thread (a pull hashes and writes there, so the threads overlap)."""
+        # Through a plain HTTP proxy, one request at a time: proxies are where pipelines
+        # break. (Read here, not when opened: a bad value only stops what would use it.)
+        depth = 1 if self._proxy is not None and not self._https else pipeline_depth()
         feed = _Feed(keys)
         stop = threading.Event()
         failures: list[BaseException] = []
 
         def stream() -> None:
             try:
-                self._stream(kind, feed, sink, stop)
+                self._stream(kind, feed, sink, stop, depth)
             except BaseException as exc:
                 failures.append(exc)
                 stop.set()
@@ -216,11 +217,12 @@ class HttpRemote:
         if failures:  # a ^C in this thread first, then whatever stopped the pull first
             raise next((f for f in failures if not isinstance(f, Exception)), failures[0])
 
-    def _stream(self, kind: Kind, feed: _Feed, sink: Sink, stop: threading.Event) -> None:
+    def _stream(
+        self, kind: Kind, feed: _Feed, sink: Sink, stop: threading.Event, depth: int
+    ) -> None:
         """One connection's share of ``get_each``: keep up to ``depth`` GETs in flight,
         topped up when half are answered, until the feed is dry. What a connection
         that closed did not answer is asked for again on the next one."""
-        depth = self._depth
         backlog: deque[str] = deque()  # taken from the feed, not (or no longer) asked for
         pending: deque[str] = deque()  # asked for on ``conn``, not yet answered
         conn: Connection | None = None
