@@ -108,14 +108,16 @@ class PackWriter:
                 view = memoryview(data + len(data).to_bytes(8, "big") + MAGIC)
                 while view:
                     view = view[os.write(fd, view) :]
-            os.close(fd)
+            closing, fd = fd, None
+            os.close(closing)
             if index:
                 os.replace(self._tmp, path)
             else:
                 os.unlink(self._tmp)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd is not None:  # closed once only: the number may be another file's since
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
             raise
@@ -153,6 +155,8 @@ class PackIndex:
     def _load(self) -> dict[str, Location]:
         with self._guard:
             seen = self._stamp()
+            if self._where is not None and seen == self._seen:
+                return self._where  # another thread read them while this one waited
             loaded: dict[str, Location] = {}
             for path, index in read_packs(self.directory):
                 for sha, (offset, size) in index.items():

@@ -125,6 +125,7 @@ class Project:
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
         can be asked about them all at once rather than one round trip after another.
         (The planner does not branch on the answers, so a first pass can list them.)"""
+        force = frozenset(force)  # read by both passes
         digests = self.output_digests(manifest, lock)
         if lookahead is None:
             return make_plan(manifest.specs, lock, digests, is_cached, force=force)

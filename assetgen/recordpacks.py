@@ -59,6 +59,8 @@ class RecordPacks:
         if index is None or (spec_hash not in index and self._stamp() != self._seen):
             with self._guard:
                 seen = self._stamp()
+                if self._index is not None and seen == self._seen:
+                    return self._index.get(spec_hash)  # another thread read them meanwhile
                 loaded: dict[str, Any] = {}
                 for _, records in self.read_all():
                     loaded.update(records)

@@ -27,13 +27,13 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from .errors import UsageError
+from .fanout import Feed, run_workers
 from .fsutil import atomic_write
 
 Kind = Literal["cas", "ac"]
@@ -91,25 +91,15 @@ class RemoteStore(Protocol):
 def get_each_threaded(
     remote: RemoteStore, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int
 ) -> None:
-    """``RemoteStore.get_each`` from ``get`` calls in a pool of ``jobs`` threads, each
-    passing its answer on itself: for backends without a cheaper way to ask for many."""
-    stop = threading.Event()
+    """``RemoteStore.get_each`` from ``get`` calls in ``jobs`` threads, each passing its
+    answers on itself: for backends without a cheaper way to ask for many."""
+    feed = Feed(keys)
 
-    def one(key: str) -> None:
-        if not stop.is_set():
-            try:
-                sink(key, remote.get(kind, key))
-            except BaseException:
-                stop.set()
-                raise
+    def work(stop: threading.Event) -> None:
+        while not stop.is_set() and (batch := feed.take(1)):
+            sink(batch[0], remote.get(kind, batch[0]))
 
-    pool = ThreadPoolExecutor(max(1, jobs), "assetgen-get")
-    try:
-        for _ in pool.map(one, keys):  # raises the first failure in key order
-            pass
-    finally:  # on a failure or ^C, the rest are skipped; a running get ends on its own
-        stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+    run_workers(work, max(1, jobs), "assetgen-get")
 
 
 def get_blob(remote: RemoteStore, sha256: str) -> Blob | None:

@@ -13,7 +13,6 @@ connection; set the variable to 1 for a server or proxy that mishandles pipeline
 from __future__ import annotations
 
 import base64
-import itertools
 import netrc
 import os
 import socket
@@ -21,11 +20,11 @@ import ssl
 import threading
 import urllib.request
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlsplit
 
 from .errors import UsageError
+from .fanout import Feed, run_workers
 from .http11 import Connection, ConnectionClosed, Response
 from .remote import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -193,32 +192,11 @@ class HttpRemote:
         # Through a plain HTTP proxy, one request at a time: proxies are where pipelines
         # break. (Read here, not when opened: a bad value only stops what would use it.)
         depth = 1 if self._proxy is not None and not self._https else pipeline_depth()
-        feed = _Feed(keys)
-        stop = threading.Event()
-        failures: list[BaseException] = []
-
-        def stream() -> None:
-            try:
-                self._stream(kind, feed, sink, stop, depth)
-            except BaseException as exc:
-                failures.append(exc)
-                stop.set()
-
-        pool = ThreadPoolExecutor(max(1, jobs - 1), "assetgen-get")
-        try:
-            for _ in range(jobs - 1):
-                pool.submit(stream)
-            stream()  # this thread is a stream too
-            pool.shutdown(wait=True)
-        except BaseException:  # ^C while waiting for the others: they stop after one answer
-            stop.set()
-            pool.shutdown(wait=False)
-            raise
-        if failures:  # a ^C in this thread first, then whatever stopped the pull first
-            raise next((f for f in failures if not isinstance(f, Exception)), failures[0])
+        feed = Feed(keys)
+        run_workers(lambda stop: self._stream(kind, feed, sink, stop, depth), jobs, "assetgen-get")
 
     def _stream(
-        self, kind: Kind, feed: _Feed, sink: Sink, stop: threading.Event, depth: int
+        self, kind: Kind, feed: Feed[str], sink: Sink, stop: threading.Event, depth: int
     ) -> None:
         """One connection's share of ``get_each``: keep up to ``depth`` GETs in flight,
         topped up when half are answered, until the feed is dry. What a connection
@@ -343,15 +321,3 @@ def _proxy_for(scheme: str, host: str) -> tuple[str, int] | None:
     if parts.hostname is None:
         return None
     return parts.hostname, parts.port or 80
-
-
-class _Feed:
-    """The keys of a ``get_each``, handed to its connections a batch at a time."""
-
-    def __init__(self, keys: Iterable[str]) -> None:
-        self._keys: Iterator[str] = iter(keys)
-        self._lock = threading.Lock()
-
-    def take(self, n: int) -> list[str]:
-        with self._lock:
-            return list(itertools.islice(self._keys, n))

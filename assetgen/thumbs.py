@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -110,14 +111,20 @@ class ThumbnailCache:
 
     def trim(self, keep: set[str]) -> int:
         """Remove thumbnails of images not in ``keep`` (digests), and any left by older
-        versions of this module (``cache gc``); returns the bytes freed."""
+        versions of this module (``cache gc``); returns the bytes freed. Only what this
+        class writes is touched: ``v<N>/<xx>/<sha256>-<px>.webp``, links not followed."""
         freed = 0
-        for path in self.root.parent.glob("*/*/*.webp"):
-            current = path.parent.parent == self.root
-            if not current or path.name.split("-", 1)[0] not in keep:
-                with contextlib.suppress(OSError):
-                    freed += path.stat().st_size
-                    path.unlink()
+        for version in _subdirs(self.root.parent, _VERSION_DIR):
+            for folder in _subdirs(version.path, _FANOUT_DIR):
+                for thumb in _entries(folder.path):
+                    made = _THUMB_NAME.fullmatch(thumb.name)
+                    if made is None or not thumb.is_file(follow_symlinks=False):
+                        continue
+                    if version.path != str(self.root) or made[1] not in keep:
+                        with contextlib.suppress(OSError):
+                            size = thumb.stat(follow_symlinks=False).st_size
+                            os.unlink(thumb.path)
+                            freed += size
         return freed
 
     def publish(self, digests: Iterable[str], folder: Path) -> dict[str, str]:
@@ -146,3 +153,25 @@ class ThumbnailCache:
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
         return names
+
+
+_VERSION_DIR = re.compile(r"v\d+")
+_FANOUT_DIR = re.compile(r"[0-9a-f]{2}")
+_THUMB_NAME = re.compile(r"([0-9a-f]{64})-\d+\.webp")
+
+
+def _entries(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def _subdirs(directory: str | Path, name: re.Pattern[str]) -> list[os.DirEntry[str]]:
+    """The real directories (not links to elsewhere) in ``directory`` named like ``name``."""
+    return [
+        e
+        for e in _entries(str(directory))
+        if name.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+    ]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from .fanout import Feed, run_workers
 from .remote import (
     RemoteCorrupt,
     RemoteError,
@@ -85,11 +86,16 @@ class TieredCache(LocalCache):
         wanted = list(dict.fromkeys(spec_hashes))
         found = {h for h in wanted if LocalCache.has(self, h)}
         rest = [h for h in wanted if h not in found]
-        if rest and not self._down:
-            with ThreadPoolExecutor(max(1, jobs)) as pool:
-                found.update(
-                    h for h, ok in zip(rest, pool.map(self._remote_has, rest), strict=True) if ok
-                )
+        if not rest or self._down:
+            return found
+        feed = Feed(rest)
+
+        def work(stop: threading.Event) -> None:
+            while not stop.is_set() and not self._down and (batch := feed.take(1)):
+                if self._remote_has(batch[0]):
+                    found.add(batch[0])  # set.add is atomic
+
+        run_workers(work, max(1, jobs), "assetgen-has")
         return found
 
     def lookahead(self) -> Callable[[list[str]], object] | None:

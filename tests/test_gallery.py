@@ -153,6 +153,28 @@ def test_cache_gc_trims_thumbnails_of_images_no_longer_locked(built: Path) -> No
     assert build_gallery(project, provider="draft").thumbnails_made == 0
 
 
+def test_trimming_thumbnails_touches_nothing_else(tmp_path: Path) -> None:
+    """Only thumbnail names in thumbnail folders go; links to elsewhere are not followed."""
+    outside = tmp_path / "outside"
+    (outside / "photos").mkdir(parents=True)
+    holiday = outside / "photos" / "holiday.webp"
+    lookalike = outside / f"{'cd' * 32}-{THUMB_PX}.webp"
+    for f in (holiday, lookalike):
+        f.write_bytes(b"the user's")
+    thumbs = ThumbnailCache(tmp_path / "thumbs")
+    thumbs.root.mkdir(parents=True)
+    (thumbs.root.parent / "shared").symlink_to(outside)
+    (thumbs.root / "cd").symlink_to(outside)
+    notes = thumbs.root / "ab"
+    notes.mkdir()
+    (notes / "notes.webp").write_bytes(b"not ours")
+    stale = thumbs.path("ab" * 32)
+    stale.write_bytes(b"a thumbnail")
+    assert thumbs.trim(set()) == len(b"a thumbnail")
+    assert not stale.exists() and (notes / "notes.webp").exists()
+    assert holiday.exists() and lookalike.exists()
+
+
 def test_thumbnail_of_an_unreadable_image_is_skipped(tmp_path: Path) -> None:
     """A file that is not an image gets no thumbnail, and the card says so instead."""
     (tmp_path / "bad.png").write_bytes(b"not an image")

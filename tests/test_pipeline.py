@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -224,3 +225,30 @@ def test_a_reconnect_that_fails_ends_the_stream(monkeypatch: pytest.MonkeyPatch)
             remote.get_each("cas", KEYS, lambda key, data: got.append(key), jobs=1)
         remote.close()
     assert len(got) == 2 and len(calls) == 2
+
+
+def test_ctrl_c_is_not_held_up_by_a_hung_server() -> None:
+    """^C during a pull from a server that accepts and never answers: raised at once in
+    this thread, while the other stream is still blocked in its read (a daemon thread,
+    which does not hold the process up at exit either)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: [accepted.append(listener.accept()[0]) for _ in range(2)], daemon=True
+    ).start()
+    remote = HttpRemote(f"http://127.0.0.1:{listener.getsockname()[1]}/cache")
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            remote.get_each("cas", KEYS, lambda key, data: None, jobs=2)
+        stuck = [t for t in threading.enumerate() if t.name.startswith("assetgen-get")]
+        assert stuck and all(t.daemon and t.is_alive() for t in stuck)
+    finally:
+        timer.cancel()
+        for conn in accepted:
+            conn.close()  # the stuck stream reads an end and stops
+        listener.close()
+        remote.close()

@@ -272,6 +272,30 @@ def test_a_fresh_clones_plan_asks_the_remote_about_every_asset_at_once(tmp_path:
     assert remote.most_in_flight > 1
 
 
+def test_the_lookahead_plans_exactly_what_the_plain_plan_does(tmp_path: Path) -> None:
+    """Two passes, one plan: the same actions, forced ones included (even when ``force``
+    is a generator, which the first pass must not use up)."""
+    a = copy_example("quickstart", tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "assetgen", "-C", str(a), "build", "--provider", "draft"],
+        check=True,
+        capture_output=True,
+    )
+    project = Project(a, a / "assetgen.yaml")
+    manifest, lock = project.load_manifest("draft"), project.load_lock()
+    (a / lock.entries[manifest.specs[1].name].path).unlink()  # a restore, which asks the cache
+    forced = [manifest.specs[0].name]
+    cache = LocalCache(project.state_dir / "cache")
+    asked: list[list[str]] = []
+    plain = project.plan(manifest, lock, cache.has, force=forced)
+    ahead = project.plan(manifest, lock, cache.has, force=iter(forced), lookahead=asked.append)
+    assert [(x.name, x.action, x.cached) for x in ahead.actions] == [
+        (x.name, x.action, x.cached) for x in plain.actions
+    ]
+    assert {x.action for x in ahead.actions} >= {"update", "restore", "noop"}
+    assert len(asked) == 1 and len(asked[0]) == 1  # the restore (forced: never the cache)
+
+
 # --- HTTP specifics -------------------------------------------------------------------
 
 
