@@ -11,7 +11,7 @@ themselves, linked relatively; only thumbnails are written beside the page.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,12 +62,13 @@ def default_dir(project: Project, name: str) -> Path:
     return project.state_dir / (name if stem == "assetgen" else f"{stem}.{name}")
 
 
-def gallery_items(
-    project: Project, manifest: Manifest, lock: Lockfile, is_cached: Callable[[str], bool]
-) -> list[GalleryItem]:
-    """Every asset of the manifest with its state and the file to show, sorted by name."""
+def gallery_items(project: Project, manifest: Manifest, lock: Lockfile) -> list[GalleryItem]:
+    """Every asset of the manifest with its state and the file to show, sorted by name.
+
+    The page does not say whether a stale asset could come from the cache, so the
+    plan asks no cache (a remote one would be asked about every such asset)."""
     digests = project.output_digests(manifest, lock)  # also wanted below: which file to show
-    plan = make_plan(manifest.specs, lock, digests, is_cached)
+    plan = make_plan(manifest.specs, lock, digests, lambda spec_hash: False)
     failures = read_failures(project.state_file("failures.json"))
     items = []
     for a in plan.actions:
@@ -143,12 +144,8 @@ def build_gallery(
     thumbs: ThumbnailCache | None = None,
 ) -> GalleryResult:
     """Plan ``project`` and write its gallery (default ``.assetgen/gallery/``)."""
-    from .store import project_cache
-
     manifest = project.load_manifest(provider)
-    items = gallery_items(
-        project, manifest, project.load_lock(), project_cache(project, manifest, push=False).has
-    )
+    items = gallery_items(project, manifest, project.load_lock())
     project.ensure_state_dir()
     thumbs = thumbs or ThumbnailCache(project.state_dir / "thumbs")
     return write_gallery(project, items, out_dir or default_dir(project, "gallery"), thumbs)

@@ -270,7 +270,7 @@ def test_a_pull_cut_short_keeps_what_it_fetched(tmp_path: Path, error: BaseExcep
 
 def test_a_reader_sees_records_another_process_pulled_since(tmp_path: Path) -> None:
     """Record packs, like blob packs, are looked at again when a lookup misses and
-    their directory changed: a build running beside a pull does not pay for its images."""
+    their directory changed: a long-lived reader sees what a pull wrote since."""
     spec = "sha256:" + "cd" * 32
     reader = LocalCache(tmp_path)
     assert not reader.has(spec)  # the packs are read now (none yet)

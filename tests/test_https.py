@@ -88,7 +88,10 @@ class Proxy:
         self.first_lines.append(line)
         if line.startswith("CONNECT "):
             while b"\r\n\r\n" not in head:
-                head += client.recv(4096)
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
             upstream = socket.create_connection(("127.0.0.1", self.nginx.tls_port))
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             head = head.split(b"\r\n\r\n", 1)[1]
@@ -115,25 +118,30 @@ class Proxy:
         self.listener.close()
 
 
-def test_https_through_a_connect_tunnel(nginx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def proxy(nginx: Any) -> Iterator[Proxy]:
+    server = Proxy(nginx)
+    yield server
+    server.close()
+
+
+def test_https_through_a_connect_tunnel(
+    nginx: Any, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """https_proxy: a CONNECT tunnel, TLS inside it to the remote's own name."""
-    proxy = Proxy(nginx)
     monkeypatch.setenv("https_proxy", proxy.url)
     url = nginx.tls_url.replace("127.0.0.1", "127.0.0.2")  # loopback hosts skip the proxy
     assert fetch(url, KEYS[:10]) == {k: body(k) for k in KEYS[:10]}
     assert proxy.first_lines and all(
         line == f"CONNECT 127.0.0.2:{nginx.tls_port} HTTP/1.1" for line in proxy.first_lines
     )
-    proxy.close()
 
 
 def test_plain_http_through_a_proxy_one_request_at_a_time(
-    nginx: Any, monkeypatch: pytest.MonkeyPatch
+    nginx: Any, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """http_proxy: absolute-form targets, and no pipelining (proxies are where it breaks)."""
-    proxy = Proxy(nginx)
     monkeypatch.setenv("http_proxy", proxy.url)
     url = nginx.url.replace("127.0.0.1", "127.0.0.2")
     assert fetch(url, KEYS[:10], jobs=1) == {k: body(k) for k in KEYS[:10]}
     assert proxy.first_lines == [f"GET {url}/cas/{KEYS[0]} HTTP/1.1"]
-    proxy.close()
