@@ -22,7 +22,6 @@ from anyio.abc import TaskGroup
 
 from .errors import (
     AssetgenError,
-    BuildLockedError,
     CreditLimitError,
     IntegrityError,
     PermanentProviderError,
@@ -113,30 +112,19 @@ def run_build(
     ``planned`` is a plan the caller already made, with the lock it was made from:
     it is used as is unless the lock changed before this build got the project lock.
     """
-    from filelock import FileLock, Timeout
-
-    state = project.ensure_state_dir()
-    guard = FileLock(str(state / "build.lock"))
-    try:
-        guard.acquire(timeout=0)
-    except Timeout:
-        raise BuildLockedError(
-            f"another assetgen build is running in {project.display(project.root)}\n"
-            "  hint: wait for it to finish (only one build at a time per project)"
-        ) from None
-    journal = Journal(project.state_file("journal.db"))  # one per manifest, like the lock
-    try:
-        outcome = _locked_build(
-            project, manifest, cache, reporter, options, journal, provider_factory, planned
-        )
-        project.running_marker.unlink(missing_ok=True)  # a clean end; a killed build leaves it
-        return outcome
-    except AssetgenError:
-        project.running_marker.unlink(missing_ok=True)
-        raise
-    finally:
-        journal.close()
-        guard.release()
+    with project.exclusive("build"):
+        journal = Journal(project.state_file("journal.db"))  # one per manifest, like the lock
+        try:
+            outcome = _locked_build(
+                project, manifest, cache, reporter, options, journal, provider_factory, planned
+            )
+            project.running_marker.unlink(missing_ok=True)  # a clean end; a killed build leaves it
+            return outcome
+        except AssetgenError:
+            project.running_marker.unlink(missing_ok=True)
+            raise
+        finally:
+            journal.close()
 
 
 def _locked_build(

@@ -287,10 +287,10 @@ def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | 
     cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
-    result = cache.gc({e.spec_hash for e in entries}, age)
-    freed = result["freed_bytes"]
-    if project.state_dir.is_dir():  # the gallery's thumbnails of images no longer locked
-        from .thumbs import ThumbnailCache
+    with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
+        result = cache.gc({e.spec_hash for e in entries}, age)
+        freed = result["freed_bytes"]
+        from .thumbs import ThumbnailCache  # and the gallery's thumbnails of images not locked
 
         freed += ThumbnailCache(project.state_dir / "thumbs").trim({e.sha256 for e in entries})
     out.write(f"dropped {result['dropped']} entries, freed {freed / 1e6:.1f} MB\n")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import BuildLockedError, UsageError
 from .lock import Lockfile, read_lock
 from .plan import Plan, make_plan, paths_to_check
 from .spec import Manifest
@@ -70,6 +70,28 @@ class Project:
             with contextlib.suppress(OSError):
                 ignore.write_text("# machine-local assetgen state\n*\n", encoding="utf-8")
         return d
+
+    @contextlib.contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the project's lock (``.assetgen/build.lock``) for ``what`` ("build",
+        "cache gc", "cache pull"): what writes the lock or the cache runs one at a
+        time, so a gc never drops what a running build or pull has stored but not yet
+        recorded. Raises BuildLockedError when another holds it."""
+        from filelock import FileLock, Timeout
+
+        guard = FileLock(str(self.ensure_state_dir() / "build.lock"))
+        try:
+            guard.acquire(timeout=0)
+        except Timeout:
+            raise BuildLockedError(
+                f"{what}: another assetgen build or cache command is running in "
+                f"{self.display(self.root)}\n"
+                "  hint: wait for it to finish (one at a time per project)"
+            ) from None
+        try:
+            yield
+        finally:
+            guard.release()
 
     def load_manifest(self, provider: str | None = None, *, remember: bool = True) -> Manifest:
         """The resolved manifest; ``remember`` lets a valid one create ``.assetgen/`` for memos."""

@@ -43,7 +43,8 @@ def cache_transfer(
     if push:
         stats = push_all(cache, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
     else:
-        stats = pull_all(remote, cache, entries, jobs=jobs)  # None: per backend
+        with project.exclusive("cache pull"):  # a gc would drop what is not recorded yet
+            stats = pull_all(remote, cache, entries, jobs=jobs)  # None: per backend
     where = display_url(remote.url)
     verb, direction = ("pushed", "to") if push else ("pulled", "from")
     out.write(

@@ -296,6 +296,7 @@ class LocalCache:
         dropped = 0
         live_blobs: set[str] = set()
         packed: dict[Path, list[CacheRecord]] = {}
+        listed = self._packs.files()  # a pack written after this (a pull elsewhere) is not ours
         for path, rec in self.iter_records():
             if rec is None:
                 stale = True
@@ -313,7 +314,7 @@ class LocalCache:
                 packed.setdefault(path, [])
                 if not stale and rec is not None:
                     packed[path].append(rec)
-        for pack in self._packs.files():
+        for pack in sorted(set(listed) | set(packed)):  # empty or unreadable ones go too
             self._packs.rewrite(pack, {r.spec_hash: r.to_json() for r in packed.get(pack, [])})
         freed = gc_packs(self.root / "blobpacks", live_blobs, self._blob_packs)
         for blob in (self.root / "blobs").glob("*/*"):

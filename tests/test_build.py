@@ -241,17 +241,25 @@ def test_max_credits_refuses_to_start(quickstart: Path, capsys: pytest.CaptureFi
 
 
 def test_second_concurrent_build_is_refused(
-    quickstart: Path, capsys: pytest.CaptureFixture[str]
+    quickstart: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While one build holds the project lock, another exits 2 saying a build is running."""
+    """While one build holds the project lock, another exits 2 saying a build is running;
+    so do `cache gc` and `cache pull`, which would race it over what is not recorded yet."""
     from filelock import FileLock
 
     project = find_project(quickstart)
     project.ensure_state_dir()
+    monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", (quickstart / "shared").as_uri())
     with FileLock(str(project.state_dir / "build.lock")):
         code = main(["-C", str(quickstart), "build", "--provider", "draft"])
-    assert code == 2 and "another assetgen build is running" in capsys.readouterr().err
+        assert code == 2 and "build: another assetgen build or cache command is running" in (
+            capsys.readouterr().err
+        )
+        for verb in ("gc", "pull"):
+            assert main(["-C", str(quickstart), "cache", verb]) == 2
+            assert f"cache {verb}: another assetgen build" in capsys.readouterr().err
     assert not (quickstart / "assetgen.lock").exists()
+    assert main(["-C", str(quickstart), "cache", "gc"]) == 0
 
 
 def test_corrupt_cache_entry_is_dropped_and_regenerated(quickstart: Path) -> None:
