@@ -165,6 +165,8 @@ def _locked_build(
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
         return BuildOutcome(plan, summary, False)
+    # What the remote alone has, fetched at once (a fresh clone's restores), not per asset.
+    cache.prefetch([a.locked for a in plan.work if a.action == "restore" and a.cached and a.locked])
     executor = _Executor(
         project, manifest, cache, reporter, options, journal, provider_factory, lock
     )

@@ -38,6 +38,8 @@ class TransferStats:
     """What a push or pull did: entries copied, already there, or nowhere to be found."""
 
     copied: int = 0
+    fetched: int = 0  # images received (copied counts entries: an image may serve several)
+    to_fetch: int = 0  # images the local cache lacked
     present: int = 0
     missing: int = 0  # not in the source cache (or its bytes did not verify)
     bytes: int = 0
@@ -75,13 +77,33 @@ def pull_all(
     one pack file (recordpacks.py) once those are in place. Raises RemoteCacheError
     when the remote fails; what was pulled before is kept, on ^C too.
     """
+    stats = TransferStats()
+    try:
+        fetch_into(remote, local, entries, stats, jobs=jobs)
+    except RemoteError as exc:
+        raise RemoteCacheError(
+            f"remote cache {remote.url}: {exc}; pull stopped after "
+            f"{stats.fetched} of {stats.to_fetch} images\n"
+            "  hint: check the URL, the server and the credentials, then run it again"
+        ) from None
+    return stats
+
+
+def fetch_into(
+    remote: RemoteStore,
+    local: LocalCache,
+    entries: Iterable[LockEntry],
+    stats: TransferStats,
+    *,
+    jobs: int | None = None,
+) -> None:
+    """``pull_all``'s work, counted in ``stats`` as it goes; raises RemoteError."""
     from .remote_http import HttpRemote
 
     if jobs is None:
         jobs = DEFAULT_PULL_STREAMS if isinstance(remote, HttpRemote) else DEFAULT_TRANSFER_JOBS
     started = time.monotonic()
     plain = LocalCache(local.root)
-    stats = TransferStats()
     done: list[LockEntry] = []  # entries whose image is here already, only not recorded
     wanted: dict[str, list[LockEntry]] = {}  # sha -> the entries whose image it is
     for entry in {(e.spec_hash, e.sha256): e for e in entries}.values():
@@ -97,11 +119,10 @@ def pull_all(
     guard = threading.Lock()  # for ``stats`` and ``writers``, shared by the receiving threads
     streams = threading.local()  # each receiving thread's pack
     writers: list[PackWriter] = []
-    fetched = 0  # images received whole
     ended = False  # set once the packs are being committed
+    stats.to_fetch = len(wanted)
 
     def receive(sha: str, data: Blob | None) -> None:
-        nonlocal fetched
         problem = None
         if data is not None and hashlib.sha256(data).hexdigest() != sha:
             problem, data = f"cas/{sha} does not match its digest", None
@@ -120,27 +141,17 @@ def pull_all(
                 if problem:
                     stats.problems.append(problem)
             else:
-                fetched += 1
+                stats.fetched += 1
                 stats.copied += len(wanted[sha])
                 stats.bytes += len(data)
 
-    failure = None
     try:
         remote.get_each("cas", list(wanted), receive, jobs=jobs)
-    except RemoteError as exc:
-        failure = exc
-    finally:  # keep what was pulled: the packs, then the records of what they hold
+    finally:  # keep what was pulled, on a failure or ^C too: the packs, then their records
         with guard:
             ended = True
         stats.seconds = time.monotonic() - started
         _commit(writers, wanted, done, plain)
-    if failure is not None:
-        raise RemoteCacheError(
-            f"remote cache {remote.url}: {failure}; pull stopped after "
-            f"{fetched} of {len(wanted)} images\n"
-            "  hint: check the URL, the server and the credentials, then run it again"
-        )
-    return stats
 
 
 def _commit(

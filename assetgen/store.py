@@ -30,6 +30,7 @@ from .fsutil import TEMP_PREFIX, atomic_write
 from .recordpacks import RecordPacks
 
 if TYPE_CHECKING:
+    from .lock import LockEntry
     from .project import Project
     from .spec import Manifest
 
@@ -255,6 +256,10 @@ class LocalCache:
         """What a plan should call first with every spec it will ask ``has`` about (see
         Project.plan): nothing for a local cache, which answers each at once."""
         return None
+
+    def prefetch(self, entries: Sequence[LockEntry]) -> None:
+        """Before a build restores ``entries``: nothing to fetch for a local cache (see
+        TieredCache.prefetch)."""
 
     def flush(self) -> None:
         """Nothing to wait for locally (see TieredCache.flush)."""

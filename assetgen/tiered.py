@@ -13,9 +13,10 @@ import hashlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .fanout import Feed, run_workers
 from .remote import (
@@ -26,6 +27,9 @@ from .remote import (
     get_blob,
 )
 from .store import CacheRecord, LocalCache, replace_record, spec_hex
+
+if TYPE_CHECKING:
+    from .lock import LockEntry
 
 
 class TieredCache(LocalCache):
@@ -97,6 +101,23 @@ class TieredCache(LocalCache):
 
         run_workers(work, max(1, jobs), "assetgen-has")
         return found
+
+    def prefetch(self, entries: Sequence[LockEntry]) -> None:
+        """Fetch the images (and records) of the restores only the remote can serve,
+        all at once as ``cache pull`` does (pipelined over HTTP), rather than two round
+        trips per asset while the build restores them: what a fresh clone's CI build
+        does. A failure is this cache's one warning, and the restores go on alone."""
+        if self._down:
+            return
+        wanted = [e for e in entries if not LocalCache.has_blob(self, e.sha256)]
+        if len(wanted) < 2:  # one round trip or none either way
+            return
+        from .cachesync import TransferStats, fetch_into
+
+        try:
+            fetch_into(self.remote, self, wanted, TransferStats())
+        except RemoteError as exc:
+            self._fail(exc)
 
     def lookahead(self) -> Callable[[list[str]], object] | None:
         """``has_many``: a fresh clone's plan asks the remote about every asset at once."""

@@ -149,6 +149,9 @@ def test_a_fresh_clone_builds_from_the_remote_without_a_submit(
     for entry in read_lock(b / "assetgen.lock").entries.values():
         assert (b / entry.path).stat().st_size == entry.bytes
     assert not warnings_of(out, err)
+    # Fetched all at once before restoring (as `cache pull` does), not one by one.
+    cache = b / ".assetgen" / "cache"
+    assert list((cache / "blobpacks").glob("*.pack")) and not (cache / "blobs").exists()
 
 
 def test_a_remote_stopped_mid_build_is_a_warning_and_a_finished_build(
