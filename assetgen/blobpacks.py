@@ -3,9 +3,10 @@
 A pull of N images into loose files creates N files, each through a temp name and
 a rename, and creating files, not moving bytes, is most of what such a pull costs
 (on tmpfs as on ext4; benchmarks/remote_pull_bench.py). git keeps fetched objects
-in packs for the same reason. Only ``cache pull`` writes packs: they hold copies of
-bytes that live on the remote. A build writes loose blobs, one file each, and a
-loose blob is looked up first.
+in packs for the same reason. Only pulls write packs (``cache pull``, and a build
+fetching the images of its restores first: TieredCache.prefetch); they hold copies
+of bytes that live on the remote. A build writes what it generates as loose blobs,
+one file each, and a loose blob is looked up first.
 
 A pack is the blobs back to back, then its index (JSON ``{sha256: [offset,
 size]}``), then 16 bytes: the index's length (8 bytes, big-endian) and ``MAGIC``.

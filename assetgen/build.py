@@ -165,8 +165,6 @@ def _locked_build(
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
         return BuildOutcome(plan, summary, False)
-    # What the remote alone has, fetched at once (a fresh clone's restores), not per asset.
-    cache.prefetch([a.locked for a in plan.work if a.action == "restore" and a.cached and a.locked])
     executor = _Executor(
         project, manifest, cache, reporter, options, journal, provider_factory, lock
     )
@@ -244,6 +242,16 @@ class _Executor:
                 self.unwanted = []  # e.g. no key in this shell: a later build collects them
         self.reporter.start(len(work), plan.credits)
         try:
+            # What the remote alone has, fetched at once (a fresh clone's restores): staging
+            # and restoring would each fetch them one by one.
+            self.cache.prefetch(
+                [
+                    a.locked
+                    for a in work
+                    if a.action == "restore" and a.cached and a.locked and a.spec
+                    if a.locked.image_format == a.spec.format  # else the restore converts
+                ]
+            )
             anyio.run(self._main, work)
         finally:
             self.summary.seconds = time.monotonic() - started
@@ -514,7 +522,7 @@ class _Executor:
         return entry
 
     def _restore_from_cache(self, spec: AssetSpec) -> LockEntry | None:
-        record = self.cache.record(spec.spec_hash)
+        record = self.cache.record_for(spec.spec_hash, spec.format)
         if record is None:
             return None
         data = None

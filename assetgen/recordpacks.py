@@ -74,6 +74,11 @@ class RecordPacks:
         except OSError:
             return None
 
+    def forget(self) -> None:
+        """Read the packs afresh on the next lookup (another cache object wrote some)."""
+        with self._guard:
+            self._index = None
+
     def add(self, docs: Mapping[str, Any]) -> None:
         """Write ``docs`` (spec hash -> record JSON) as a new pack."""
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_names)}.json"

@@ -261,6 +261,11 @@ class LocalCache:
         """Before a build restores ``entries``: nothing to fetch for a local cache (see
         TieredCache.prefetch)."""
 
+    def record_for(self, spec_hash: str, fmt: str) -> CacheRecord | None:
+        """The record of ``spec_hash`` for a restore in image format ``fmt`` (see
+        TieredCache.record_for): locally, just the record."""
+        return self.record(spec_hash)
+
     def flush(self) -> None:
         """Nothing to wait for locally (see TieredCache.flush)."""
 

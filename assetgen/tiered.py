@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import UsageError
 from .fanout import Feed, run_workers
 from .remote import (
     RemoteCorrupt,
@@ -103,14 +104,28 @@ class TieredCache(LocalCache):
         return found
 
     def prefetch(self, entries: Sequence[LockEntry]) -> None:
-        """Fetch the images (and records) of the restores only the remote can serve,
-        all at once as ``cache pull`` does (pipelined over HTTP), rather than two round
-        trips per asset while the build restores them: what a fresh clone's CI build
-        does. A failure is this cache's one warning, and the restores go on alone."""
+        """Fetch the images of the restores only the remote can serve, with records made
+        from their lock entries, all at once as ``cache pull`` does (pipelined over
+        HTTP): a fresh clone's CI build would otherwise fetch them one by one, first
+        while staging, then while restoring. A remote failure is this cache's one
+        warning, and the restores go on alone, as does a bad pipelining setting.
+
+        A spec that two entries lock with different facts (one forced since, say) is
+        left to the restores, which take the remote's own record.
+        """
         if self._down:
             return
-        wanted = [e for e in entries if not LocalCache.has_blob(self, e.sha256)]
-        if len(wanted) < 2:  # one round trip or none either way
+        facts: dict[str, set[tuple[object, ...]]] = {}
+        for e in entries:
+            facts.setdefault(e.spec_hash, set()).add(
+                (e.task_id, e.results, e.credits, e.generated_at, e.width, e.height)
+            )
+        wanted = [
+            e
+            for e in entries
+            if len(facts[e.spec_hash]) == 1 and not LocalCache.has_blob(self, e.sha256)
+        ]
+        if len({e.sha256 for e in wanted}) < 2:  # one round trip or none either way
             return
         from .cachesync import TransferStats, fetch_into
 
@@ -118,6 +133,24 @@ class TieredCache(LocalCache):
             fetch_into(self.remote, self, wanted, TransferStats())
         except RemoteError as exc:
             self._fail(exc)
+        except UsageError as exc:  # ASSETGEN_REMOTE_PIPELINE: say so, fetch one by one
+            (self.on_warning or _warn_stderr)(f"{exc}; restoring one by one")
+        finally:  # what it wrote went through another cache object: look again
+            self._blob_packs.forget()
+            self._packs.forget()
+
+    def record_for(self, spec_hash: str, fmt: str) -> CacheRecord | None:
+        """The record of ``spec_hash``, with the remote's image in ``fmt`` when the local
+        record lacks one: a pull records only what the lock names, and converting
+        here what the remote has as delivered would re-encode it."""
+        found = self.record(spec_hash)
+        if found is None or fmt in found.blobs or self._down:
+            return found
+        try:
+            return self._fetch_record(spec_hash) or found
+        except RemoteError as exc:
+            self._fail(exc)
+            return found
 
     def lookahead(self) -> Callable[[list[str]], object] | None:
         """``has_many``: a fresh clone's plan asks the remote about every asset at once."""

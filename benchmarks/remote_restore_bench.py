@@ -4,10 +4,11 @@ Figures, no asserts. Clone A builds N draft assets and pushes them to a local ng
 remote (tests/servers.py). Clone B (the manifest and the lock only) builds against
 that remote through a TCP relay on 127.0.0.1 that holds every chunk ``--rtt``/2 ms
 in each direction, standing for a cache across a network. B builds twice, each
-time from scratch: as before the prefetch existed (each restore asks for its record
-and its image, ``--jobs`` at a time) and as now (``TieredCache.prefetch``: the
-images and records of every restore fetched at once, pipelined, before the build
-restores them from the local cache). Each build must restore all N, paying nothing.
+time from scratch: as before the prefetch existed (the build staged each restore's
+image one by one, then fetched the records ``--jobs`` at a time) and as now
+(``TieredCache.prefetch``: the images of every restore fetched at once, pipelined,
+with records made from the lock, before the build restores them from the local
+cache). Each build must restore all N, paying nothing.
 
     python benchmarks/remote_restore_bench.py [--assets 300] [--rtt 20]
 """

@@ -6,9 +6,12 @@ import hashlib
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from servers import nginx_binary, nginx_server
 from test_remote_cache import entries, image, record
 
 from assetgen import blobpacks
@@ -17,8 +20,10 @@ from assetgen.cachesync import pull_all, push_all
 from assetgen.errors import RemoteCacheError
 from assetgen.fsutil import TEMP_PREFIX
 from assetgen.lock import LockEntry
+from assetgen.recordpacks import RecordPacks
 from assetgen.remote import Blob, Kind, RemoteUnavailable, Sink, open_remote
-from assetgen.store import LocalCache
+from assetgen.store import LocalCache, replace_record
+from assetgen.tiered import TieredCache
 
 
 def sha(data: bytes) -> str:
@@ -276,3 +281,103 @@ def test_a_reader_sees_records_another_process_pulled_since(tmp_path: Path) -> N
     assert not reader.has(spec)  # the packs are read now (none yet)
     LocalCache(tmp_path).add_records([record(spec)])
     assert reader.has(spec) and reader.record(spec) == record(spec)
+
+
+# --- a build's prefetch (TieredCache.prefetch) ------------------------------------------
+
+
+class CountingRemote:
+    """A remote that counts its GETs, one by one or many at once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.url, self.gets = inner, inner.url, 0
+
+    def get(self, kind: Kind, key: str) -> Blob | None:
+        self.gets += 1
+        data: Blob | None = self.inner.get(kind, key)
+        return data
+
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        for key in keys:
+            sink(key, self.get(kind, key))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def pushed(tmp_path: Path, n: int) -> tuple[list[LockEntry], Any]:
+    a = LocalCache(tmp_path / "a")
+    locked = entries(a, n)
+    remote = open_remote((tmp_path / "shared").as_uri())
+    push_all(a, remote, locked)
+    return locked, remote
+
+
+def test_restores_read_what_the_prefetch_fetched_even_when_mtimes_cannot_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prefetch writes through another cache object; the build's cache looks again
+    afterwards even on a file system whose timestamps are too coarse to show a change."""
+    locked, inner = pushed(tmp_path, 4)
+    monkeypatch.setattr(PackIndex, "_stamp", lambda self: 1)
+    monkeypatch.setattr(RecordPacks, "_stamp", lambda self: 1)
+    remote = CountingRemote(inner)
+    cache = TieredCache(tmp_path / "b", remote, on_warning=lambda message: None)
+    assert not any(cache.has_blob(e.sha256) for e in locked)  # indexes read now: empty
+    cache.prefetch(locked)
+    assert remote.gets == 4
+    for i, e in enumerate(locked):
+        assert cache.record(e.spec_hash) is not None and cache.read_blob(e.sha256) == image(i)
+    assert remote.gets == 4  # all served locally
+    cache.close()
+
+
+def test_a_spec_locked_twice_with_different_facts_is_left_to_the_restores(
+    tmp_path: Path,
+) -> None:
+    """Two assets of one spec, one regenerated since: no record mixing their facts."""
+    locked, inner = pushed(tmp_path, 3)
+    twin = replace(locked[0], sha256=locked[1].sha256, generated_at="later", path="x.png")
+    remote = CountingRemote(inner)
+    cache = TieredCache(tmp_path / "b", remote, on_warning=lambda message: None)
+    cache.prefetch([locked[0], twin, locked[2]])
+    assert remote.gets == 0  # what is left (one image) is one round trip either way
+    cache.prefetch([locked[0], twin, locked[1], locked[2]])
+    assert remote.gets == 2 and not LocalCache(tmp_path / "b").has(locked[0].spec_hash)
+    cache.close()
+
+
+def test_a_bad_pipelining_setting_warns_and_restores_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if nginx_binary() is None:
+        pytest.skip("nginx is not installed (.ci/run installs Debian's nginx)")
+    a = LocalCache(tmp_path / "a")
+    locked = entries(a, 3)
+    with nginx_server(tmp_path / "nginx") as nginx:
+        push_all(a, open_remote(nginx.url), locked)
+        monkeypatch.setenv("ASSETGEN_REMOTE_PIPELINE", "0")
+        warnings: list[str] = []
+        cache = TieredCache(tmp_path / "b", open_remote(nginx.url), on_warning=warnings.append)
+        cache.prefetch(locked)
+        assert len(warnings) == 1 and "ASSETGEN_REMOTE_PIPELINE=0" in warnings[0]
+        assert cache.online and cache.read_blob(locked[0].sha256) == image(0)
+        cache.close()
+
+
+def test_a_restore_in_another_format_takes_the_remotes_image(tmp_path: Path) -> None:
+    """A pull records only the lock's format; a restore wanting another format the
+    remote has as delivered gets that image, not a local re-encode."""
+    spec = "sha256:" + "ef" * 32
+    png, webp = image(1), image(2)
+    shared = (tmp_path / "shared").as_uri()
+    with TieredCache(tmp_path / "a", open_remote(shared), on_warning=lambda m: None) as a:
+        a.put(record(spec), {"png": png, "webp": webp}, replace=True)
+    b = TieredCache(tmp_path / "b", open_remote(shared), on_warning=lambda m: None)
+    b.add_blob(sha(png), png, durable=False)
+    b.add_record(replace_record(record(spec), {"png": (sha(png), len(png))}))
+    assert set(b.record(spec).blobs) == {"png"}  # type: ignore[union-attr]
+    got = b.record_for(spec, "webp")
+    assert got is not None and got.blobs["webp"] == (sha(webp), len(webp))
+    assert b.read_blob(sha(webp)) == webp
+    b.close()
