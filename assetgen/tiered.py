@@ -107,8 +107,8 @@ class TieredCache(LocalCache):
         """Fetch the images of the restores only the remote can serve, with records made
         from their lock entries, all at once as ``cache pull`` does (pipelined over
         HTTP): a fresh clone's CI build would otherwise fetch them one by one, first
-        while staging, then while restoring. A remote failure is this cache's one
-        warning, and the restores go on alone, as does a bad pipelining setting.
+        while staging, then while restoring. After a remote failure or a bad
+        pipelining setting, a warning, and the restores go on alone.
 
         A spec that two entries lock with different facts (one forced since, say) is
         left to the restores, which take the remote's own record.
@@ -132,7 +132,12 @@ class TieredCache(LocalCache):
         try:
             fetch_into(self.remote, self, wanted, TransferStats())
         except RemoteError as exc:
-            self._fail(exc)
+            # Not the remote turned off: the restores ask it one request at a time, which
+            # works where a pipeline broke (a proxy that mishandles them), and a remote
+            # really down says so at their first request. Turning it off here would
+            # leave them to generate, and pay.
+            message = f"remote cache {self.remote.url}: {exc}; restoring the rest one by one"
+            (self.on_warning or _warn_stderr)(message)
         except UsageError as exc:  # ASSETGEN_REMOTE_PIPELINE: say so, fetch one by one
             (self.on_warning or _warn_stderr)(f"{exc}; restoring one by one")
         finally:  # what it wrote went through another cache object: look again

@@ -381,3 +381,22 @@ def test_a_restore_in_another_format_takes_the_remotes_image(tmp_path: Path) -> 
     assert got is not None and got.blobs["webp"] == (sha(webp), len(webp))
     assert b.read_blob(sha(webp)) == webp
     b.close()
+
+
+class BrokenPipelines(CountingRemote):
+    """Answers one request at a time, but fails many at once (a proxy that breaks them)."""
+
+    def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
+        raise RemoteUnavailable("unreachable (ConnectionResetError)")
+
+
+def test_a_failed_prefetch_leaves_the_remote_on_for_the_restores(tmp_path: Path) -> None:
+    """Turning the remote off would make the restores generate, and pay."""
+    locked, inner = pushed(tmp_path, 3)
+    warnings: list[str] = []
+    cache = TieredCache(tmp_path / "b", BrokenPipelines(inner), on_warning=warnings.append)
+    cache.prefetch(locked)
+    assert len(warnings) == 1 and "restoring the rest one by one" in warnings[0]
+    assert cache.online
+    assert [cache.read_blob(e.sha256) for e in locked] == [image(i) for i in range(3)]
+    cache.close()
