@@ -28,7 +28,8 @@ import threading
 import time
 from pathlib import Path
 
-from .fsutil import TEMP_PREFIX
+from .dirindex import DirIndex
+from .fsutil import NEW_FILE, TEMP_PREFIX, write_all
 
 MAGIC = b"AGPACK01"
 _TRAILER = 16
@@ -71,9 +72,7 @@ class PackWriter:
             if self._fd is None:
                 self._open()
             assert self._fd is not None
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            write_all(self._fd, data)
             self._index[sha256] = [self._offset, len(data)]
             self._offset += len(data)
             if self._offset >= ROTATE_BYTES:
@@ -92,9 +91,7 @@ class PackWriter:
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_names)}.pack"
         self._final = f"{self.directory}/{name}"
         self._tmp = f"{self.directory}/{TEMP_PREFIX}{name}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        flags |= getattr(os, "O_BINARY", 0)
-        self._fd = os.open(self._tmp, flags, 0o666)
+        self._fd = os.open(self._tmp, NEW_FILE, 0o666)
         self._index, self._offset = {}, 0
 
     def _commit(self) -> None:
@@ -106,9 +103,7 @@ class PackWriter:
         try:
             if index:
                 data = json.dumps(index, separators=(",", ":")).encode()
-                view = memoryview(data + len(data).to_bytes(8, "big") + MAGIC)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data + len(data).to_bytes(8, "big") + MAGIC)
             closing, fd = fd, None
             os.close(closing)
             if index:
@@ -127,43 +122,16 @@ class PackWriter:
             self._on_commit.added(path, index)
 
 
-class PackIndex:
-    """Where each packed blob is, over every pack in ``directory``.
+class PackIndex(DirIndex[Location]):
+    """Where each packed blob is, over every pack in ``directory`` (looked up after a
+    loose blob was not found; see DirIndex for when it is read)."""
 
-    Read on the first lookup (a lookup comes after a loose blob was not found), and
-    again when a lookup misses and the directory changed since (another process
-    committed or rewrote a pack); packs this process commits are added as they are.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._where: dict[str, Location] | None = None
-        self._seen: int | None = None  # the directory's mtime when read
-        self._guard = threading.Lock()
-
-    def get(self, sha256: str) -> Location | None:
-        where = self._where
-        if where is None or (sha256 not in where and self._stamp() != self._seen):
-            where = self._load()
-        return where.get(sha256)
-
-    def _stamp(self) -> int | None:
-        try:
-            return os.stat(self.directory).st_mtime_ns
-        except OSError:
-            return None
-
-    def _load(self) -> dict[str, Location]:
-        with self._guard:
-            seen = self._stamp()
-            if self._where is not None and seen == self._seen:
-                return self._where  # another thread read them while this one waited
-            loaded: dict[str, Location] = {}
-            for path, index in read_packs(self.directory):
-                for sha, (offset, size) in index.items():
-                    loaded[sha] = (path, offset, size)
-            self._where, self._seen = loaded, seen
-            return loaded
+    def _read(self) -> dict[str, Location]:
+        return {
+            sha: (path, offset, size)
+            for path, index in read_packs(self.directory)
+            for sha, (offset, size) in index.items()
+        }
 
     def read(self, sha256: str) -> bytes | None:
         """The packed bytes for ``sha256`` (unverified), or None."""
@@ -193,15 +161,7 @@ class PackIndex:
             self.forget()
 
     def added(self, path: str, index: dict[str, list[int]]) -> None:
-        with self._guard:
-            if self._where is not None:
-                for sha, (offset, size) in index.items():
-                    self._where[sha] = (path, offset, size)
-
-    def forget(self) -> None:
-        """Read the packs afresh on the next lookup."""
-        with self._guard:
-            self._where = None
+        self.update({sha: (path, offset, size) for sha, (offset, size) in index.items()})
 
 
 def read_packs(directory: Path) -> list[tuple[str, dict[str, list[int]]]]:

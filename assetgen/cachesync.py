@@ -19,7 +19,7 @@ from .blobpacks import PackClosed, PackWriter
 from .errors import RemoteCacheError
 from .lock import LockEntry
 from .remote import Blob, RemoteError, RemoteStore
-from .store import CacheRecord, LocalCache, spec_hex
+from .store import CacheRecord, LocalCache, record_from_entry, spec_hex
 from .tiered import upload_entry
 
 # Uploads in flight: two per core, 4 to 16. A push is bound by CPU (hashing, Python
@@ -51,15 +51,6 @@ class TransferStats:
         return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
 
-def record_from_entry(entry: LockEntry) -> CacheRecord:
-    """The cache record a lock entry implies: its one image, and the facts of its making."""
-    fmt = entry.image_format
-    return CacheRecord(
-        entry.spec_hash, entry.width, entry.height, {fmt: (entry.sha256, entry.bytes)},
-        entry.task_id, entry.results, entry.credits, entry.generated_at, dict(entry.request),
-    )  # fmt: skip
-
-
 def pull_all(
     remote: RemoteStore,
     local: LocalCache,
@@ -81,11 +72,7 @@ def pull_all(
     try:
         fetch_into(remote, local, entries, stats, jobs=jobs)
     except RemoteError as exc:
-        raise RemoteCacheError(
-            f"remote cache {remote.url}: {exc}; pull stopped after "
-            f"{stats.fetched} of {stats.to_fetch} images\n"
-            "  hint: check the URL, the server and the credentials, then run it again"
-        ) from None
+        raise _stopped(remote, exc, "pull", f"{stats.fetched} of {stats.to_fetch} images") from None
     return stats
 
 
@@ -103,7 +90,7 @@ def fetch_into(
     if jobs is None:
         jobs = DEFAULT_PULL_STREAMS if isinstance(remote, HttpRemote) else DEFAULT_TRANSFER_JOBS
     started = time.monotonic()
-    plain = LocalCache(local.root)
+    plain = local.local_view()
     done: list[LockEntry] = []  # entries whose image is here already, only not recorded
     wanted: dict[str, list[LockEntry]] = {}  # sha -> the entries whose image it is
     for entry in {(e.spec_hash, e.sha256): e for e in entries}.values():
@@ -202,7 +189,7 @@ def push_all(
     An entry whose record the remote already has is skipped (a record is uploaded only
     after its bytes, so it is complete). Raises RemoteCacheError when the remote fails.
     """
-    plain = LocalCache(local.root)
+    plain = local.local_view()
     todo = {e.spec_hash: e for e in entries}
 
     def push_one(entry: LockEntry) -> tuple[str, int]:
@@ -253,13 +240,14 @@ def _transfer(
                 stats.present += 1
             elif outcome != "stopped":
                 stats.missing += 1
-                if outcome.startswith("corrupt: "):
-                    stats.problems.append(outcome.removeprefix("corrupt: "))
     stats.seconds = time.monotonic() - started
     if failure:
-        raise RemoteCacheError(
-            f"remote cache {remote.url}: {failure[0]}; {verb} stopped after "
-            f"{stats.copied} of {len(entries)} entries\n"
-            "  hint: check the URL, the server and the credentials, then run it again"
-        )
+        raise _stopped(remote, failure[0], verb, f"{stats.copied} of {len(entries)} entries")
     return stats
+
+
+def _stopped(remote: RemoteStore, exc: RemoteError, verb: str, done: str) -> RemoteCacheError:
+    return RemoteCacheError(
+        f"remote cache {remote.url}: {exc}; {verb} stopped after {done}\n"
+        "  hint: check the URL, the server and the credentials, then run it again"
+    )

@@ -75,11 +75,10 @@ def plan(
     out: IO[str] | None = None,
 ) -> int:
     """Print the plan; with ``check``, exit 1 when there is anything to do."""
+    from . import plan_project
+
     out = out or sys.stdout
-    manifest = project.load_manifest(provider)
-    lock = project.load_lock()
-    cache = project_cache(project, manifest, push=False)
-    result = project.plan(manifest, lock, cache.has, lookahead=cache.lookahead())
+    result = plan_project(project, provider=provider)
     if as_json:
         render.write_json(result, out)
     else:
@@ -177,9 +176,7 @@ def build(
     if gallery:
         _gallery_after_build(project, provider, as_json, out)
     elif not as_json:
-        from .gallery import default_dir
-
-        page = default_dir(project, "gallery") / "index.html"
+        page = project.page_dir("gallery") / "index.html"
         if page.is_file():
             out.write(f"gallery: {project.display(page)} (refresh with --gallery)\n")
     return outcome.exit_code
@@ -235,7 +232,6 @@ def diff(
 ) -> int:
     """Compare an older lock with the manifest (see diffview.py); informational: exit 0."""
     from . import diffview
-    from .gallery import default_dir
 
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
@@ -252,7 +248,7 @@ def diff(
         project.ensure_state_dir()
         thumbs = ThumbnailCache(project.state_dir / "thumbs")
         page, files = write_diff_page(
-            result, project, cache, out_dir or default_dir(project, "diff"), thumbs
+            result, project, cache, out_dir or project.page_dir("diff"), thumbs
         )
     if as_json:
         import json

@@ -55,13 +55,6 @@ class GalleryResult:
     thumbnails_made: int
 
 
-def default_dir(project: Project, name: str) -> Path:
-    """``.assetgen/<name>/`` for ``assetgen.yaml``; ``.assetgen/<stem>.<name>/`` for another
-    manifest, so two manifests in one folder keep their own pages."""
-    stem = project.manifest_path.stem
-    return project.state_dir / (name if stem == "assetgen" else f"{stem}.{name}")
-
-
 def gallery_items(project: Project, manifest: Manifest, lock: Lockfile) -> list[GalleryItem]:
     """Every asset of the manifest with its state and the file to show, sorted by name.
 
@@ -148,7 +141,7 @@ def build_gallery(
     items = gallery_items(project, manifest, project.load_lock())
     project.ensure_state_dir()
     thumbs = thumbs or ThumbnailCache(project.state_dir / "thumbs")
-    return write_gallery(project, items, out_dir or default_dir(project, "gallery"), thumbs)
+    return write_gallery(project, items, out_dir or project.page_dir("gallery"), thumbs)
 
 
 def alt_text(prompt: str, provider: str) -> str:

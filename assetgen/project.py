@@ -41,6 +41,12 @@ class Project:
     def state_file(self, name: str) -> Path:
         return self.state_dir / f"{self.manifest_path.stem}.{name}"
 
+    def page_dir(self, name: str) -> Path:
+        """``.assetgen/<name>/`` for ``assetgen.yaml``; ``.assetgen/<stem>.<name>/`` for another
+        manifest, so two manifests in one folder keep their own pages (gallery, diff)."""
+        stem = self.manifest_path.stem
+        return self.state_dir / (name if stem == "assetgen" else f"{stem}.{name}")
+
     @property
     def running_marker(self) -> Path:
         """Present while a build runs; still there at the next start means it was killed."""
@@ -141,12 +147,13 @@ class Project:
         is_cached: Callable[[str], bool],
         *,
         force: Iterable[str] = (),
-        lookahead: Callable[[list[str]], object] | None = None,
+        lookahead: Callable[[list[str]], set[str]] | None = None,
     ) -> Plan:
         """The plan; ``lookahead`` (``LocalCache.lookahead``), when given, is first called
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
-        can be asked about them all at once rather than one round trip after another.
-        (The planner does not branch on the answers, so a first pass can list them.)"""
+        can be asked about them all at once rather than one round trip after another;
+        it returns those it can serve, which answer the second pass. (The planner does
+        not branch on the answers, so a first pass can list them.)"""
         force = frozenset(force)  # read by both passes
         digests = self.output_digests(manifest, lock)
         if lookahead is None:
@@ -160,8 +167,8 @@ class Project:
         plan = make_plan(manifest.specs, lock, digests, note, force=force)
         if not asked:  # nothing to look up (a null plan): this is the plan
             return plan
-        lookahead(asked)
-        return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+        served = lookahead(asked)
+        return make_plan(manifest.specs, lock, digests, served.__contains__, force=force)
 
     def output_digests(self, manifest: Manifest, lock: Lockfile) -> dict[str, str | None]:
         """The sha256 of every output path the plan looks at (None: absent), through the

@@ -13,30 +13,24 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .dirindex import DirIndex
 from .fsutil import atomic_write
 
 _names = itertools.count()
 
 
-class RecordPacks:
-    """The packs in one directory, and an index of their records by spec hash.
-
-    The index is read on the first lookup, and again when a lookup misses and the
-    directory changed since (another process pulled); packs this process writes
-    are added to it as they are.
-    """
+class RecordPacks(DirIndex[Any]):
+    """The packs in one directory, and an index of their records by spec hash (see
+    DirIndex for when it is read)."""
 
     def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
         self.dir = directory
-        self._index: dict[str, Any] | None = None
-        self._seen: int | None = None  # the directory's mtime when read
-        self._guard = threading.Lock()
 
     def files(self) -> list[Path]:
         try:
@@ -53,44 +47,21 @@ class RecordPacks:
                 records = None
             yield pack, records if isinstance(records, dict) else {}
 
-    def get(self, spec_hash: str) -> Any:
-        """The record document of ``spec_hash`` in the newest pack that has one, or None."""
-        index = self._index
-        if index is None or (spec_hash not in index and self._stamp() != self._seen):
-            with self._guard:
-                seen = self._stamp()
-                if self._index is not None and seen == self._seen:
-                    return self._index.get(spec_hash)  # another thread read them meanwhile
-                loaded: dict[str, Any] = {}
-                for _, records in self.read_all():
-                    loaded.update(records)
-                self._index, self._seen = loaded, seen
-                index = loaded
-        return index.get(spec_hash)
-
-    def _stamp(self) -> int | None:
-        try:
-            return os.stat(self.dir).st_mtime_ns
-        except OSError:
-            return None
-
-    def forget(self) -> None:
-        """Read the packs afresh on the next lookup (another cache object wrote some)."""
-        with self._guard:
-            self._index = None
+    def _read(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for _, records in self.read_all():  # oldest first: a newer record wins
+            merged.update(records)
+        return merged
 
     def add(self, docs: Mapping[str, Any]) -> None:
         """Write ``docs`` (spec hash -> record JSON) as a new pack."""
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_names)}.json"
         atomic_write(self.dir / name, json.dumps({"records": docs}, sort_keys=True).encode())
-        with self._guard:
-            if self._index is not None:
-                self._index.update(docs)
+        self.update(docs)
 
     def rewrite(self, pack: Path, docs: Mapping[str, Any]) -> None:
         """Keep only ``docs`` in ``pack`` (gc); an empty pack goes."""
-        with self._guard:
-            self._index = None
+        self.forget()
         if not docs:
             pack.unlink(missing_ok=True)
             return

@@ -17,7 +17,7 @@ from .lock import LockEntry, Lockfile
 from .outputs import file_sha256, read_verified, write_output
 from .plan import Action
 from .spec import AssetSpec
-from .store import CacheRecord, LocalCache
+from .store import LocalCache, record_from_entry
 
 
 def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
@@ -27,11 +27,7 @@ def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
     data = read_verified(root, entry.path, entry.sha256)
     if data is None:
         return False
-    record = CacheRecord(
-        entry.spec_hash, entry.width, entry.height, {}, entry.task_id, entry.results,
-        entry.credits, entry.generated_at, dict(entry.request),
-    )  # fmt: skip
-    cache.put(record, {entry.image_format: data})
+    cache.put(record_from_entry(entry), {entry.image_format: data})
     return True
 
 

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from .errors import UsageError
 from .fanout import Feed, run_workers
@@ -181,6 +180,8 @@ class FileRemote:
             raise UsageError(
                 f"remote cache {url}: a file URL names a local path, like file:///srv/cache"
             )
+        from urllib.request import url2pathname  # 16 ms of imports: only for a file:// remote
+
         self.url = url
         self.root = Path(url2pathname(parts.path))
 

@@ -13,12 +13,12 @@ connection; set the variable to 1 for a server or proxy that mishandles pipeline
 from __future__ import annotations
 
 import base64
+import functools
 import netrc
 import os
 import socket
 import ssl
 import threading
-import urllib.request
 from collections import deque
 from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlsplit
@@ -92,21 +92,37 @@ class HttpRemote:
                 "  hint: write it as http(s)://HOST[:PORT]/path"
             ) from None
         self._base = quote(parts.path.rstrip("/"), safe="/%")  # on the wire: ASCII only
+        self._parts = parts
+        self._version = __version__
         self._timeout = timeout
-        headers = [
-            f"Host: {_bracketed(self._host)}{f':{parts.port}' if parts.port else ''}",
-            f"User-Agent: assetgen/{__version__}",
-        ]
-        login = _credentials(parts.hostname, parts.username, parts.password)
-        if login is not None:
-            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
-            headers.append(f"Authorization: Basic {token}")
-        self._headers = "".join(f"{h}\r\n" for h in headers)
-        self._proxy = _proxy_for(parts.scheme.lower(), parts.hostname)
-        self._tls = ssl.create_default_context() if self._https else None
         self._slots = threading.BoundedSemaphore(max(1, connections))
         self._idle: list[Connection] = []
         self._idle_lock = threading.Lock()
+
+    # Made at the first request, not when opened: a null plan opens the remote and never
+    # asks it anything, and a TLS context alone costs it 20 ms. (Two threads making one
+    # at once make the same value.)
+
+    @functools.cached_property
+    def _headers(self) -> str:
+        parts = self._parts
+        headers = [
+            f"Host: {_bracketed(self._host)}{f':{parts.port}' if parts.port else ''}",
+            f"User-Agent: assetgen/{self._version}",
+        ]
+        login = _credentials(parts.hostname or "", parts.username, parts.password)
+        if login is not None:
+            token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
+            headers.append(f"Authorization: Basic {token}")
+        return "".join(f"{h}\r\n" for h in headers)
+
+    @functools.cached_property
+    def _proxy(self) -> tuple[str, int] | None:
+        return _proxy_for(self._parts.scheme.lower(), self._parts.hostname or "")
+
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context() if self._https else None
 
     def _connect(self) -> Connection:
         via = self._proxy
@@ -314,6 +330,8 @@ def _credentials(host: str, user: str | None, password: str | None) -> tuple[str
 
 def _proxy_for(scheme: str, host: str) -> tuple[str, int] | None:
     """The ``http(s)_proxy`` to go through, unless ``no_proxy`` or a loopback host says not."""
+    import urllib.request  # 16 ms, for a remote actually asked something
+
     proxy = urllib.request.getproxies().get(scheme)
     if not proxy or host in ("localhost", "127.0.0.1", "::1") or urllib.request.proxy_bypass(host):
         return None

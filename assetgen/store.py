@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import os
 import time
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
 from .errors import UsageError
-from .fsutil import TEMP_PREFIX, atomic_write
+from .fsutil import atomic_write, write_copy
 from .recordpacks import RecordPacks
 
 if TYPE_CHECKING:
@@ -102,6 +101,15 @@ def replace_record(record: CacheRecord, blobs: Mapping[str, tuple[str, int]]) ->
     return CacheRecord(
         record.spec_hash, record.width, record.height, dict(blobs), record.task_id, record.results,
         record.credits, record.generated_at, record.request,
+    )  # fmt: skip
+
+
+def record_from_entry(entry: LockEntry) -> CacheRecord:
+    """The cache record a lock entry implies: its one image, and the facts of its making."""
+    fmt = entry.image_format
+    return CacheRecord(
+        entry.spec_hash, entry.width, entry.height, {fmt: (entry.sha256, entry.bytes)},
+        entry.task_id, entry.results, entry.credits, entry.generated_at, dict(entry.request),
     )  # fmt: skip
 
 
@@ -208,7 +216,7 @@ class LocalCache:
         """
         path = self._blob_file(sha256)
         if not durable:
-            _write_copy(path, data)  # over a copy already there: the same bytes, by digest
+            write_copy(path, data)  # over a copy already there: the same bytes, by digest
         elif not os.path.exists(path):
             atomic_write(Path(path), bytes(data))
 
@@ -226,7 +234,7 @@ class LocalCache:
             if durable:
                 atomic_write(path, data)
             else:
-                _write_copy(os.fspath(path), data)
+                write_copy(os.fspath(path), data)
         return final
 
     def add_records(self, records: Sequence[CacheRecord]) -> None:
@@ -248,11 +256,20 @@ class LocalCache:
         """Whether a blob is there, loose or packed (unverified: ``read_blob`` verifies)."""
         return os.path.isfile(self._blob_file(sha256)) or self._blob_packs.get(sha256) is not None
 
+    def local_view(self) -> LocalCache:
+        """This cache's directory without any remote tier in front, sharing its indexes
+        of packs, so that what a pull writes through the view is seen here at once."""
+        if type(self) is LocalCache:
+            return self
+        view = LocalCache(self.root)
+        view._packs, view._blob_packs = self._packs, self._blob_packs
+        return view
+
     def pack_writer(self) -> PackWriter:
         """A new pack of blobs, for a pull (see blobpacks.py); ``commit()`` it when done."""
         return PackWriter(self.root / "blobpacks", self._blob_packs)
 
-    def lookahead(self) -> Callable[[list[str]], object] | None:
+    def lookahead(self) -> Callable[[list[str]], set[str]] | None:
         """What a plan should call first with every spec it will ask ``has`` about (see
         Project.plan): nothing for a local cache, which answers each at once."""
         return None
@@ -339,38 +356,6 @@ def _record_or_none(doc: Any) -> CacheRecord | None:
         return CacheRecord.from_json(doc)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
-
-
-_copies = itertools.count()
-_pid = [os.getpid()]  # temp names carry it; copies come by the thousand, so not every time
-if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to follow
-    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
-
-
-def _write_copy(path: str, data: bytes | bytearray) -> None:
-    """``atomic_write`` without fsync, in the fewest system calls: for copies of bytes
-    that live elsewhere (a remote cache), written by the thousand in a pull. Readers
-    still never see part of a file: a temp file beside it, then a rename."""
-    directory, name = os.path.split(path)
-    tmp = f"{directory}/{TEMP_PREFIX}{name}.{_pid[0]}-{next(_copies)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
-    except FileNotFoundError:
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(tmp, flags, 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def cache_root(project: Project) -> Path:

@@ -140,9 +140,6 @@ class TieredCache(LocalCache):
             (self.on_warning or _warn_stderr)(message)
         except UsageError as exc:  # ASSETGEN_REMOTE_PIPELINE: say so, fetch one by one
             (self.on_warning or _warn_stderr)(f"{exc}; restoring one by one")
-        finally:  # what it wrote went through another cache object: look again
-            self._blob_packs.forget()
-            self._packs.forget()
 
     def record_for(self, spec_hash: str, fmt: str) -> CacheRecord | None:
         """The record of ``spec_hash``, with the remote's image in ``fmt`` when the local
@@ -157,7 +154,7 @@ class TieredCache(LocalCache):
             self._fail(exc)
             return found
 
-    def lookahead(self) -> Callable[[list[str]], object] | None:
+    def lookahead(self) -> Callable[[list[str]], set[str]] | None:
         """``has_many``: a fresh clone's plan asks the remote about every asset at once."""
         return None if self._down else self.has_many
 

@@ -50,14 +50,13 @@ from assetgen.cachesync import (  # noqa: E402
     DEFAULT_TRANSFER_JOBS,
     pull_all,
     push_all,
-    record_from_entry,
 )
 from assetgen.lock import LockEntry  # noqa: E402
 from assetgen.manifest import parse_manifest  # noqa: E402
 from assetgen.providers.draft import render_draft  # noqa: E402
 from assetgen.remote import open_remote  # noqa: E402
 from assetgen.spec import AssetSpec  # noqa: E402
-from assetgen.store import LocalCache  # noqa: E402
+from assetgen.store import LocalCache, record_from_entry  # noqa: E402
 
 
 def specs(n: int) -> tuple[AssetSpec, ...]:

@@ -287,8 +287,13 @@ def test_the_lookahead_plans_exactly_what_the_plain_plan_does(tmp_path: Path) ->
     forced = [manifest.specs[0].name]
     cache = LocalCache(project.state_dir / "cache")
     asked: list[list[str]] = []
+
+    def lookahead(spec_hashes: list[str]) -> set[str]:
+        asked.append(spec_hashes)
+        return {h for h in spec_hashes if cache.has(h)}
+
     plain = project.plan(manifest, lock, cache.has, force=forced)
-    ahead = project.plan(manifest, lock, cache.has, force=iter(forced), lookahead=asked.append)
+    ahead = project.plan(manifest, lock, cache.has, force=iter(forced), lookahead=lookahead)
     assert [(x.name, x.action, x.cached) for x in ahead.actions] == [
         (x.name, x.action, x.cached) for x in plain.actions
     ]
