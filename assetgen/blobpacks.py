@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+from .digests import is_sha256
 from .dirindex import DirIndex
 from .fsutil import NEW_FILE, TEMP_PREFIX, write_all
 
@@ -195,10 +196,12 @@ def _read_index(path: str) -> dict[str, list[int]] | None:
         raw = f.read(length)
     try:
         index = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     limit = end - _TRAILER - length
-    if not isinstance(index, dict) or not all(_within(v, limit) for v in index.values()):
+    if not isinstance(index, dict) or not all(
+        is_sha256(sha) and _within(where, limit) for sha, where in index.items()
+    ):
         return None
     return index
 

@@ -29,6 +29,7 @@ from .errors import (
     QuotaExhaustedError,
 )
 from .fsutil import sweep_temp_files
+from .imagesize import header_size
 from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .orphans import collect_unwanted, unwanted_tasks
@@ -78,17 +79,23 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
     return updated(lock, changes) if changes else lock
 
 
-def entry_from_record(spec: AssetSpec, record: CacheRecord) -> LockEntry:
-    """The lock entry for ``spec`` served from ``record``: the same whether just generated or restored."""
-    sha, size = record.blobs[spec.format]
+def entry_from_record(
+    spec: AssetSpec, record: CacheRecord, data: bytes, sha256: str
+) -> LockEntry | None:
+    """The lock entry for ``spec`` written as ``data``, whose digest ``sha256`` the caller
+    has computed or verified: the same whether just generated or restored. Its size and
+    pixel size are those of ``data`` itself, never a record's; None when ``data``'s
+    header is not ``spec``'s format and pixel size (see imagesize.py)."""
+    if header_size(data) != (spec.format, spec.width, spec.height):
+        return None
     return LockEntry(
         spec_hash=spec.spec_hash,
         request=spec.request,
         path=spec.output,
-        sha256=sha,
-        bytes=size,
-        width=record.width,
-        height=record.height,
+        sha256=sha256,
+        bytes=len(data),
+        width=spec.width,
+        height=spec.height,
         format=spec.format,
         task_id=record.task_id,
         results=record.results,
@@ -517,7 +524,9 @@ class _Executor:
         if info.format != spec.format:
             blobs[info.format] = generated.data  # keep what was delivered, too
         record = self.cache.put(record, blobs, replace=True)  # a new generation
-        entry = entry_from_record(spec, record)
+        entry = entry_from_record(spec, record, data, hashlib.sha256(data).hexdigest())
+        if entry is None:  # verify() passed and convert() keeps the size: a bug
+            raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
         write_output(self.root, spec.output, data)
         return entry
 
@@ -525,10 +534,12 @@ class _Executor:
         record = self.cache.record_for(spec.spec_hash, spec.format)
         if record is None:
             return None
-        data = None
+        data, entry = None, None
         if spec.format in record.blobs:
-            data = self.cache.read_blob(record.blobs[spec.format][0])
-        if data is None:
+            sha = record.blobs[spec.format][0]
+            data = self.cache.read_blob(sha)  # verified: its digest is ``sha``
+            entry = None if data is None else entry_from_record(spec, record, data, sha)
+        if entry is None:
             from . import imaging
 
             # Another format of the same image is cached: convert it rather than pay again.
@@ -537,16 +548,17 @@ class _Executor:
                 if original is None:
                     continue
                 try:
-                    info = imaging.verify(original, record.width, record.height)
+                    info = imaging.verify(original, spec.width, spec.height)
                 except IntegrityError:
                     continue
                 data = imaging.convert(original, info, spec.format)
                 record = self.cache.put(record, {spec.format: data})
+                entry = entry_from_record(spec, record, data, hashlib.sha256(data).hexdigest())
                 break
-        if data is None:
+        if data is None or entry is None:
             return None
         write_output(self.root, spec.output, data)
-        return entry_from_record(spec, record)
+        return entry
 
     def _commit(
         self,

@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .digests import is_byte_count, is_credits, is_sha256, is_side, is_spec_hash
 from .lock import LockEntry
 
 _SCHEMA = """
@@ -74,8 +75,12 @@ class Journal:
         )
 
     def finished(self) -> Iterator[tuple[str, LockEntry]]:
+        """Finished assets; a row that is not a lock entry assetgen wrote is skipped (its
+        asset is then planned as if the build had not got to it)."""
         for name, entry in self.db.execute("SELECT name, entry FROM finished ORDER BY name"):
-            yield name, _entry_from_json(json.loads(entry))
+            found = _entry_from_json(entry)
+            if found is not None:
+                yield name, found
 
     def clear_finished(self, names: list[str] | None = None) -> None:
         if names is None:
@@ -127,6 +132,24 @@ def _entry_json(e: LockEntry) -> dict[str, Any]:
     return d
 
 
-def _entry_from_json(d: dict[str, Any]) -> LockEntry:
+def _entry_from_json(text: object) -> LockEntry | None:
+    """The journalled entry, checked as a cache record is (digests.py); None if it is not one."""
+    try:
+        d = json.loads(text) if isinstance(text, (str, bytes)) else None
+    except (ValueError, RecursionError):
+        return None
+    if not (
+        isinstance(d, dict)
+        and is_spec_hash(d.get("spec_hash"))
+        and is_sha256(d.get("sha256"))
+        and is_byte_count(d.get("bytes"))
+        and is_side(d.get("width"))
+        and is_side(d.get("height"))
+        and is_credits(d.get("credits"))
+    ):
+        return None
     d["results"] = tuple(d.get("results") or ())
-    return LockEntry(**d)
+    try:
+        return LockEntry(**d)
+    except TypeError:  # keys this version does not know
+        return None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
+from .digests import is_side, is_spec_hash
 from .errors import AssetgenError, ProviderAuthError, TransientProviderError
 from .journal import Journal, JournalTask
 from .providers import Generated, TaskRef
@@ -60,8 +61,8 @@ def spec_of(task: JournalTask) -> AssetSpec | None:
     request, width, height = info.get("request"), info.get("width"), info.get("height")
     if not isinstance(request, Mapping) or any(f not in request for f in REQUEST_FIELDS):
         return None
-    if not isinstance(width, int) or not isinstance(height, int):
-        return None
+    if not (is_spec_hash(task.spec_hash) and is_side(width) and is_side(height)):
+        return None  # a damaged row: its spec hash would name a cache path
     credits = info.get("credits")
     return AssetSpec(
         name=task.name,

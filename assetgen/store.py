@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
+from .digests import is_byte_count, is_credits, is_format, is_sha256, is_side, is_spec_hash
 from .errors import UsageError
 from .fsutil import atomic_write, write_copy
+from .limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 from .recordpacks import RecordPacks
 
 if TYPE_CHECKING:
@@ -65,18 +67,59 @@ class CacheRecord:
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> CacheRecord:
+    def from_json(cls, d: Any) -> CacheRecord:
+        """The record in ``d`` (parsed JSON from a file, a pack or a remote), checked.
+
+        The one way a record is read back: every digest, spec hash and size in it is
+        checked (digests.py) before anything can make a path of it or lock it.
+
+        Raises:
+            CorruptRecord: ``d`` is not a record assetgen could have written.
+        """
+        if not isinstance(d, Mapping):
+            raise CorruptRecord("not a JSON object")
+        spec_hash, width, height = d.get("spec_hash"), d.get("width"), d.get("height")
+        if not is_spec_hash(spec_hash):
+            raise CorruptRecord("its spec_hash is not sha256:<64 hex digits>")
+        if not (is_side(width) and is_side(height)):
+            raise CorruptRecord(f"its width or height is not a whole number 1-{MAX_IMAGE_SIDE}")
+        raw_blobs = d.get("blobs")
+        if not isinstance(raw_blobs, Mapping):
+            raise CorruptRecord("its blobs are not an object")
+        blobs: dict[str, tuple[str, int]] = {}
+        for fmt, blob in raw_blobs.items():
+            if not (is_format(fmt) and isinstance(blob, (list, tuple)) and len(blob) == 2):
+                raise CorruptRecord("a blob is not a format and [sha256, size]")
+            if not is_sha256(blob[0]):
+                raise CorruptRecord("a blob digest is not 64 lowercase hex digits")
+            if not is_byte_count(blob[1]):
+                raise CorruptRecord(f"a blob size is not a whole number 0-{MAX_IMAGE_BYTES}")
+            blobs[fmt] = (blob[0], blob[1])
+        task_id, generated_at = d.get("task_id"), d.get("generated_at")
+        results, credits, request = d.get("results") or [], d.get("credits") or 0.0, d.get("request") or {}
+        if not all(v is None or isinstance(v, str) for v in (task_id, generated_at)):
+            raise CorruptRecord("its task_id or generated_at is not a string")
+        if not (isinstance(results, (list, tuple)) and all(isinstance(r, str) for r in results)):
+            raise CorruptRecord("its results are not a list of strings")
+        if not is_credits(credits):
+            raise CorruptRecord("its credits are not a finite, non-negative number")
+        if not isinstance(request, Mapping):
+            raise CorruptRecord("its request is not an object")
         return cls(
-            spec_hash=str(d["spec_hash"]),
-            width=int(d["width"]),
-            height=int(d["height"]),
-            blobs={str(k): (str(v[0]), int(v[1])) for k, v in d["blobs"].items()},
-            task_id=d.get("task_id"),
-            results=tuple(d.get("results") or ()),
-            credits=float(d.get("credits") or 0.0),
-            generated_at=d.get("generated_at"),
-            request=dict(d.get("request") or {}),
+            spec_hash=spec_hash,
+            width=width,
+            height=height,
+            blobs=blobs,
+            task_id=task_id,
+            results=tuple(results),
+            credits=float(credits),
+            generated_at=generated_at,
+            request=dict(request),
         )
+
+
+class CorruptRecord(ValueError):
+    """A cache record that assetgen could not have written: it is not used (see from_json)."""
 
 
 class Cache(Protocol):
@@ -129,7 +172,12 @@ class LocalCache:
         self._blob_packs = PackIndex(root / "blobpacks")
         self._dir = os.fspath(root)  # paths by string: a pull makes thousands
 
+    # Paths are made only from checked digests (digests.py): a reader gets a miss for
+    # anything else, and a writer, which has its digests from hashing, a ValueError.
+
     def _spec_file(self, spec_hash: str) -> str:
+        if not is_spec_hash(spec_hash):
+            raise ValueError("not a spec hash")  # a bug: readers check first
         h = spec_hex(spec_hash)
         return f"{self._dir}/specs/{h[:2]}/{h}.json"
 
@@ -137,30 +185,38 @@ class LocalCache:
         return Path(self._spec_file(spec_hash))
 
     def _blob_file(self, sha256: str) -> str:
+        if not is_sha256(sha256):
+            raise ValueError("not a blob digest")  # a bug: readers check first
         return f"{self._dir}/blobs/{sha256[:2]}/{sha256}"
 
     def _blob_path(self, sha256: str) -> Path:
         return Path(self._blob_file(sha256))
 
     def has(self, spec_hash: str) -> bool:
+        if not is_spec_hash(spec_hash):
+            return False
         return os.path.isfile(self._spec_file(spec_hash)) or self._packs.get(spec_hash) is not None
 
     def record(self, spec_hash: str) -> CacheRecord | None:
         return self._local_record(spec_hash)
 
     def _local_record(self, spec_hash: str) -> CacheRecord | None:
+        if not is_spec_hash(spec_hash):
+            return None
         path = self._spec_path(spec_hash)
         try:
             return CacheRecord.from_json(json.loads(path.read_bytes()))
         except FileNotFoundError:
             packed = self._packs.get(spec_hash)
             return None if packed is None else _record_or_none(packed)
-        except (ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             with contextlib.suppress(OSError):
                 path.unlink()  # unreadable record: a miss, and the next put rewrites it
             return None
 
     def read_blob(self, sha256: str) -> bytes | None:
+        if not is_sha256(sha256):
+            return None
         path = self._blob_path(sha256)
         try:
             data = path.read_bytes()
@@ -254,6 +310,8 @@ class LocalCache:
 
     def has_blob(self, sha256: str) -> bool:
         """Whether a blob is there, loose or packed (unverified: ``read_blob`` verifies)."""
+        if not is_sha256(sha256):
+            return False
         return os.path.isfile(self._blob_file(sha256)) or self._blob_packs.get(sha256) is not None
 
     def local_view(self) -> LocalCache:
@@ -301,7 +359,7 @@ class LocalCache:
             seen.add(path.stem)
             try:
                 yield path, CacheRecord.from_json(json.loads(path.read_bytes()))
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 yield path, None
         for pack, records in reversed(list(self._packs.read_all())):  # newest first
             for spec_hash, doc in records.items():
@@ -354,7 +412,7 @@ class LocalCache:
 def _record_or_none(doc: Any) -> CacheRecord | None:
     try:
         return CacheRecord.from_json(doc)
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+    except CorruptRecord:
         return None
 
 

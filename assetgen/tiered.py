@@ -27,7 +27,8 @@ from .remote import (
     UploadRefused,
     get_blob,
 )
-from .store import CacheRecord, LocalCache, replace_record, spec_hex
+from .digests import is_sha256, is_spec_hash
+from .store import CacheRecord, CorruptRecord, LocalCache, replace_record, spec_hex
 
 if TYPE_CHECKING:
     from .lock import LockEntry
@@ -160,7 +161,7 @@ class TieredCache(LocalCache):
 
     def _remote_has(self, spec_hash: str) -> bool:
         known = self._known.get(spec_hash)
-        if known is None and not self._down:
+        if known is None and not self._down and is_spec_hash(spec_hash):
             try:
                 known = self.remote.exists("ac", spec_hex(spec_hash))
             except RemoteError as exc:
@@ -173,6 +174,8 @@ class TieredCache(LocalCache):
         found = self._local_record(spec_hash)
         if found is not None or self._down or self._known.get(spec_hash) is False:
             return found
+        if not is_spec_hash(spec_hash):
+            return None
         try:
             return self._fetch_record(spec_hash)
         except RemoteError as exc:
@@ -197,6 +200,7 @@ class TieredCache(LocalCache):
                 if blob is None:
                     continue
                 self.add_blob(sha, blob, durable=False)
+                size = len(blob)  # what was received, not what the record claims
             have[fmt] = (sha, size)
         if not have:
             return None
@@ -204,7 +208,7 @@ class TieredCache(LocalCache):
 
     def read_blob(self, sha256: str) -> bytes | None:
         data = super().read_blob(sha256)
-        if data is not None or self._down:
+        if data is not None or self._down or not is_sha256(sha256):
             return data
         try:
             blob = get_blob(self.remote, sha256)
@@ -310,13 +314,17 @@ def _warn_stderr(message: str) -> None:
 
 
 def parse_remote_record(data: bytes | bytearray, spec_hash: str) -> CacheRecord:
-    """A record fetched for ``spec_hash``; RemoteCorrupt when it is not one."""
+    """A record fetched for ``spec_hash``, checked (``CacheRecord.from_json``);
+    RemoteCorrupt when it is not one, so that nothing of it is used or copied here."""
+    key = f"ac/{spec_hex(spec_hash)}"
     try:
         record = CacheRecord.from_json(json.loads(data))
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-        record = None
-    if record is None or spec_hex(record.spec_hash) != spec_hex(spec_hash):
-        raise RemoteCorrupt(f"ac/{spec_hex(spec_hash)} is not a record for this spec")
+    except CorruptRecord as exc:
+        raise RemoteCorrupt(f"{key} is a corrupt record ({exc})") from None
+    except (ValueError, RecursionError):  # not JSON (or nested past what json reads)
+        raise RemoteCorrupt(f"{key} is not a record (not JSON)") from None
+    if spec_hex(record.spec_hash) != spec_hex(spec_hash):
+        raise RemoteCorrupt(f"{key} is not a record for this spec")
     return record
 
 
