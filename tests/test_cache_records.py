@@ -106,6 +106,7 @@ def test_a_remote_record_naming_a_file_outside_the_cache_deletes_nothing(
     tamper_remote(remote_dir, facts["spec_hash"], blobs={"png": [escaping(victim), 10]})
 
     b = fresh_clone(tmp_path / "a", tmp_path / "b")
+    (b / ".assetgen" / "cache" / "blobs").mkdir(parents=True)  # it has cached something before
     code, out = build(b)
     err = capsys.readouterr().err
     assert code == 0, out + err
@@ -134,7 +135,7 @@ def test_a_local_record_naming_a_file_outside_the_cache_deletes_nothing(
     assert build(root)[0] == 0
     entry = read_lock(root / "assetgen.lock").entries["hero"]
     cache_dir = root / ".assetgen" / "cache"
-    shutil.rmtree(cache_dir)
+    shutil.rmtree(cache_dir / "specs")  # its blobs/ stay: `blobs/..` must exist to climb out
     doc = CacheRecord(entry.spec_hash, 1024, 1024, {}).to_json()
     doc["blobs"] = {"png": [escaping(victim), entry.bytes]}
     if where == "record file":
