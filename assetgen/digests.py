@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypeGuard
 
 from .limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 
@@ -21,26 +22,26 @@ _SPEC_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _FORMAT = re.compile(r"[a-z0-9]{1,16}")  # an image format as Pillow names it, lower case
 
 
-def is_sha256(value: object) -> bool:
+def is_sha256(value: object) -> TypeGuard[str]:
     """64 lowercase hex digits: a blob's digest as the cache names it."""
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
-def is_spec_hash(value: object) -> bool:
+def is_spec_hash(value: object) -> TypeGuard[str]:
     """``sha256:`` and 64 lowercase hex digits: a spec hash as the lock writes it."""
     return isinstance(value, str) and _SPEC_HASH.fullmatch(value) is not None
 
 
-def is_format(value: object) -> bool:
+def is_format(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _FORMAT.fullmatch(value) is not None
 
 
-def is_byte_count(value: object) -> bool:
+def is_byte_count(value: object) -> TypeGuard[int]:
     """A whole number of bytes one image may have (not a bool, not a float)."""
     return type(value) is int and 0 <= value <= MAX_IMAGE_BYTES
 
 
-def is_side(value: object) -> bool:
+def is_side(value: object) -> TypeGuard[int]:
     """A whole number of pixels an image side may have."""
     return type(value) is int and 1 <= value <= MAX_IMAGE_SIDE
 

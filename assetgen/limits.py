@@ -23,6 +23,7 @@ def max_manifest_bytes() -> int:
         raise UsageError(f"{MAX_BYTES_ENV}={raw!r} is not a positive number of bytes")
     return value
 
+
 # What a cache record, a pack index or a journal row may claim of one image. Anything
 # past these is a corrupt record, never a number to allocate for or write to the lock.
 MAX_IMAGE_BYTES = 256 * 1024 * 1024  # the largest body a remote cache may send (http11.py)

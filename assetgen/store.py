@@ -96,7 +96,11 @@ class CacheRecord:
                 raise CorruptRecord(f"a blob size is not a whole number 0-{MAX_IMAGE_BYTES}")
             blobs[fmt] = (blob[0], blob[1])
         task_id, generated_at = d.get("task_id"), d.get("generated_at")
-        results, credits, request = d.get("results") or [], d.get("credits") or 0.0, d.get("request") or {}
+        results, credits, request = (
+            d.get("results") or [],
+            d.get("credits") or 0.0,
+            d.get("request") or {},
+        )
         if not all(v is None or isinstance(v, str) for v in (task_id, generated_at)):
             raise CorruptRecord("its task_id or generated_at is not a string")
         if not (isinstance(results, (list, tuple)) and all(isinstance(r, str) for r in results)):

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .digests import is_sha256, is_spec_hash
 from .errors import UsageError
 from .fanout import Feed, run_workers
 from .remote import (
@@ -27,7 +28,6 @@ from .remote import (
     UploadRefused,
     get_blob,
 )
-from .digests import is_sha256, is_spec_hash
 from .store import CacheRecord, CorruptRecord, LocalCache, replace_record, spec_hex
 
 if TYPE_CHECKING:

@@ -144,7 +144,9 @@ def test_a_local_record_naming_a_file_outside_the_cache_deletes_nothing(
         (cache_dir / "specs" / h[:2] / f"{h}.json").write_text(json.dumps(doc))
     else:
         (cache_dir / "packs").mkdir(parents=True)
-        (cache_dir / "packs" / "0001.json").write_text(json.dumps({"records": {entry.spec_hash: doc}}))
+        (cache_dir / "packs" / "0001.json").write_text(
+            json.dumps({"records": {entry.spec_hash: doc}})
+        )
     output(root).unlink()
 
     code, out = build(root)
@@ -203,7 +205,7 @@ BAD_RECORDS = {
 @pytest.mark.parametrize("change", BAD_RECORDS.values(), ids=list(BAD_RECORDS))
 def test_a_record_with_bad_numbers_or_hashes_is_corrupt(change: dict[str, Any]) -> None:
     assert CacheRecord.from_json(good_doc()).width == 1024
-    with pytest.raises(ValueError, match="its|blob|not"):  # store.CorruptRecord
+    with pytest.raises(ValueError, match=r"its|blob|not"):  # store.CorruptRecord
         CacheRecord.from_json({**good_doc(), **change})
 
 
@@ -252,16 +254,26 @@ def test_a_journal_row_with_a_bad_spec_hash_or_size_is_not_used(tmp_path: Path) 
         "provider": "evolink", "model": "m", "prompt": "p", "size": "1:1", "quality": "1K",
         "seed": 1, "nsfw_check": False,
     }  # fmt: skip
-    journal.record_task("sha256:../../x", "a", "evolink", "t1", {"request": request, "width": 8, "height": 8})
-    journal.record_task("sha256:" + "ab" * 32, "b", "evolink", "t2", {"request": request, "width": -8, "height": 8})
-    journal.record_task("sha256:" + "cd" * 32, "c", "evolink", "t3", {"request": request, "width": 8, "height": 8})
+    journal.record_task(
+        "sha256:../../x", "a", "evolink", "t1", {"request": request, "width": 8, "height": 8}
+    )
+    journal.record_task(
+        "sha256:" + "ab" * 32, "b", "evolink", "t2", {"request": request, "width": -8, "height": 8}
+    )
+    journal.record_task(
+        "sha256:" + "cd" * 32, "c", "evolink", "t3", {"request": request, "width": 8, "height": 8}
+    )
     assert [spec_of(t) is not None for t in journal.tasks()] == [False, False, True]
     good = {
         "spec_hash": "sha256:" + "ab" * 32, "request": request, "path": "a.png", "sha256": "cd" * 32,
         "bytes": 10, "width": 8, "height": 8, "format": "png", "task_id": None, "results": [],
         "credits": 0.0, "generated_at": None,
     }  # fmt: skip
-    rows = [("ok", good), ("bad-sha", {**good, "sha256": "../x"}), ("bad-bytes", {**good, "bytes": -5})]
+    rows = [
+        ("ok", good),
+        ("bad-sha", {**good, "sha256": "../x"}),
+        ("bad-bytes", {**good, "bytes": -5}),
+    ]
     for name, row in rows:
         journal.db.execute(
             "INSERT INTO finished VALUES (?, ?, ?, 0)", (name, row["spec_hash"], json.dumps(row))
