@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TypeGuard
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 from .limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 
@@ -54,3 +55,61 @@ def is_credits(value: object) -> bool:
         return math.isfinite(float(value)) and value >= 0
     except OverflowError:  # an int of thousands of digits
         return False
+
+
+class CorruptRecord(ValueError):
+    """A cache record that assetgen could not have written: it is not used."""
+
+
+def record_fields(d: object) -> dict[str, Any]:
+    """The fields of the cache record in ``d`` (parsed JSON from a record file, a pack
+    or a remote), checked: ``store.CacheRecord.from_json``, the one way a record is
+    read back, makes its record of them.
+
+    Raises:
+        CorruptRecord: ``d`` is not a record assetgen could have written.
+    """
+    if not isinstance(d, Mapping):
+        raise CorruptRecord("not a JSON object")
+    spec_hash, width, height = d.get("spec_hash"), d.get("width"), d.get("height")
+    if not is_spec_hash(spec_hash):
+        raise CorruptRecord("its spec_hash is not sha256:<64 hex digits>")
+    if not (is_side(width) and is_side(height)):
+        raise CorruptRecord(f"its width or height is not a whole number 1-{MAX_IMAGE_SIDE}")
+    raw_blobs = d.get("blobs")
+    if not isinstance(raw_blobs, Mapping):
+        raise CorruptRecord("its blobs are not an object")
+    blobs: dict[str, tuple[str, int]] = {}
+    for fmt, blob in raw_blobs.items():
+        if not (is_format(fmt) and isinstance(blob, (list, tuple)) and len(blob) == 2):
+            raise CorruptRecord("a blob is not a format and [sha256, size]")
+        if not is_sha256(blob[0]):
+            raise CorruptRecord("a blob digest is not 64 lowercase hex digits")
+        if not is_byte_count(blob[1]):
+            raise CorruptRecord(f"a blob size is not a whole number 0-{MAX_IMAGE_BYTES}")
+        blobs[fmt] = (blob[0], blob[1])
+    task_id, generated_at = d.get("task_id"), d.get("generated_at")
+    results, credits, request = (
+        d.get("results") or [],
+        d.get("credits") or 0.0,
+        d.get("request") or {},
+    )
+    if not all(v is None or isinstance(v, str) for v in (task_id, generated_at)):
+        raise CorruptRecord("its task_id or generated_at is not a string")
+    if not (isinstance(results, (list, tuple)) and all(isinstance(r, str) for r in results)):
+        raise CorruptRecord("its results are not a list of strings")
+    if not is_credits(credits):
+        raise CorruptRecord("its credits are not a finite, non-negative number")
+    if not isinstance(request, Mapping):
+        raise CorruptRecord("its request is not an object")
+    return {
+        "spec_hash": spec_hash,
+        "width": width,
+        "height": height,
+        "blobs": blobs,
+        "task_id": task_id,
+        "results": tuple(results),
+        "credits": float(credits),
+        "generated_at": generated_at,
+        "request": dict(request),
+    }

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .digests import is_sha256, is_spec_hash
+from .digests import CorruptRecord, is_sha256, is_spec_hash
 from .errors import UsageError
 from .fanout import Feed, run_workers
 from .remote import (
@@ -28,7 +28,7 @@ from .remote import (
     UploadRefused,
     get_blob,
 )
-from .store import CacheRecord, CorruptRecord, LocalCache, replace_record, spec_hex
+from .store import CacheRecord, LocalCache, replace_record, spec_hex
 
 if TYPE_CHECKING:
     from .lock import LockEntry
