@@ -58,7 +58,6 @@ class CacheRecord:
             "height": self.height,
             "blobs": {k: list(v) for k, v in sorted(self.blobs.items())},
             "task_id": self.task_id,
-            "results": list(self.results),
             "credits": self.credits,
             "generated_at": self.generated_at,
             "request": dict(self.request),
@@ -72,7 +71,7 @@ class CacheRecord:
             height=int(d["height"]),
             blobs={str(k): (str(v[0]), int(v[1])) for k, v in d["blobs"].items()},
             task_id=d.get("task_id"),
-            results=tuple(d.get("results") or ()),
+            results=(),  # result links expire and may carry a token: older records' are dropped
             credits=float(d.get("credits") or 0.0),
             generated_at=d.get("generated_at"),
             request=dict(d.get("request") or {}),
