@@ -21,6 +21,9 @@ from .limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPEC_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _FORMAT = re.compile(r"[a-z0-9]{1,16}")  # an image format as Pillow names it, lower case
+# A provider's task id names a journal row, a URL path and a lock field: bounded, plain.
+MAX_TASK_ID_LENGTH = 128
+_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 def is_sha256(value: object) -> TypeGuard[str]:
@@ -31,6 +34,11 @@ def is_sha256(value: object) -> TypeGuard[str]:
 def is_spec_hash(value: object) -> TypeGuard[str]:
     """``sha256:`` and 64 lowercase hex digits: a spec hash as the lock writes it."""
     return isinstance(value, str) and _SPEC_HASH.fullmatch(value) is not None
+
+
+def is_task_id(value: object) -> TypeGuard[str]:
+    """At most 128 letters, digits and ``. _ : -``, starting with a letter or digit."""
+    return isinstance(value, str) and _TASK_ID.fullmatch(value) is not None
 
 
 def is_format(value: object) -> TypeGuard[str]:
@@ -89,15 +97,11 @@ def record_fields(d: object) -> dict[str, Any]:
             raise CorruptRecord(f"a blob size is not a whole number 0-{MAX_IMAGE_BYTES}")
         blobs[fmt] = (blob[0], blob[1])
     task_id, generated_at = d.get("task_id"), d.get("generated_at")
-    results, credits, request = (
-        d.get("results") or [],
-        d.get("credits") or 0.0,
-        d.get("request") or {},
-    )
-    if not all(v is None or isinstance(v, str) for v in (task_id, generated_at)):
-        raise CorruptRecord("its task_id or generated_at is not a string")
-    if not (isinstance(results, (list, tuple)) and all(isinstance(r, str) for r in results)):
-        raise CorruptRecord("its results are not a list of strings")
+    credits, request = d.get("credits") or 0.0, d.get("request") or {}
+    if not (task_id is None or is_task_id(task_id)):
+        raise CorruptRecord("its task_id is not a task id (at most 128 plain characters)")
+    if not (generated_at is None or (isinstance(generated_at, str) and len(generated_at) <= 64)):
+        raise CorruptRecord("its generated_at is not a time")
     if not is_credits(credits):
         raise CorruptRecord("its credits are not a finite, non-negative number")
     if not isinstance(request, Mapping):
@@ -108,7 +112,7 @@ def record_fields(d: object) -> dict[str, Any]:
         "height": height,
         "blobs": blobs,
         "task_id": task_id,
-        "results": tuple(results),
+        "results": (),  # result links expire and may carry a token: an old record's are dropped
         "credits": float(credits),
         "generated_at": generated_at,
         "request": dict(request),

@@ -139,8 +139,6 @@ def format_entry(name: str, e: LockEntry) -> str:
         lines.append(f"    format: {e.format}")
     if e.task_id:
         lines.append(f"    task_id: {yaml_str(e.task_id)}")
-    if e.results:
-        lines.append(f"    results: [{', '.join(yaml_str(r) for r in e.results)}]")
     lines.append(f"    credits: {_credits(e.credits)}")
     if e.generated_at:
         lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
@@ -279,7 +277,7 @@ def _entry(body: dict[str, Any]) -> LockEntry:
         height=body["height"],
         format=body.get("format"),
         task_id=body.get("task_id"),
-        results=tuple(body.get("results") or ()),
+        results=(),  # result links expire and may carry a token: never kept (old locks had them)
         credits=float(body.get("credits", 0.0)),
         generated_at=body.get("generated_at"),
     )

@@ -105,7 +105,7 @@ def _entry(fields: dict[str, str]) -> LockEntry:
         height=int(fields["height"]),
         format=fields.get("format"),
         task_id=_scalar(fields["task_id"], 0, "")[0] if "task_id" in fields else None,
-        results=_list(fields["results"]) if "results" in fields else (),
+        results=(),  # as lock._entry: an old lock's result links are ignored
         credits=float(fields["credits"]),
         generated_at=_scalar(fields["generated_at"], 0, "")[0]
         if "generated_at" in fields

@@ -59,7 +59,6 @@ class CacheRecord:
             "height": self.height,
             "blobs": {k: list(v) for k, v in sorted(self.blobs.items())},
             "task_id": self.task_id,
-            "results": list(self.results),
             "credits": self.credits,
             "generated_at": self.generated_at,
             "request": dict(self.request),

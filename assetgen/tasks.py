@@ -51,7 +51,7 @@ def checked_record(spec: AssetSpec, generated: Generated) -> tuple[ImageInfo, Ca
         height=info.height,
         blobs={},
         task_id=generated.task_id,
-        results=generated.results,
+        results=(),  # result links expire in 24 h and may carry a token: not kept
         credits=generated.credits,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         request=spec.request,

@@ -62,6 +62,14 @@ def callback_url_problem(url: str) -> str | None:
     if parts.scheme.lower() != "https":
         return "must use https://"
     host = (parts.hostname or "").rstrip(".").lower()
+    problem = _host_problem(host)
+    if problem.startswith("points at"):
+        return f"{problem}; the gateway refuses internal targets"
+    return problem or None
+
+
+def _host_problem(host: str) -> str:
+    """Why ``host`` is not a public host ("" when it is): IP literals in every spelling."""
     if not host:
         return "has no host"
     ip = _ip_literal(host)
@@ -69,13 +77,48 @@ def callback_url_problem(url: str) -> str | None:
         if isinstance(ip, ipaddress.IPv6Address):
             ip = _embedded_ipv4(ip) or ip
         if not ip.is_global or ip.is_multicast:
-            return f"points at a non-public address ({ip}); the gateway refuses internal targets"
-        return None
+            return f"points at a non-public address ({ip})"
+        return ""
     if host == "localhost" or host.endswith(_NON_PUBLIC_SUFFIXES):
-        return f"points at a local host name ({host}); the gateway refuses internal targets"
+        return f"points at a local host name ({host})"
     if "." not in host:
         return f"host `{host}` is not a public domain name"
-    return None
+    return ""
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (any spelling): where a local emulator runs."""
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = _ip_literal(host)
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _embedded_ipv4(ip) or ip
+    return ip is not None and ip.is_loopback
+
+
+def fetch_url_problem(url: str, *, loopback_ok: bool) -> str | None:
+    """Why a result link from the gateway must not be fetched, or None when it may be.
+
+    Only https to a public host: a gateway (or whoever answers in its name) must not
+    make a build read link-local, private or cloud-metadata addresses. ``loopback_ok``
+    (the base URL itself is loopback: the emulator) also allows http and https to
+    loopback, and nothing else. Host names are not resolved, as for callback URLs.
+    """
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return "contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "is not a valid URL"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".").lower()
+    if loopback_ok and scheme in ("http", "https") and host and is_loopback_host(host):
+        return None
+    if scheme != "https":
+        return "does not use https://"
+    return _host_problem(host) or None
 
 
 REMOTE_SCHEMES = ("file", "http", "https", "s3")

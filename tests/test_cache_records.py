@@ -198,7 +198,8 @@ BAD_RECORDS = {
     "credits nan": {"credits": float("nan")},
     "credits negative": {"credits": -1.0},
     "task id not a string": {"task_id": {"a": 1}},
-    "results not strings": {"results": [1, 2]},
+    "task id with a path in it": {"task_id": "../../etc/passwd"},
+    "task id of 5 MB": {"task_id": "t" * 5_000_000},
 }
 
 

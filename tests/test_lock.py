@@ -111,7 +111,7 @@ TRICKY = [
 @pytest.mark.parametrize("text", TRICKY, ids=[repr(t)[:30] for t in TRICKY])
 def test_round_trip_keeps_every_string(text: str) -> None:
     """Prompts, paths and task ids come back exactly, whatever characters they hold."""
-    entry = make_entry(request={"prompt": text}, task_id=text or None, results=(text, "x"))
+    entry = make_entry(request={"prompt": text}, task_id=text or None)
     lock = Lockfile({"hero": entry, "1e3": make_entry(), "yes": make_entry()})
     assert round_trip(lock) == lock
 
@@ -140,7 +140,6 @@ entries = st.builds(
     ),
     path=texts.filter(lambda p: bool(p) and SAFE_PATH.search(p) is not None),
     task_id=st.none() | texts.filter(bool),
-    results=st.lists(texts, max_size=3).map(tuple),
     credits=st.sampled_from([0.0, 0.45, 1.8, 2.25, 1e16, 123456.789]),
     bytes=st.integers(0, 2**40),
     generated_at=st.none() | st.just("2026-11-24T07:00:00Z"),
@@ -382,7 +381,7 @@ def test_read_lock_of_a_missing_file_is_empty(tmp_path: Path) -> None:
 def test_read_lock_memo_gives_the_same_lock(tmp_path: Path) -> None:
     """The memoised parse returns exactly what parsing returns, and notices a changed file."""
     path, memo = tmp_path / "assetgen.lock", tmp_path / "lock.memo"
-    lock = Lockfile({"hero": make_entry(), "logo": make_entry(results=("a", "b"))})
+    lock = Lockfile({"hero": make_entry(), "logo": make_entry(task_id="t-1")})
     write_lock(path, lock)
     assert read_lock(path, memo) == lock
     assert memo.exists()

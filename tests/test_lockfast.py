@@ -37,7 +37,6 @@ entries = st.builds(
     height=st.integers(1, 5000),
     format=st.sampled_from([None, "png", "jpeg", "webp"]),
     task_id=st.one_of(st.none(), texts.filter(bool)),
-    results=st.lists(texts, max_size=3).map(tuple),
     credits=st.floats(0, 10**6, allow_nan=False).map(lambda c: round(c, 6)),
     generated_at=st.one_of(st.none(), st.just("2026-11-24T07:00:00Z"), texts.filter(bool)),
 )

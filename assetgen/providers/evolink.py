@@ -30,6 +30,8 @@ Environment (all optional except the key; times in seconds):
 ``ASSETGEN_EVOLINK_BACKOFF_BASE``        1        first retry wait (doubles, half jittered)
 ``ASSETGEN_EVOLINK_BACKOFF_MAX``         30       longest retry wait
 ``ASSETGEN_EVOLINK_MAX_DOWNLOAD_MB``     64       refuse larger images
+``ASSETGEN_EVOLINK_DOWNLOAD_DEADLINE``   300      per download, redirects included
+``ASSETGEN_EVOLINK_DOWNLOAD_MIN_KBPS``   16       slower downloads fail (after 10 s)
 ``ASSETGEN_EVOLINK_INITIAL_IN_FLIGHT``   4        start of the adaptive (AIMD) task window
 ``ASSETGEN_EVOLINK_MAX_IN_FLIGHT``       256      its ceiling (``--jobs`` caps it as well)
 ``ASSETGEN_EVOLINK_MAX_CONNECTIONS``     16       HTTP requests at once; pooled connections
@@ -38,6 +40,7 @@ Environment (all optional except the key; times in seconds):
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -98,8 +101,8 @@ class EvoLinkProvider:
         self.client = client or httpx.AsyncClient(
             transport=transport, headers=headers, limits=limits
         )
-        self.gateway = Gateway(config, self.client)
         self.clock: Clock = clock or SystemClock()
+        self.gateway = Gateway(config, self.client, self.clock.monotonic)
         self.rand: Random = rand or random.random
         self.backoff = Backoff(config.backoff_base, config.backoff_max)
         self.window = AIMDWindow(
@@ -135,7 +138,7 @@ class EvoLinkProvider:
             raise
 
     async def credits(self) -> dict[str, Any]:
-        """The ``data`` of ``GET /v1/credits`` (token and user balances)."""
+        """The known fields of ``GET /v1/credits``'s ``data`` (token and user balances)."""
         for attempt in range(self.config.http_retries + 1):
             try:
                 body = await self.gateway.get_credits()
@@ -148,8 +151,7 @@ class EvoLinkProvider:
                 if attempt == self.config.http_retries:
                     raise TransientProviderError(f"could not read the balance: {fail}") from None
             else:
-                data = body.get("data")
-                return data if isinstance(data, dict) else {}
+                return known_credits(body.get("data"))
             await self.clock.sleep(self.backoff.delay(attempt, self.rand))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -157,6 +159,33 @@ class EvoLinkProvider:
         """Close the client if this provider made it."""
         if self._owns_client:
             await self.client.aclose()
+
+
+_BALANCE_FIELDS = {"remaining_credits": float, "used_credits": float, "unlimited_credits": bool}
+
+
+def known_credits(data: object) -> dict[str, Any]:
+    """Only the balance fields assetgen knows, each of its type (finite numbers, booleans):
+    ``credits --json`` prints this, so nothing else a gateway sends reaches the output."""
+    out: dict[str, Any] = {}
+    for part in ("token", "user"):
+        got = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(got, dict):
+            continue
+        fields: dict[str, Any] = {}
+        for name, kind in _BALANCE_FIELDS.items():
+            value = got.get(name)
+            if kind is bool and isinstance(value, bool):  # noqa: SIM114 - narrows differently
+                fields[name] = value
+            elif (
+                kind is float
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
+                fields[name] = value
+        out[part] = fields
+    return out
 
 
 def from_env(env: Mapping[str, str] | None = None, **inject: Any) -> EvoLinkProvider:

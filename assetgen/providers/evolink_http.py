@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -22,6 +22,10 @@ import httpx
 
 from .._version import __version__
 from ..errors import UsageError
+from .evolink_fetch import MAX_REDIRECTS, RateGuard, check_link, redirect_target
+from .evolink_secrets import redact, scrub
+
+__all__ = ["redact"]  # re-exported: the provider's one redaction function lives in evolink_secrets
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 KEY_ENV = "EVOLINK_API_KEY"
@@ -56,6 +60,8 @@ class EvoLinkConfig:
     backoff_base: float = 1.0
     backoff_max: float = 30.0
     max_download_bytes: int = 64 * 1024 * 1024
+    download_deadline: float = 300.0  # per download, all redirects included
+    download_min_rate: float = 16 * 1024.0  # bytes/s on average, after the first seconds
     initial_in_flight: float = 4.0
     max_in_flight: float = 256.0
     max_connections: int = 16  # HTTP requests at once (and pooled keep-alive connections)
@@ -77,6 +83,8 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "ASSETGEN_EVOLINK_BACKOFF_BASE": ("backoff_base", float),
     "ASSETGEN_EVOLINK_BACKOFF_MAX": ("backoff_max", float),
     "ASSETGEN_EVOLINK_MAX_DOWNLOAD_MB": ("max_download_bytes", int),
+    "ASSETGEN_EVOLINK_DOWNLOAD_DEADLINE": ("download_deadline", float),
+    "ASSETGEN_EVOLINK_DOWNLOAD_MIN_KBPS": ("download_min_rate", float),
     "ASSETGEN_EVOLINK_INITIAL_IN_FLIGHT": ("initial_in_flight", float),
     "ASSETGEN_EVOLINK_MAX_IN_FLIGHT": ("max_in_flight", float),
     "ASSETGEN_EVOLINK_MAX_CONNECTIONS": ("max_connections", int),
@@ -106,6 +114,8 @@ def config_from_env(env: Mapping[str, str] | None = None) -> EvoLinkConfig:
             values[name] = _parse_knob(var, raw, kind)
     if "max_download_bytes" in values:
         values["max_download_bytes"] *= 1024 * 1024
+    if "download_min_rate" in values:
+        values["download_min_rate"] *= 1024
     return EvoLinkConfig(**values)
 
 
@@ -148,16 +158,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-_SECRETISH = re.compile(r"(sk-evo-|Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-
-
-def redact(text: str, key: str) -> str:
-    """``text`` with the API key (and anything that looks like one) replaced by ``***``."""
-    if key:
-        text = text.replace(key, "***")
-    return _SECRETISH.sub(lambda m: m.group(1) + "***", text)
 
 
 class ApiError(Exception):
@@ -225,9 +225,15 @@ def _semaphore(n: int) -> anyio.Semaphore:
 class Gateway:
     """One attempt per call against the gateway, over a shared client."""
 
-    def __init__(self, config: EvoLinkConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        config: EvoLinkConfig,
+        client: httpx.AsyncClient,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.client = client
+        self.monotonic = monotonic  # paces downloads (RateGuard); the provider's clock in tests
         self._auth = {"Authorization": f"Bearer {config.api_key}", "User-Agent": USER_AGENT}
         c = config
         self._read = httpx.Timeout(c.read_timeout, connect=c.connect_timeout)
@@ -281,37 +287,61 @@ class Gateway:
                 response.status_code, "bad_response", "the gateway answered non-object JSON"
             )
         replayed = response.headers.get("idempotency-replayed", "").strip().lower() == "true"
-        return Reply(data, replayed)
+        return Reply(scrub(data, self.config.api_key), replayed)
 
     async def download(self, url: str) -> bytes:
-        """The bytes at ``url``, at most ``max_download_bytes``; the key goes only to the gateway's origin."""
-        limit = self.config.max_download_bytes
-        same_origin = _origin(url) == _origin(self.config.base_url)
-        headers = self._auth if same_origin else {"User-Agent": USER_AGENT}
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ApiError(0, "bad_url", f"result link is not http(s): {url[:80]!r}")
+        """The bytes at ``url``, at most ``max_download_bytes``, within the download deadline.
+
+        Redirects are followed here, each hop checked (``check_link``) before it is
+        requested; the key goes only to the gateway's origin, and never again once a
+        hop left it.
+
+        Raises:
+            UnsafeLink: a hop points where assetgen does not fetch from.
+            DownloadTooSlow: past the deadline or under the minimum rate.
+        """
+        cfg = self.config
+        limit = cfg.max_download_bytes
+        trusted = True
         try:
-            async with (
-                self._slots,
-                self.client.stream(
-                    "GET", url, headers=headers, timeout=self._read, follow_redirects=True
-                ) as response,
-            ):
-                if not 200 <= response.status_code < 300:
-                    await response.aread()
-                    raise self._api_error(response)
-                expected = _content_length(response.headers)
-                if expected is not None and expected > limit:
-                    raise DownloadTooLarge(f"{expected} bytes, over the {limit}-byte cap")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise DownloadTooLarge(f"over the {limit}-byte cap")
-                    chunks.append(chunk)
+            async with self._slots:
+                guard = RateGuard(cfg.download_deadline, cfg.download_min_rate, self.monotonic())
+                with anyio.fail_after(cfg.download_deadline + cfg.read_timeout):
+                    for hop in range(MAX_REDIRECTS + 1):
+                        check_link(url, cfg.base_url, redirected=hop > 0)
+                        trusted = trusted and _origin(url) == _origin(cfg.base_url)
+                        headers = self._auth if trusted else {"User-Agent": USER_AGENT}
+                        async with self.client.stream(
+                            "GET", url, headers=headers, timeout=self._read, follow_redirects=False
+                        ) as response:
+                            target = redirect_target(response)
+                            if target is not None:
+                                url = target
+                                continue
+                            return await self._body(response, limit, guard)
+                    raise ApiError(0, "too_many_redirects", f"over {MAX_REDIRECTS} redirects")
+        except TimeoutError:
+            raise TransportFailure(
+                f"the download took over {cfg.download_deadline:g}s", sent=True
+            ) from None
         except httpx.HTTPError as exc:
             raise self._transport(exc) from None
+
+    async def _body(self, response: httpx.Response, limit: int, guard: RateGuard) -> bytes:
+        if not 200 <= response.status_code < 300:
+            await response.aread()
+            raise self._api_error(response)
+        expected = _content_length(response.headers)
+        if expected is not None and expected > limit:
+            raise DownloadTooLarge(f"{expected} bytes, over the {limit}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise DownloadTooLarge(f"over the {limit}-byte cap")
+            guard.check(size, self.monotonic())
+            chunks.append(chunk)
         if expected is not None and size != expected:
             raise DownloadTruncated(f"got {size} of {expected} bytes")
         return b"".join(chunks)

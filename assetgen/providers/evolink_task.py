@@ -24,8 +24,10 @@ from ..errors import (
 )
 from ..spec import AssetSpec
 from .base import Generated, JobContext
+from .evolink_fetch import DownloadTooSlow, UnsafeLink
 from .evolink_http import KEY_ENV, ApiError, DownloadTooLarge, DownloadTruncated, TransportFailure
 from .evolink_retry import Permit, parse_retry_after
+from .evolink_secrets import task_id_problem
 
 if TYPE_CHECKING:
     from .evolink import EvoLinkProvider
@@ -137,6 +139,10 @@ class Job:
 
     async def run(self) -> Generated:
         ref = self.ctx.journalled_task()
+        if ref is not None and task_id_problem(ref.task_id) is not None:
+            # Only a journal from an older assetgen can hold one; never send or lock it.
+            self.ctx.warn(f"ignoring a journalled task: {task_id_problem(ref.task_id)}")
+            ref = None
         task = _Task(ref.task_id, ref.credits, resumed=True) if ref else None
         if task is None and self.collect:
             raise PermanentProviderError(
@@ -280,6 +286,14 @@ class Job:
         task_id = body.get("id")
         if not isinstance(task_id, str) or not task_id:
             raise TransientProviderError("the gateway accepted the submit but sent no task id")
+        problem = task_id_problem(task_id)
+        if problem is not None:  # it names a journal row, a URL and a lock field: never use it
+            raise PermanentProviderError(
+                f"the gateway accepted the submit but sent {problem}; assetgen cannot follow "
+                "that task (it may have been charged)",
+                asset=self.spec.name,
+                provider="evolink",
+            )
         usage = body.get("usage")
         reserved = usage.get("credits_reserved") if isinstance(usage, dict) else None
         credits = float(reserved) if isinstance(reserved, (int, float)) else None
@@ -383,7 +397,8 @@ class Job:
                 if not results:
                     raise ApiError(404, "no_results", "the completed task lists no result link")
                 data = await self.gw.download(results[0])
-                check_complete(data)  # CRCs only, about 0.1 ms per MB: not worth a thread hop
+                # CRCs only, about 0.1 ms per MB: not worth a thread hop
+                check_complete(data, self.spec.width, self.spec.height)
                 return data, results
             except ApiError as err:
                 if err.status in (403, 404, 410):
@@ -403,7 +418,13 @@ class Job:
                 raise PermanentProviderError(
                     f"the image of task {task.id} is too large: {exc}", asset=self.spec.name
                 ) from None
-            except (TransportFailure, DownloadTruncated) as exc:
+            except UnsafeLink as exc:
+                raise PermanentProviderError(
+                    f"the result link of task {task.id} was not fetched: {exc}",
+                    asset=self.spec.name,
+                    provider="evolink",
+                ) from None
+            except (TransportFailure, DownloadTruncated, DownloadTooSlow) as exc:
                 why = str(exc)
             except IntegrityError as exc:
                 why, undecodable = str(exc), True
@@ -423,8 +444,8 @@ class Job:
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def check_complete(data: bytes) -> None:
-    """Raise ``IntegrityError`` unless ``data`` is a whole image file.
+def check_complete(data: bytes, width: int | None = None, height: int | None = None) -> None:
+    """Raise ``IntegrityError`` unless ``data`` is a whole image file (of ``width`` x ``height``).
 
     The builder decodes every image completely before it stores anything
     (``imaging.verify``), so this check only has to catch what a transfer does to a
@@ -432,12 +453,16 @@ def check_complete(data: bytes) -> None:
     must have every chunk's CRC right up to IEND, a JPEG its start and end markers,
     a WebP the length its RIFF header announces. Anything else, or anything that
     fails those, gets the full decode (``imaging.probe``), which says what is wrong.
-    A second full decode here cost about 6 ms of CPU per 1K image.
+    A second full decode here cost about 6 ms of CPU per 1K image. With a size given,
+    that decode happens only once the header says the size is right.
     """
     if not _whole(data):
-        from ..imaging import probe
+        from ..imaging import probe, verify
 
-        probe(data)
+        if width is not None and height is not None:
+            verify(data, width, height)
+        else:
+            probe(data)
 
 
 def _whole(data: bytes) -> bool:
