@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import lockcheck
 from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
 from .errors import UsageError
 from .fsutil import atomic_write, write_copy
@@ -73,7 +74,7 @@ class CacheRecord:
             blobs={str(k): (str(v[0]), int(v[1])) for k, v in d["blobs"].items()},
             task_id=d.get("task_id"),
             results=tuple(d.get("results") or ()),
-            credits=float(d.get("credits") or 0.0),
+            credits=lockcheck.credits(d.get("credits") or 0.0),  # NaN: a corrupt record
             generated_at=d.get("generated_at"),
             request=dict(d.get("request") or {}),
         )
