@@ -293,6 +293,12 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
         )
     for key, supported in (("version", LOCK_VERSION), ("hash_version", HASH_VERSION)):
         value = doc.get(key)
+        if isinstance(value, float):  # the schema's integers include 2.0: not ours
+            line, col = positions.of((key,))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: lock {key} must be a whole number, not {value!r}"
+                f"\n{_RESTORE_HINT}"
+            )
         if isinstance(value, int) and not isinstance(value, bool) and value > supported:
             line, col = positions.of((key,))
             raise LockfileError(
