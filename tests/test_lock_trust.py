@@ -56,7 +56,9 @@ def test_an_edited_request_is_a_located_error_not_no_changes(
     assert main(["-C", str(quickstart), "plan", "--provider", "draft"]) == 2
     err = capsys.readouterr().err
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "skyline" in t)
-    assert re.search(rf"assetgen\.lock:{line}:\d+: asset `hero-home`: the request does not hash", err)
+    assert re.search(
+        rf"assetgen\.lock:{line}:\d+: asset `hero-home`: the request does not hash", err
+    )
     assert "git checkout -- assetgen.lock" in err
     assert "Traceback" not in err
     assert main(["-C", str(quickstart), "check", "--provider", "draft"]) == 2  # and again: no memo
@@ -146,12 +148,11 @@ def test_both_readers_refuse_the_same_bad_values(tmp_path: Path, old: str, new: 
         read_lock(path, tmp_path / "lock.memo")
 
 
+TRICKY = ["nan", "inf", "-inf", ".nan", "-.inf", "-1", "-1.0", "0", "0.0", "1", "2", "1.5",
+          "1e3", "1_000", "+5", "01", "true", "null", "~", '""', "9" * 30, "9" * 5000,
+          "B" * 64, "b" * 63, "b" * 64, "sha256:" + "b" * 64, "png", "gif", "[]", "{}"]  # fmt: skip
 MUTATIONS = st.one_of(
-    st.sampled_from(
-        ["nan", "inf", "-inf", ".nan", "-.inf", "-1", "-1.0", "0", "0.0", "1", "2", "1.5",
-         "1e3", "1_000", "+5", "01", "true", "null", "~", '""', "9" * 30, "9" * 5000,
-         "B" * 64, "b" * 63, "b" * 64, "sha256:" + "b" * 64, "png", "gif", "[]", "{}"]
-    ),  # fmt: skip
+    st.sampled_from(TRICKY),
     st.integers(-(10**20), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=12),

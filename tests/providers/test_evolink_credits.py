@@ -26,13 +26,11 @@ JSON = {"content-type": "application/json"}
 async def test_non_finite_or_negative_reserved_credits_are_unknown(reserved: float) -> None:
     """The catalog price is reported instead, as when the gateway reserves nothing."""
     body = submitted(credits=0.5).json()
-    body["usage"]["credits_reserved"] = reserved  # JSON text `NaN`, `Infinity`: json.loads reads them
+    # Sent as JSON text `NaN` or `Infinity`, which json.loads reads as floats.
+    body["usage"]["credits_reserved"] = reserved
     reply = httpx.Response(200, content=json.dumps(body).encode(), headers=JSON)
     script = (
-        Script()
-        .submit(reply)
-        .poll(task("completed"))
-        .download(httpx.Response(200, content=png()))
+        Script().submit(reply).poll(task("completed")).download(httpx.Response(200, content=png()))
     )
     ctx = RecordingContext()
     provider = make_provider(script.handler, FakeClock())
