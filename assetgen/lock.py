@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
+from .lockcheck import entry_problem, mismatched
 from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
 
 LOCK_VERSION = 1
@@ -46,6 +48,12 @@ class LockEntry:
     credits: float = 0.0
     generated_at: str | None = None
 
+    def __post_init__(self) -> None:
+        # Credits come from gateways and cache records as well as from locks: a NaN or
+        # a negative one never enters a lock (`credits: nan` would not even read back).
+        if not 0.0 <= self.credits < math.inf:
+            raise ValueError(f"credits must be a finite number >= 0, not {self.credits!r}")
+
     @property
     def image_format(self) -> str:
         """The format of the locked bytes: recorded, else implied by the path's extension
@@ -53,33 +61,34 @@ class LockEntry:
         return self.format or format_for_path(self.path)
 
     def to_tuple(self) -> tuple[Any, ...]:
-        """A plain tuple for the memo; values most entries share are interned, so the
-        memo stores them once and a loaded lock shares one string for all."""
+        """A plain tuple for the memo, in the order of the fields (the memo's key holds
+        their layout); values most entries share are interned, so the memo stores them
+        once and a loaded lock shares one string for all."""
         request = tuple(
             sys.intern(v) if isinstance(v, str) and f != "prompt" else v
             for f, v in zip(REQUEST_FIELDS, (self.request[f] for f in REQUEST_FIELDS), strict=True)
         )
-        return (
-            self.spec_hash,
-            request,
-            self.path,
-            self.sha256,
-            self.bytes,
-            self.width,
-            self.height,
-            self.format and sys.intern(self.format),
-            self.task_id,
-            self.results,
-            self.credits,
-            self.generated_at and sys.intern(self.generated_at),
+        return tuple(
+            request
+            if f == "request"
+            else sys.intern(v)
+            if f in _INTERNED and isinstance(v, str)
+            else v
+            for f, v in ((f, getattr(self, f)) for f in _ENTRY_FIELDS)
         )
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
-        return cls(t[0], Request(t[1]), *t[2:])
+        i = _REQUEST_AT
+        return cls(*t[:i], Request(t[i]), *t[i + 1 :])  # type: ignore[call-arg]
 
     def moved(self, path: str) -> LockEntry:
         return replace(self, path=path)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
+_REQUEST_AT = _ENTRY_FIELDS.index("request")
+_INTERNED = frozenset({"format", "generated_at"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,11 @@ class Lockfile:
 
     def get(self, name: str) -> LockEntry | None:
         return self.entries.get(name)
+
+
+# The lock memo holds rows in the order of LockEntry's fields: keyed by that layout
+# too, a memo written before a field was added, removed or reordered is never read.
+_LAYOUT = memo.layout(LockEntry, Lockfile, REQUEST_FIELDS)
 
 
 # --- writing -------------------------------------------------------------------------
@@ -180,29 +194,42 @@ def write_lock(path: Path, lock: Lockfile, memo_path: Path | None = None) -> boo
 
 
 def _remember(memo_path: Path, key: str, lock: Lockfile) -> None:
+    """Memoise a lock that is known good: read and verified, or made by assetgen."""
     rows = {n: e.to_tuple() for n, e in lock.entries.items()}
-    memo.store(memo_path, key, (lock.version, lock.hash_version, rows))
+    memo.store(memo_path, f"{key}|{_LAYOUT}", (lock.version, lock.hash_version, rows))
 
 
 # --- reading -------------------------------------------------------------------------
 
 
 def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
-    """The lock at ``path`` (an empty one when there is none yet)."""
+    """The lock at ``path`` (an empty one when there is none yet), verified: every
+    request hashes to its spec hash. The memo, keyed by the lock's bytes, holds only
+    verified locks, so an unchanged lock is checked once, not on every plan."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return Lockfile()
+    except IsADirectoryError:
+        raise LockfileError(
+            f"{path.name}: is a directory, not a lock file\n"
+            "  hint: move it away: assetgen keeps its lock in this file"
+        ) from None
+    except OSError as exc:
+        raise LockfileError(
+            f"{path.name}: cannot read the lock ({exc.strerror or exc})\n"
+            "  hint: check the file's permissions"
+        ) from None
     key = hashlib.sha256(data).hexdigest()
     if memo_path is not None:
-        cached = memo.load(memo_path, key)
+        cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
         if cached is not None:
             version, hash_version, rows = cached
             entries = {}
             while rows:  # popping frees each row as its entry is made: a lower peak
                 name, row = rows.popitem()
                 entries[name] = LockEntry.from_tuple(row)
-            return Lockfile(entries, version, hash_version)
+            return Lockfile(entries, version=version, hash_version=hash_version)
     from .lockfast import parse_canonical
 
     try:
@@ -210,9 +237,36 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     except UnicodeDecodeError:
         text = ""
     lock = parse_canonical(text) or parse_lock(data, path.name)
+    verify_spec_hashes(lock, data, path.name)
     if memo_path is not None:
         _remember(memo_path, key, lock)
     return lock
+
+
+def verify_spec_hashes(lock: Lockfile, data: bytes, filename: str = LOCK_NAME) -> None:
+    """A LockfileError at the first entry whose request does not hash to its spec hash.
+
+    Such a lock was edited by hand: it records a request that was never sent, and
+    planning against it would say "No changes" for what it claims. A lock of an older
+    hash version hashed differently; it plans as updates instead.
+    """
+    if lock.hash_version != HASH_VERSION:
+        return
+    bad = mismatched(lock.entries)
+    if not bad:
+        return
+    from . import yamlpos
+
+    # Either reader accepted these bytes, so they are YAML with positions to report.
+    _, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
+    line, col = positions.of(("assets", bad[0], "request"))
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    raise LockfileError(
+        f"{filename}:{line}:{col}: asset `{bad[0]}`: the request does not hash to its "
+        f"spec_hash{more}: the lock was edited by hand and records a request never sent\n"
+        "  hint: restore the lock from git (`git checkout -- assetgen.lock`) "
+        "and change assetgen.yaml instead"
+    )
 
 
 def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
@@ -237,6 +291,12 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
         )
     for key, supported in (("version", LOCK_VERSION), ("hash_version", HASH_VERSION)):
         value = doc.get(key)
+        if isinstance(value, float):  # the schema's integers include 2.0: not ours
+            line, col = positions.of((key,))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: lock {key} must be a whole number, not {value!r}"
+                f"\n{_RESTORE_HINT}"
+            )
         if isinstance(value, int) and not isinstance(value, bool) and value > supported:
             line, col = positions.of((key,))
             raise LockfileError(
@@ -249,7 +309,16 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise LockfileError(f"{first}{more}\n{_RESTORE_HINT}")
-    entries = {str(name): _entry(body) for name, body in (doc.get("assets") or {}).items()}
+    entries = {}
+    for name, body in (doc.get("assets") or {}).items():
+        problem = entry_problem(str(name), {"credits": 0.0, "format": None, **body})
+        if problem:
+            field_name, what = problem
+            line, col = positions.of(
+                ("assets", name, field_name) if field_name else ("assets", name), key=not field_name
+            )
+            raise LockfileError(f"{filename}:{line}:{col}: asset `{name}`: {what}\n{_RESTORE_HINT}")
+        entries[str(name)] = _entry(body)
     return Lockfile(entries, int(doc["version"]), int(doc.get("hash_version", HASH_VERSION)))
 
 
@@ -291,4 +360,9 @@ def updated(lock: Lockfile, changes: Mapping[str, LockEntry | None]) -> Lockfile
             entries.pop(name, None)
         else:
             entries[name] = entry
-    return Lockfile(entries, LOCK_VERSION, HASH_VERSION)
+    hash_version = HASH_VERSION
+    if lock.hash_version != HASH_VERSION and mismatched(entries):
+        # Some entries still carry spec hashes of the older version: stamping the current
+        # one on them would make the next read refuse the lock as edited by hand.
+        hash_version = lock.hash_version
+    return Lockfile(entries, LOCK_VERSION, hash_version)

@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from .lock import HEADER, LOCK_VERSION, LockEntry, Lockfile, format_lock
-from .spec import REQUEST_FIELDS
+from .lockcheck import entry_problem
+from .spec import HASH_VERSION, REQUEST_FIELDS
 
 _decoder = json.JSONDecoder()
 
@@ -76,11 +77,6 @@ def _list(text: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-_SPEC_HASH = re.compile(r"sha256:[0-9a-f]{64}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_FORMATS = frozenset({"png", "jpeg", "webp"})
-
-
 @functools.cache
 def _safe_path() -> re.Pattern[str]:
     from .schema import load_schema
@@ -88,25 +84,35 @@ def _safe_path() -> re.Pattern[str]:
     return re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
 
 
-def _entry(fields: dict[str, str]) -> LockEntry:
-    # Values written raw must be exactly what the schema allows: anything else (a
-    # trailing comment, `null`) is YAML's to read, and the schema's to refuse.
-    if not (_SPEC_HASH.fullmatch(fields["spec_hash"]) and _SHA256.fullmatch(fields["sha256"])):
-        raise _Mismatch
-    if "format" in fields and fields["format"] not in _FORMATS:
+def _entry(name: str, fields: dict[str, str]) -> LockEntry:
+    # Values written raw must be exactly what the YAML reader accepts (the checks are
+    # the same ones): anything else (a trailing comment, `null`, a NaN, a negative
+    # size) is YAML's to read, and the full reader's to refuse with its position.
+    size, width, height = int(fields["bytes"]), int(fields["width"]), int(fields["height"])
+    credits = float(fields["credits"])
+    values = {
+        "spec_hash": fields["spec_hash"],
+        "sha256": fields["sha256"],
+        "bytes": size,
+        "width": width,
+        "height": height,
+        "format": fields.get("format"),
+        "credits": credits,
+    }
+    if entry_problem(name, values) is not None:
         raise _Mismatch
     entry = LockEntry(
         spec_hash=fields["spec_hash"],
         request=_request(fields["request"]),
         path=_scalar(fields["path"], 0, "")[0],
         sha256=fields["sha256"],
-        bytes=int(fields["bytes"]),
-        width=int(fields["width"]),
-        height=int(fields["height"]),
+        bytes=size,
+        width=width,
+        height=height,
         format=fields.get("format"),
         task_id=_scalar(fields["task_id"], 0, "")[0] if "task_id" in fields else None,
         results=(),  # as lock._entry: an old lock's result links are ignored
-        credits=float(fields["credits"]),
+        credits=credits,
         generated_at=_scalar(fields["generated_at"], 0, "")[0]
         if "generated_at" in fields
         else None,
@@ -131,6 +137,8 @@ def _parse(text: str) -> Lockfile | None:
     if lines[0] != f"version: {LOCK_VERSION}" or not lines[1].startswith("hash_version: "):
         return None
     hash_version = int(lines[1][len("hash_version: ") :])
+    if not 1 <= hash_version <= HASH_VERSION:
+        return None  # a newer or impossible version: the full reader says which
     entries: dict[str, LockEntry] = {}
     if lines[2] != "assets:":
         return Lockfile({}, LOCK_VERSION, hash_version) if lines[2] == "assets: {}" else None
@@ -144,13 +152,13 @@ def _parse(text: str) -> Lockfile | None:
             fields[key] = value
         elif line.startswith("  ") and line.endswith(":"):
             if name is not None:
-                entries[name] = _entry(fields)
+                entries[name] = _entry(name, fields)
             name, fields = _scalar(line[2:-1], 0, "")[0], {}
         elif line == "":
             continue
         else:
             return None
     if name is not None:
-        entries[name] = _entry(fields)
+        entries[name] = _entry(name, fields)
     lock = Lockfile(entries, LOCK_VERSION, hash_version)
     return lock if format_lock(lock) == text else None

@@ -26,6 +26,9 @@ from .limits import MAX_BYTES_ENV, max_manifest_bytes
 from .spec import AssetSpec, Manifest
 
 _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
+# Rows are positional (AssetSpec(*row)): every memo key holds the layout they were
+# written in, so code with the fields in another order never reads them.
+_LAYOUT = memo.layout(AssetSpec, Manifest)
 _ASSETS_AT = re.compile(r"^assets:[ \t]*(?:#[^\n]*)?$", re.M)
 _TOP_LEVEL = re.compile(r"\n[^ \r\n#]")
 _FIRST_CONTENT = re.compile(r"^( +)[^ \r\n#]", re.M)
@@ -123,7 +126,7 @@ def load_manifest(
     """
     if len(data) > max_manifest_bytes():
         state = create_state = None  # over the limit: only the whole parse may say so
-    salt = f"{__version__}|{provider or ''}|{os.environ.get(MAX_BYTES_ENV, '')}"
+    salt = f"{__version__}|{_LAYOUT}|{provider or ''}|{os.environ.get(MAX_BYTES_ENV, '')}"
     key = f"{hashlib.sha256(data).hexdigest()}|{salt}"
     whole = _memo(state, "manifest") if state else None
     if whole is not None:

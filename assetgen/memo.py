@@ -9,6 +9,8 @@ checkout still plans, only slower.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import marshal
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,22 @@ from typing import Any
 from ._version import __version__
 from .fsutil import atomic_write
 
-_FORMAT = 4  # 4: the manifest memos hold cache.remote
+_FORMAT = 5  # 4: the manifest memos hold cache.remote; 5: keyed by layout, locks verified
+
+
+def layout(*parts: object) -> str:
+    """A digest of the shape of memo rows: each dataclass's field names and types, in
+    order, and any other part's repr (a tuple of field names). Rows are positional, so
+    a memo key that holds this digest is never read by code that lays its rows out
+    differently, whether or not anyone remembered to bump ``_FORMAT``."""
+    text = []
+    for part in parts:
+        if isinstance(part, type) and dataclasses.is_dataclass(part):
+            shape = ",".join(f"{f.name}:{f.type}" for f in dataclasses.fields(part))
+            text.append(f"{part.__qualname__}({shape})")
+        else:
+            text.append(repr(part))
+    return hashlib.sha256("|".join(text).encode()).hexdigest()[:16]
 
 
 def load(path: Path, key: str) -> Any | None:

@@ -308,6 +308,13 @@ class _Converter:
         except yaml.YAMLError as exc:
             self._fail(node, f"cannot read value {node.value!r}: {exc}")
             return node.value
+        except ValueError:  # int() refuses 4,300+ digits (sys.get_int_max_str_digits)
+            self._fail(
+                node,
+                f"a number of {len(node.value):,} characters is too long to read",
+                "assetgen reads numbers of up to 4,300 digits",
+            )
+            raise ManifestError(self.diagnostics) from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             # timestamps, binary, sets: nothing in our formats wants them; keep the text.
             return node.value

@@ -14,6 +14,7 @@ import pytest
 
 from assetgen.lock import LockEntry, Lockfile, format_lock, parse_lock, read_lock
 from assetgen.lockmerge import gitattributes_setup, main, merge_lock_files, merge_locks
+from assetgen.spec import spec_hash
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +23,11 @@ def _no_remote(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def entry(n: int, prompt: str = "a") -> LockEntry:
+    request = {"provider": "draft", "model": "krea-2-turbo", "prompt": prompt, "size": "1:1",
+               "quality": "1K", "seed": n, "nsfw_check": False}  # fmt: skip
     return LockEntry(
-        spec_hash=f"sha256:{hash_of(n, prompt)}",
-        request={"provider": "draft", "model": "krea-2-turbo", "prompt": prompt, "size": "1:1",
-                 "quality": "1K", "seed": n, "nsfw_check": False},
+        spec_hash=spec_hash(request),  # read_lock checks that the request hashes to it
+        request=request,
         path=f"assets/{n}.png", sha256=hash_of(n, prompt + "!"), bytes=1000 + n,
         width=1024, height=1024, format="png", credits=0.0,
     )  # fmt: skip

@@ -22,6 +22,7 @@ from ..errors import (
     QuotaExhaustedError,
     TransientProviderError,
 )
+from ..lockcheck import credits_problem
 from ..spec import AssetSpec
 from .base import Generated, JobContext
 from .evolink_fetch import DownloadTooSlow, UnsafeLink
@@ -296,7 +297,10 @@ class Job:
             )
         usage = body.get("usage")
         reserved = usage.get("credits_reserved") if isinstance(usage, dict) else None
-        credits = float(reserved) if isinstance(reserved, (int, float)) else None
+        # A NaN, an infinity or a negative reservation is no amount: unknown, never recorded.
+        credits = None
+        if isinstance(reserved, (int, float)) and not credits_problem(reserved):
+            credits = float(reserved)
         info = body.get("task_info")
         est = info.get("estimated_time") if isinstance(info, dict) else None
         estimated = float(est) if isinstance(est, (int, float)) and est >= 0 else None
