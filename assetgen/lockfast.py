@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from .lock import HEADER, LOCK_VERSION, LockEntry, Lockfile, format_lock
+from .outpaths import path_problem
 from .spec import REQUEST_FIELDS
 
 _decoder = json.JSONDecoder()
@@ -111,8 +112,8 @@ def _entry(fields: dict[str, str]) -> LockEntry:
         if "generated_at" in fields
         else None,
     )
-    if not _safe_path().search(entry.path):
-        raise _Mismatch
+    if not _safe_path().search(entry.path) or path_problem(entry.path):
+        raise _Mismatch  # the YAML path says where and why
     return entry
 
 
