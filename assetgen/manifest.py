@@ -512,7 +512,9 @@ class _Resolver:
         problem = path_problem(full)  # the rule the lock and every write follow, too
         if problem is not None:
             self.error(
-                path, f"output `{shown(rel)}` {problem}", "outputs are images in folders of your own"
+                path,
+                f"output `{shown(rel)}` {problem}",
+                "outputs are images in folders of your own",
             )
             return None
         return full
