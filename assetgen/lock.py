@@ -267,6 +267,7 @@ def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> No
         path = body.get("path") if isinstance(body, dict) else None
         problem = path_problem(path) if isinstance(path, str) else None
         if problem is not None:
+            assert isinstance(path, str)
             line, col = positions.of(("assets", name, "path"))
             raise LockfileError(
                 f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "

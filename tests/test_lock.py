@@ -120,13 +120,7 @@ def test_round_trip_keeps_every_string(text: str) -> None:
 def test_lock_strings_read_the_same_with_plain_pyyaml(text: str) -> None:
     """Other tools reading the lock with yaml.safe_load see the same strings we do."""
     path = f"{text}.png" if SAFE_PATH.search(f"{text}.png") else "p.png"  # a path is an image
-    lock = Lockfile(
-        {
-            "hero": make_entry(
-                request={"prompt": text}, path=path
-            )
-        }
-    )
+    lock = Lockfile({"hero": make_entry(request={"prompt": text}, path=path)})
     doc = yaml.safe_load(format_lock(lock))
     assert doc["assets"]["hero"]["request"]["prompt"] == text
     assert doc["assets"]["hero"]["path"] == path

@@ -199,7 +199,12 @@ BASE = 'version: 1\nprovider: draft\noutput_dir: "{dir}"\nassets:\n  a:\n    pro
     ("output_dir", "output", "where", "problem"),
     [
         (".", ".git/x.png", "7:13", "output `.git/x.png` is inside `.git/`"),
-        (".", ".assetgen/cache/x.png", "7:13", "output `.assetgen/cache/x.png` is inside `.assetgen/`"),
+        (
+            ".",
+            ".assetgen/cache/x.png",
+            "7:13",
+            "output `.assetgen/cache/x.png` is inside `.assetgen/`",
+        ),
         ("assets", "a\\0b.png", "7:13", "output `a\\x00b.png` contains a NUL character"),
         ("assets", "icons\\\\x.png", "7:13", "output `icons\\x.png` must be a relative path"),
         (".git", "x.png", "3:13", "output_dir `.git` is inside `.git/`"),
