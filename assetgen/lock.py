@@ -265,9 +265,7 @@ def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> No
     assets = doc.get("assets")
     for name, body in assets.items() if isinstance(assets, dict) else ():
         path = body.get("path") if isinstance(body, dict) else None
-        problem = path_problem(path) if isinstance(path, str) else None
-        if problem is not None:
-            assert isinstance(path, str)
+        if isinstance(path, str) and (problem := path_problem(path)) is not None:
             line, col = positions.of(("assets", name, "path"))
             raise LockfileError(
                 f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
