@@ -33,12 +33,21 @@ from .imagesize import header_size
 from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .orphans import collect_unwanted, unwanted_tasks
+from .outpaths import use_problem
 from .outputs import remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
 from .project import Project
 from .providers import Provider, create_provider
-from .relocate import guard_targets, move
+from .relocate import (
+    Claimed,
+    claimed_paths,
+    finish_removals,
+    guard_targets,
+    in_use,
+    move,
+    remove_vacated,
+)
 from .report import BuildSummary, JobResult, Reporter
 from .selection import BuildOptions, plan_selection
 from .spec import AssetSpec, Manifest
@@ -148,13 +157,21 @@ def _locked_build(
     lock = project.load_lock()
     if project.running_marker.exists():
         # The last build was killed: drop the temp files it left beside outputs.
-        sweep_temp_files({(project.root / p).parent for p in plan_paths(manifest.specs, lock)})
+        paths = plan_paths(manifest.specs, lock)
+        sweep_temp_files(
+            {
+                (project.root / p).parent
+                for p in paths
+                if use_problem(project.root, p, manifest.output_dir) is None
+            }
+        )
     project.running_marker.touch()
     recovered = reconcile(lock, journal, manifest, project.root)
     if recovered is not lock:
         write_lock(project.lock_path, recovered, memo_path)
         lock = recovered
     journal.clear_finished()
+    finish_removals(project.root, journal, lock, manifest)  # what a stopped build left
     settle_tasks(journal, manifest, cache)
     unwanted = unwanted_tasks(journal, manifest)
 
@@ -292,7 +309,7 @@ class _Executor:
             )
         # A no-op build skips the executor unless something is left to collect.
         pending = self.project.state_file("pending")
-        if tasks:
+        if tasks or self.journal.removals():  # old files of moves left to remove, too
             pending.touch()
         else:
             pending.unlink(missing_ok=True)
@@ -333,12 +350,12 @@ class _Executor:
                 tg.start_soon(self._job, a, limiter)
         if self.stopping:
             return  # deletes and clean-ups start nothing new either; the next build does them
-        claimed = {s.output.casefold() for s in self.manifest.specs}
+        claimed = claimed_paths(s.output for s in self.manifest.specs)
         for a in deletes:
             self._finish(self._delete(a, claimed))
         for _, old in self.vacated:
-            if old.path.casefold() not in claimed:
-                remove_if_unchanged(self.root, old.path, old.sha256)
+            remove_vacated(self.root, old, claimed, self.manifest.output_dir)
+        self.journal.forget_removals([old.path for _, old in self.vacated])
 
     async def _collect_unwanted(self) -> None:
         collect = getattr(self.provider, "collect", None)
@@ -569,6 +586,8 @@ class _Executor:
         vacates: LockEntry | None = None,
     ) -> None:
         """Record a finished asset (on the event loop: the lock checkpoint reads ``changes``)."""
+        if vacates is not None and vacates.path != entry.path:
+            self.journal.record_removal(vacates.path, vacates.sha256)  # first: see relocate.py
         self.journal.record_finished(name, entry)
         self.changes[name] = entry
         if replaces:
@@ -593,15 +612,15 @@ class _Executor:
         self._commit(spec.name, new, replaces=action.old_name, vacates=entry)
         return JobResult(spec.name, "move", True, "moved", spec.output)
 
-    def _delete(self, action: Action, claimed: set[str]) -> JobResult:
+    def _delete(self, action: Action, claimed: Claimed) -> JobResult:
         entry = action.locked
         assert entry is not None
         self.changes[action.name] = None
         self._dirty = True
-        if entry.path.casefold() in claimed:
+        if in_use(self.root, entry.path, claimed):
             return JobResult(action.name, "delete", True, "deleted", entry.path)
         if (
-            not remove_if_unchanged(self.root, entry.path, entry.sha256)
+            not remove_if_unchanged(self.root, entry.path, entry.sha256, self.manifest.output_dir)
             and (self.root / entry.path).exists()
         ):
             self.reporter.warn(

@@ -8,6 +8,9 @@ returns, and readable by the next build. Two tables:
   is lost or made again even when the lock was never written.
 - ``tasks``: paid provider tasks between submit and result, so a resumed build
   collects them instead of paying again.
+- ``removals``: old files of moved outputs, recorded as each move is committed and
+  removed once the build's writes are all done; a build stopped before that (kill,
+  ^C, 402, 401, --fail-fast) leaves them here for the next build to finish.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT NOT NULL,
     submitted_at REAL NOT NULL,
     info TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS removals (
+    path TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    at REAL NOT NULL
 );
 """
 
@@ -112,6 +120,23 @@ class Journal:
 
     def forget_task(self, spec_hash: str) -> None:
         self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
+
+    # old files of moved outputs, to remove (only while they keep these bytes)
+
+    def record_removal(self, path: str, sha256: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO removals VALUES (?, ?, ?)", (path, sha256, time.time())
+        )
+
+    def removals(self) -> list[tuple[str, str]]:
+        rows = self.db.execute("SELECT path, sha256 FROM removals ORDER BY path").fetchall()
+        return [(p, h) for p, h in rows if isinstance(p, str) and isinstance(h, str)]
+
+    def forget_removals(self, paths: list[str] | None = None) -> None:
+        if paths is None:
+            self.db.execute("DELETE FROM removals")
+        else:
+            self.db.executemany("DELETE FROM removals WHERE path = ?", [(p,) for p in paths])
 
 
 def _task(row: tuple[Any, ...]) -> JournalTask:

@@ -16,13 +16,17 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
 from .lockcheck import entry_problem, mismatched
+from .outpaths import path_problem, shown
 from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
+
+if TYPE_CHECKING:
+    from .yamlpos import Positions
 
 LOCK_VERSION = 1
 LOCK_NAME = "assetgen.lock"
@@ -304,6 +308,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
                 f"(this one reads {key} {supported})\n"
                 "  hint: upgrade assetgen (pip install -U assetgen)"
             )
+    _check_paths(doc, positions, filename)  # before the schema: its message is plainer
     problems = schema.validate("lock", doc, positions, filename)
     if problems:
         first = problems[0]
@@ -320,6 +325,19 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
             raise LockfileError(f"{filename}:{line}:{col}: asset `{name}`: {what}\n{_RESTORE_HINT}")
         entries[str(name)] = _entry(body)
     return Lockfile(entries, int(doc["version"]), int(doc.get("hash_version", HASH_VERSION)))
+
+
+def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> None:
+    """A LockfileError at the first entry whose path no output may have (outpaths.py)."""
+    assets = doc.get("assets")
+    for name, body in assets.items() if isinstance(assets, dict) else ():
+        path = body.get("path") if isinstance(body, dict) else None
+        if isinstance(path, str) and (problem := path_problem(path)) is not None:
+            line, col = positions.of(("assets", name, "path"))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
+                f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
+            )
 
 
 def _conflict_marker(data: bytes) -> int | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .lock import HEADER, LOCK_VERSION, LockEntry, Lockfile, format_lock
 from .lockcheck import entry_problem
+from .outpaths import path_problem
 from .spec import HASH_VERSION, REQUEST_FIELDS
 
 _decoder = json.JSONDecoder()
@@ -117,8 +118,8 @@ def _entry(name: str, fields: dict[str, str]) -> LockEntry:
         if "generated_at" in fields
         else None,
     )
-    if not _safe_path().search(entry.path):
-        raise _Mismatch
+    if not _safe_path().search(entry.path) or path_problem(entry.path):
+        raise _Mismatch  # the YAML path says where and why
     return entry
 
 

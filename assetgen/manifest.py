@@ -15,6 +15,7 @@ from typing import Any
 
 from . import catalog, schema, yamlpos
 from .errors import Diagnostic, ManifestError
+from .outpaths import dir_problem, path_problem, shown
 from .spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
 from .urls import remote_url_problem
 from .yamlpos import Path, Positions
@@ -234,6 +235,14 @@ class _Resolver:
                 ("output_dir",),
                 f"output_dir `{value}` is outside the manifest's directory",
                 "keep outputs next to the manifest, so the lock and the files travel together",
+            )
+            return DEFAULT_OUTPUT_DIR
+        problem = dir_problem(norm)
+        if problem is not None:
+            self.error(
+                ("output_dir",),
+                f"output_dir `{shown(value)}` {problem}",
+                "use a folder of your own, such as `assets`",
             )
             return DEFAULT_OUTPUT_DIR
         return norm
@@ -499,7 +508,16 @@ class _Resolver:
                 "end it with .png, .jpg, .jpeg or .webp (the extension picks the format)",
             )
             return None
-        return posixpath.normpath(posixpath.join(output_dir, norm))
+        full = posixpath.normpath(posixpath.join(output_dir, norm))
+        problem = path_problem(full)  # the rule the lock and every write follow, too
+        if problem is not None:
+            self.error(
+                path,
+                f"output `{shown(rel)}` {problem}",
+                "outputs are images in folders of your own",
+            )
+            return None
+        return full
 
     def _register(
         self,

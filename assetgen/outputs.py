@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import OutputError
 from .fsutil import atomic_write
+from .outpaths import shown, use_problem
 
 
 def file_sha256(root: Path, rel: str) -> str | None:
@@ -35,7 +36,13 @@ def read_verified(root: Path, rel: str, sha256: str) -> bytes | None:
 
 
 def write_output(root: Path, rel: str, data: bytes) -> None:
-    """Write an output atomically, or raise OutputError naming the path and the reason."""
+    """Write an output atomically, or raise OutputError naming the path and the reason.
+
+    The path is checked again here, whatever checked it before (outpaths.py): no
+    symlink on the way, nothing a manifest or lock may not name."""
+    problem = use_problem(root, rel)
+    if problem is not None:
+        raise OutputError(f"{shown(rel)}: not written: the path {problem}")
     try:
         atomic_write(root / rel, data)
     except OSError as exc:
@@ -45,9 +52,14 @@ def write_output(root: Path, rel: str, data: bytes) -> None:
         raise OutputError(f"{rel}: cannot write the image ({reason})") from None
 
 
-def remove_if_unchanged(root: Path, rel: str, sha256: str) -> bool:
-    """Remove ``root/rel`` if it still has the locked bytes; True if it was removed."""
+def remove_if_unchanged(root: Path, rel: str, sha256: str, output_dir: str = ".") -> bool:
+    """Remove ``root/rel`` if it still has the locked bytes; True if it was removed.
+
+    Never a path outside ``output_dir``, through a symlink, or one no output may have:
+    a lock or journal row naming one was checked when read, and is checked again here."""
     path = root / rel
+    if use_problem(root, rel, output_dir) is not None:
+        return False
     if read_verified(root, rel, sha256) is None:
         return False
     try:

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildLockedError, UsageError
-from .lock import Lockfile, read_lock
+from .errors import BuildLockedError, LockfileError, UsageError
+from .lock import Lockfile, read_lock, yaml_str
+from .outpaths import output_dir_problem, outside_paths, shown
 from .plan import Plan, make_plan, paths_to_check
 from .spec import Manifest
 from .statcache import StatCache
@@ -173,11 +174,56 @@ class Project:
     def output_digests(self, manifest: Manifest, lock: Lockfile) -> dict[str, str | None]:
         """The sha256 of every output path the plan looks at (None: absent), through the
         stat cache, which is saved for the next command."""
+        self.check_layout(manifest, lock)
         stats = self.stat_cache()
         root = str(self.root)
         digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
         stats.save()
         return digests
+
+    def check_layout(self, manifest: Manifest, lock: Lockfile) -> None:
+        """Refuse (exit 2) an output folder reached through a symlink, and a lock entry
+        outside it: what a build would write or delete there is not its own (outpaths.py)."""
+        problem = output_dir_problem(self.root, manifest.output_dir)
+        if problem is not None:
+            where = self.display(self.manifest_path) + self._line_of("output_dir")
+            raise UsageError(
+                f"{where}: output_dir `{manifest.output_dir}` {problem[0]}\n  hint: {problem[1]}"
+            )
+        bad = outside_paths(((n, e.path) for n, e in lock.entries.items()), manifest.output_dir)
+        if bad is not None:
+            raise LockfileError(
+                f"{self.display(self.lock_path)}{self._lock_line(bad[0])}: assets.{bad[0]}.path `{shown(bad[1])}` is "
+                f"outside output_dir `{manifest.output_dir}`; assetgen deletes only its own outputs\n"
+                "  hint: restore the lock from git; after a change of output_dir, move the "
+                "images by hand, or delete the lock and build again (the cache restores them)"
+            )
+
+    def _line_of(self, key: str) -> str:
+        """``:LINE:COL`` of a top-level ``key:`` in the manifest, for an error ('' if not found)."""
+        try:
+            text = self.manifest_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+        for i, line in enumerate(text.splitlines(), 1):
+            if line.startswith(f"{key}:"):
+                value = line[len(key) + 1 :]
+                return f":{i}:{len(key) + 2 + len(value) - len(value.lstrip())}"
+        return ""
+
+    def _lock_line(self, name: str) -> str:
+        """``:LINE:COL`` of asset ``name``'s path in the lock, for an error ('' if not found)."""
+        try:
+            lines = self.lock_path.read_text("utf-8", "replace").splitlines()
+            start = lines.index(f"  {yaml_str(name)}:")
+        except (OSError, ValueError):
+            return ""
+        for i in range(start + 1, len(lines)):
+            if lines[i].startswith("    path:"):
+                return f":{i + 1}:11"
+            if not lines[i].startswith("    "):
+                break
+        return ""
 
 
 def find_project(directory: Path | None = None, manifest: str | None = None) -> Project:

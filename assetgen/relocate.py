@@ -5,18 +5,29 @@ gets its exact bytes into the cache, so a kill at any instant loses nothing that
 paid for; a path holding bytes that are neither cached nor a locked output (a user's
 own file, or an output edited by hand) is never overwritten; and a move copies the
 committed bytes themselves, never another generation the cache may hold.
+
+A moved output's old file is removed only once all is written, and only if no
+wanted output is that file: the same path, or (on a case-insensitive file system) a
+path differing in case that is the same inode, so ``Icon.png`` -> ``icon.png`` leaves
+one file on either kind of file system. Those removals are journalled as each move is
+committed; a build stopped before it got to them leaves them to the next
+(``finish_removals``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from .journal import Journal
 from .lock import LockEntry, Lockfile
-from .outputs import file_sha256, read_verified, write_output
+from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 from .plan import Action
-from .spec import AssetSpec
+from .spec import AssetSpec, Manifest
 from .store import LocalCache, record_from_entry
 
 
@@ -89,3 +100,49 @@ def move(
         )
     write_output(root, spec.output, data)
     return new
+
+
+Claimed = Mapping[str, list[str]]  # casefolded path -> the wanted paths that fold to it
+
+
+def claimed_paths(paths: Iterable[str]) -> Claimed:
+    """The wanted output paths, by their case-folded form (see ``in_use``)."""
+    claimed: dict[str, list[str]] = {}
+    for p in paths:
+        claimed.setdefault(p.casefold(), []).append(p)
+    return claimed
+
+
+def in_use(root: Path, rel: str, claimed: Claimed) -> bool:
+    """Whether ``root/rel`` is a wanted output: its very path, or a path differing only
+    in case that is the same file (a case-insensitive file system)."""
+    for other in claimed.get(rel.casefold(), ()):
+        if other == rel:
+            return True
+        with contextlib.suppress(OSError):
+            if os.path.samefile(root / rel, root / other):
+                return True
+    return False
+
+
+def remove_vacated(root: Path, entry: LockEntry, claimed: Claimed, output_dir: str) -> None:
+    """Remove a moved output's old file unless it is in use or no longer has its bytes."""
+    if not in_use(root, entry.path, claimed):
+        remove_if_unchanged(root, entry.path, entry.sha256, output_dir)
+
+
+def finish_removals(root: Path, journal: Journal, lock: Lockfile, manifest: Manifest) -> None:
+    """Remove the old files a stopped build left journalled, then forget the rows.
+
+    Run after the journal is folded into the lock: a path the lock or the manifest
+    still names is in use (its move never finished; the plan does it again)."""
+    rows = journal.removals()
+    if not rows:
+        return
+    claimed = claimed_paths(
+        [*(e.path for e in lock.entries.values()), *(s.output for s in manifest.specs)]
+    )
+    for path, sha in rows:
+        if not in_use(root, path, claimed):
+            remove_if_unchanged(root, path, sha, manifest.output_dir)
+    journal.forget_removals()

@@ -119,16 +119,11 @@ def test_round_trip_keeps_every_string(text: str) -> None:
 @pytest.mark.parametrize("text", TRICKY, ids=[repr(t)[:30] for t in TRICKY])
 def test_lock_strings_read_the_same_with_plain_pyyaml(text: str) -> None:
     """Other tools reading the lock with yaml.safe_load see the same strings we do."""
-    lock = Lockfile(
-        {
-            "hero": make_entry(
-                request={"prompt": text}, path=text if text and SAFE_PATH.search(text) else "p"
-            )
-        }
-    )
+    path = f"{text}.png" if SAFE_PATH.search(f"{text}.png") else "p.png"  # a path is an image
+    lock = Lockfile({"hero": make_entry(request={"prompt": text}, path=path)})
     doc = yaml.safe_load(format_lock(lock))
     assert doc["assets"]["hero"]["request"]["prompt"] == text
-    assert doc["assets"]["hero"]["path"] == (text or "p")
+    assert doc["assets"]["hero"]["path"] == path
 
 
 names = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
@@ -138,7 +133,7 @@ entries = st.builds(
     request=st.fixed_dictionaries(
         {"prompt": texts, "seed": st.integers(1, 1_048_576), "nsfw_check": st.booleans()}
     ),
-    path=texts.filter(lambda p: bool(p) and SAFE_PATH.search(p) is not None),
+    path=texts.map(lambda p: f"{p}.png").filter(lambda p: SAFE_PATH.search(p) is not None),
     task_id=st.none() | texts.filter(bool),
     credits=st.sampled_from([0.0, 0.45, 1.8, 2.25, 1e16, 123456.789]),
     bytes=st.integers(0, 2**40),

@@ -30,7 +30,7 @@ entries = st.builds(
             "nsfw_check": st.booleans(),
         }
     ),
-    path=texts.filter(lambda p: bool(p) and SAFE_PATH.search(p) is not None),
+    path=texts.map(lambda p: f"{p}.png").filter(lambda p: SAFE_PATH.search(p) is not None),
     sha256=st.just("b" * 64),
     bytes=st.integers(0, 10**9),
     width=st.integers(1, 5000),
