@@ -33,7 +33,7 @@ from .imagesize import header_size
 from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .orphans import collect_unwanted, unwanted_tasks
-from .outpaths import use_problem
+from .outpaths import outside_paths, use_problem
 from .outputs import remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
@@ -618,6 +618,15 @@ class _Executor:
         self.changes[action.name] = None
         self._dirty = True
         if in_use(self.root, entry.path, claimed):
+            return JobResult(action.name, "delete", True, "deleted", entry.path)
+        if outside_paths([(action.name, entry.path)], self.manifest.output_dir):
+            if (self.root / entry.path).exists():
+                self.reporter.warn(
+                    f"{entry.path}: kept, it is outside output_dir `{self.manifest.output_dir}` "
+                    f"(asset `{action.name}` left the manifest); assetgen removes files only in "
+                    "its output folder: remove it by hand if nothing needs it"
+                )
+                return JobResult(action.name, "delete", True, "kept", entry.path)
             return JobResult(action.name, "delete", True, "deleted", entry.path)
         if (
             not remove_if_unchanged(self.root, entry.path, entry.sha256, self.manifest.output_dir)

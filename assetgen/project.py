@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildLockedError, LockfileError, UsageError
+from .errors import BuildLockedError, UsageError
 from .lock import Lockfile, read_lock, yaml_str
-from .outpaths import output_dir_problem, outside_paths, shown
+from .outpaths import output_dir_problem
 from .plan import Plan, make_plan, paths_to_check
 from .spec import Manifest
 from .statcache import StatCache
@@ -182,21 +182,15 @@ class Project:
         return digests
 
     def check_layout(self, manifest: Manifest, lock: Lockfile) -> None:
-        """Refuse (exit 2) an output folder reached through a symlink, and a lock entry
-        outside it: what a build would write or delete there is not its own (outpaths.py)."""
+        """Refuse (exit 2) an output folder reached through a symlink: what a build would
+        write or delete there is not its own (outpaths.py). A lock entry outside the
+        output folder (``output_dir`` changed since it was built) is read, as the source
+        of a move, but never written or deleted: build says what it left there."""
         problem = output_dir_problem(self.root, manifest.output_dir)
         if problem is not None:
             where = self.display(self.manifest_path) + self._line_of("output_dir")
             raise UsageError(
                 f"{where}: output_dir `{manifest.output_dir}` {problem[0]}\n  hint: {problem[1]}"
-            )
-        bad = outside_paths(((n, e.path) for n, e in lock.entries.items()), manifest.output_dir)
-        if bad is not None:
-            raise LockfileError(
-                f"{self.display(self.lock_path)}{self._lock_line(bad[0])}: assets.{bad[0]}.path `{shown(bad[1])}` is "
-                f"outside output_dir `{manifest.output_dir}`; assetgen deletes only its own outputs\n"
-                "  hint: restore the lock from git; after a change of output_dir, move the "
-                "images by hand, or delete the lock and build again (the cache restores them)"
             )
 
     def _line_of(self, key: str) -> str:

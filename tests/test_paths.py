@@ -139,20 +139,37 @@ def test_lock_entry_for_readme_is_exit_2_and_readme_survives(
     assert readme.exists()
 
 
-def test_lock_entry_outside_output_dir_is_exit_2_and_the_file_survives(
+def test_lock_entry_outside_output_dir_is_never_deleted(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An image path in the project but outside output_dir is refused as well."""
+    """An image path in the project but outside output_dir (a hand-made entry, or an
+    output_dir changed since) is never deleted: build keeps it and says so."""
     assert build(quickstart)[0] == 0
     logo = quickstart / "logo.png"
     shutil.copy(quickstart / "assets/icons/profile.png", logo)
     _lock_path(quickstart, "logo.png")
     edit(quickstart / "assetgen.yaml", "[search, settings, profile]", "[search, settings]")
     capsys.readouterr()
-    assert run(quickstart, "build") == 2
+    assert run(quickstart, "build") == 0
     err = capsys.readouterr().err
-    assert "assetgen.lock:19:11: assets.icon-profile.path `logo.png` is outside output_dir" in err
+    assert "logo.png: kept, it is outside output_dir `assets`" in err
     assert logo.exists()
+
+
+def test_a_changed_output_dir_moves_the_images_and_keeps_the_old_files(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After `output_dir` changes, a build moves each image to the new folder for free and
+    leaves the old files (outside the new folder) alone."""
+    assert build(quickstart)[0] == 0
+    edit(quickstart / "assetgen.yaml", "output_dir: assets", "output_dir: images")
+    capsys.readouterr()
+    assert run(quickstart, "build") == 0
+    out = capsys.readouterr().out
+    assert "4 moved" in out and "0 generated" in out
+    assert (quickstart / "images/hero-home.png").is_file()
+    assert (quickstart / "assets/hero-home.png").is_file()
+    assert run(quickstart, "check") == 0
 
 
 @pytest.mark.parametrize(
