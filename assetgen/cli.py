@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not upload new images to the remote cache (it is still read)",
     )
 
+    p = command(
+        "adopt",
+        "record an output edited by hand as the asset's output (build keeps such files)",
+    )
+    _provider(p)
+    p.add_argument("names", nargs="+", metavar="NAME/GLOB", help="the assets to adopt")
+
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
     _provider(p)
     p.add_argument(
@@ -307,6 +314,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             gallery=args.gallery,
         )
+    if args.command == "adopt":
+        from .adopt import adopt
+
+        return adopt(project, list(args.names), provider=args.provider)
     if args.command == "gallery":
         return commands.gallery(
             project, provider=args.provider, out_dir=_under(args.directory, args.output)

@@ -45,6 +45,9 @@ class LockEntry:
     results: tuple[str, ...] = ()
     credits: float = 0.0
     generated_at: str | None = None
+    # The bytes were recorded by `assetgen adopt` (edited by hand), not generated: the
+    # generated original stays in the cache under spec_hash (see adopt.py).
+    edited: bool = False
 
     @property
     def image_format(self) -> str:
@@ -72,6 +75,7 @@ class LockEntry:
             self.results,
             self.credits,
             self.generated_at and sys.intern(self.generated_at),
+            self.edited,
         )
 
     @classmethod
@@ -144,6 +148,8 @@ def format_entry(name: str, e: LockEntry) -> str:
     lines.append(f"    credits: {_credits(e.credits)}")
     if e.generated_at:
         lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
+    if e.edited:
+        lines.append("    edited: true")
     return "\n".join(lines) + "\n"
 
 
@@ -282,6 +288,7 @@ def _entry(body: dict[str, Any]) -> LockEntry:
         results=tuple(body.get("results") or ()),
         credits=float(body.get("credits", 0.0)),
         generated_at=body.get("generated_at"),
+        edited=body.get("edited") is True,
     )
 
 

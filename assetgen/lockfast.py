@@ -110,6 +110,7 @@ def _entry(fields: dict[str, str]) -> LockEntry:
         generated_at=_scalar(fields["generated_at"], 0, "")[0]
         if "generated_at" in fields
         else None,
+        edited={"true": True}[fields["edited"]] if "edited" in fields else False,
     )
     if not _safe_path().search(entry.path):
         raise _Mismatch
