@@ -463,7 +463,7 @@ class _Executor:
         if not action.generates:
             entry = None
             edit = action.locked
-            if edit is not None and edit.edited and not action.forced and action.cached:
+            if action.edit and edit is not None:
                 # An adopted edit comes back as those bytes, not as the generated original.
                 entry = await anyio.to_thread.run_sync(self._restore_edit, edit, spec)
                 if entry is None:

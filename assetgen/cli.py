@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)"
     )
     p.add_argument(
-        "--force", action="store_true", help="regenerate the selected assets, bypassing the cache"
+        "--force",
+        action="store_true",
+        help="regenerate the selected assets, bypassing the cache; an asset edited by hand "
+        "(or adopted) gets its generated image back from the cache instead",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan and touch nothing")
     p.add_argument(

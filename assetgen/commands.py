@@ -293,7 +293,8 @@ def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | 
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
-        result = cache.gc({e.spec_hash for e in entries}, age)
+        edits = {e.sha256 for e in entries if e.edited}  # adopted bytes: kept by digest
+        result = cache.gc({e.spec_hash for e in entries}, age, keep_blobs=edits)
         freed = result["freed_bytes"]
         from .thumbs import ThumbnailCache  # and the gallery's thumbnails of images not locked
 

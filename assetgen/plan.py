@@ -43,6 +43,7 @@ class Action:
     source: str | None = None  # where a move takes its bytes from (an old path)
     old_name: str | None = None  # for a rename: the lock entry it takes over
     forced: bool = False  # --force: may overwrite the file at its path (see relocate.py)
+    edit: bool = False  # a restore of an adopted edit's bytes (by digest), not of the spec's image
 
     @property
     def path(self) -> str:
@@ -314,7 +315,7 @@ def _relocate(
         if is_ours.in_cache(entry.sha256):
             return Action(
                 spec.name, "restore", reason, cached=True, spec=spec, locked=entry,
-                old_name=old_name,
+                old_name=old_name, edit=True,
             )  # fmt: skip
         reason += "; its edit is not cached: the generated image"
     cached = is_cached(spec.spec_hash)
