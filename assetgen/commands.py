@@ -154,7 +154,7 @@ def build(
         quiet = JsonReporter(out) if as_json else LineReporter(out)
         if notice:
             quiet.warn(notice)
-        quiet.summary(BuildSummary(kept=len(plan.kept)))
+        quiet.summary(BuildSummary(kept=len(plan.kept) if notice else 0))
         if gallery:
             _gallery_after_build(project, provider, as_json, out)
         return 0

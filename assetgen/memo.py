@@ -16,7 +16,7 @@ from typing import Any
 from ._version import __version__
 from .fsutil import atomic_write
 
-_FORMAT = 4  # 4: the manifest memos hold cache.remote
+_FORMAT = 5  # 4: the manifest memos hold cache.remote; 5: lock rows end with `edited`
 
 
 def load(path: Path, key: str) -> Any | None:

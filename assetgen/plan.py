@@ -285,9 +285,6 @@ def _relocate(
 ) -> Action:
     """The spec is already built: is its file where and what it should be?"""
     renamed = f"renamed from {old_name}" if old_name else None
-    kept = _kept(spec, entry, digests, is_ours, f"; {renamed}" if renamed else "", (), old_name)
-    if kept is not None:
-        return kept
     if digests.get(spec.output) == entry.sha256:
         if entry.path == spec.output and not old_name:
             return Action(spec.name, "noop", "up to date", spec=spec, locked=entry)
@@ -300,6 +297,9 @@ def _relocate(
             source=spec.output,
             old_name=old_name,
         )
+    kept = _kept(spec, entry, digests, is_ours, f"; {renamed}" if renamed else "", (), old_name)
+    if kept is not None:
+        return kept
     if entry.path != spec.output and digests.get(entry.path) == entry.sha256:
         reason = renamed or "output moved"
         return Action(

@@ -277,6 +277,16 @@ def test_missing_adopted_file_restores_the_edit_when_the_cache_has_it(kept: bool
         assert a.reason == "output missing; its edit is not cached: the generated image"
 
 
+def test_edited_survives_the_lock_memo(tmp_path: Path) -> None:
+    """The memo's rows carry `edited` too: a lock read back from its memo is the same lock."""
+    from assetgen.lock import write_lock
+
+    lock = Lockfile({"hero": make_entry(make_spec(), sha256="ab" * 32, edited=True)})
+    write_lock(tmp_path / "assetgen.lock", lock, tmp_path / "lock.memo")
+    again = read_lock(tmp_path / "assetgen.lock", tmp_path / "lock.memo")
+    assert again.entries == lock.entries and again.entries["hero"].edited
+
+
 def test_edited_lock_entries_read_the_same_by_both_readers() -> None:
     """`edited: true` is written last in its block and read by the fast and the full reader."""
     spec, other = make_spec(), make_spec(name="plain")
