@@ -99,6 +99,12 @@ def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     manifest = project.load_manifest(provider)
     cache = project_cache(project, manifest, push=False)
     try:
-        return project.plan(manifest, project.load_lock(), cache.has, lookahead=cache.lookahead())
+        return project.plan(
+            manifest,
+            project.load_lock(),
+            cache.has,
+            lookahead=cache.lookahead(),
+            is_ours=cache.has_blob,
+        )
     finally:
         cache.close()

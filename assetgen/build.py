@@ -185,7 +185,7 @@ def _locked_build(
             "nothing was started\n  hint: raise --max-credits, or build a subset by name"
         )
     if not plan.work and not unwanted:
-        summary = BuildSummary()
+        summary = BuildSummary(kept=len(plan.kept))
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
         return BuildOutcome(plan, summary, False)
@@ -256,6 +256,7 @@ class _Executor:
         work = plan.work
         self.unwanted = unwanted or []
         self.committed = plan.credits
+        self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
         if any(a.generates for a in work):
             # Before anything is shown: a missing key is a usage error, not a failed build.
             self.provider = self.provider_factory(self.manifest.provider)
@@ -484,7 +485,18 @@ class _Executor:
         if spec.name in self.blocked:
             return self._failed(action, spec, self.blocked[spec.name])
         if not action.generates:
-            entry = await anyio.to_thread.run_sync(self._restore_from_cache, spec)
+            entry = None
+            edit = action.locked
+            if action.edit and edit is not None:
+                # An adopted edit comes back as those bytes, not as the generated original.
+                entry = await anyio.to_thread.run_sync(self._restore_edit, edit, spec)
+                if entry is None:
+                    self.reporter.warn(
+                        f"{spec.name}: its adopted image is no longer in the cache; "
+                        "restoring the generated one"
+                    )
+            if entry is None:
+                entry = await anyio.to_thread.run_sync(self._restore_from_cache, spec)
             if entry is not None:
                 self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
                 return JobResult(spec.name, action.action, True, "cache", spec.output)
@@ -546,6 +558,16 @@ class _Executor:
             raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
         write_output(self.root, spec.output, data)
         return entry
+
+    def _restore_edit(self, edit: LockEntry, spec: AssetSpec) -> LockEntry | None:
+        """Write an adopted edit's bytes (kept in the cache by digest) back to the output."""
+        if edit.image_format != spec.format:
+            return None
+        data = self.cache.read_blob(edit.sha256)
+        if data is None:
+            return None
+        write_output(self.root, spec.output, data)
+        return edit.moved(spec.output)
 
     def _restore_from_cache(self, spec: AssetSpec) -> LockEntry | None:
         record = self.cache.record_for(spec.spec_hash, spec.format)

@@ -95,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)"
     )
     p.add_argument(
-        "--force", action="store_true", help="regenerate the selected assets, bypassing the cache"
+        "--force",
+        action="store_true",
+        help="regenerate the selected assets, bypassing the cache; an asset edited by hand "
+        "(or adopted) gets its generated image back from the cache instead",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan and touch nothing")
     p.add_argument(
@@ -127,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not upload new images to the remote cache (it is still read)",
     )
+
+    p = command(
+        "adopt",
+        "record an output edited by hand as the asset's output (build keeps such files)",
+    )
+    _provider(p)
+    p.add_argument("names", nargs="+", metavar="NAME/GLOB", help="the assets to adopt")
 
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
     _provider(p)
@@ -307,6 +317,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             as_json=args.json,
             gallery=args.gallery,
         )
+    if args.command == "adopt":
+        from .adopt import adopt
+
+        return adopt(project, list(args.names), provider=args.provider)
     if args.command == "gallery":
         return commands.gallery(
             project, provider=args.provider, out_dir=_under(args.directory, args.output)

@@ -74,7 +74,8 @@ def plan(
     check: bool = False,
     out: IO[str] | None = None,
 ) -> int:
-    """Print the plan; with ``check``, exit 1 when there is anything to do."""
+    """Print the plan; with ``check``, exit 1 when there is anything to do or to decide
+    (an output edited by hand, which build keeps: see adopt.py)."""
     from . import plan_project
 
     out = out or sys.stdout
@@ -83,7 +84,7 @@ def plan(
         render.write_json(result, out)
     else:
         render.write_text(result, out, colour=render.use_colour(out))
-    return 1 if check and not result.up_to_date else 0
+    return 1 if check and (not result.up_to_date or result.kept) else 0
 
 
 def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
@@ -137,6 +138,9 @@ def build(
         else:
             render.write_text(plan, out, colour=render.use_colour(out))
         return 0
+    from .adopt import kept_notice
+
+    notice = kept_notice(plan)  # files build keeps: said once, before anything is done
     if (
         plan.up_to_date
         and not project.running_marker.exists()
@@ -147,7 +151,10 @@ def build(
         # tasks are journalled, which a build collects; see orphans.py.)
         from .report import BuildSummary, JsonReporter, LineReporter
 
-        (JsonReporter(out) if as_json else LineReporter(out)).summary(BuildSummary())
+        quiet = JsonReporter(out) if as_json else LineReporter(out)
+        if notice:
+            quiet.warn(notice)
+        quiet.summary(BuildSummary(kept=len(plan.kept) if notice else 0))
         if gallery:
             _gallery_after_build(project, provider, as_json, out)
         return 0
@@ -156,6 +163,8 @@ def build(
 
     reporter = _reporter(as_json, out)
     cache.on_warning = reporter.warn  # a remote cache's one warning, in the build's output
+    if notice:
+        reporter.warn(notice)
     try:
         outcome = run_build(
             project,
@@ -284,7 +293,8 @@ def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | 
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
-        result = cache.gc({e.spec_hash for e in entries}, age)
+        edits = {e.sha256 for e in entries if e.edited}  # adopted bytes: kept by digest
+        result = cache.gc({e.spec_hash for e in entries}, age, keep_blobs=edits)
         freed = result["freed_bytes"]
         from .thumbs import ThumbnailCache  # and the gallery's thumbnails of images not locked
 

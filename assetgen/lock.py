@@ -51,6 +51,9 @@ class LockEntry:
     results: tuple[str, ...] = ()
     credits: float = 0.0
     generated_at: str | None = None
+    # The bytes were recorded by `assetgen adopt` (edited by hand), not generated: the
+    # generated original stays in the cache under spec_hash (see adopt.py).
+    edited: bool = False
 
     def __post_init__(self) -> None:
         # Credits come from gateways and cache records as well as from locks: a NaN or
@@ -160,6 +163,8 @@ def format_entry(name: str, e: LockEntry) -> str:
     lines.append(f"    credits: {_credits(e.credits)}")
     if e.generated_at:
         lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
+    if e.edited:
+        lines.append("    edited: true")
     return "\n".join(lines) + "\n"
 
 
@@ -367,6 +372,7 @@ def _entry(body: dict[str, Any]) -> LockEntry:
         results=(),  # result links expire and may carry a token: never kept (old locks had them)
         credits=float(body.get("credits", 0.0)),
         generated_at=body.get("generated_at"),
+        edited=body.get("edited") is True,
     )
 
 

@@ -117,6 +117,7 @@ def _entry(name: str, fields: dict[str, str]) -> LockEntry:
         generated_at=_scalar(fields["generated_at"], 0, "")[0]
         if "generated_at" in fields
         else None,
+        edited={"true": True}[fields["edited"]] if "edited" in fields else False,
     )
     if not _safe_path().search(entry.path) or path_problem(entry.path):
         raise _Mismatch  # the YAML path says where and why

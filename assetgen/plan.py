@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .lock import LockEntry, Lockfile
 from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
 
-ACTIONS = ("create", "update", "restore", "move", "delete", "noop")
+# ``modified``: the file at the output path is not the locked one (edited by hand, or
+# someone's own file where a new asset would go): build keeps it until the user decides.
+ACTIONS = ("create", "update", "restore", "move", "delete", "noop", "modified")
 WORK = frozenset({"create", "update", "restore", "move", "delete"})
 GENERATING = frozenset({"create", "update", "restore"})
 
@@ -40,6 +42,8 @@ class Action:
     changes: tuple[Change, ...] = ()
     source: str | None = None  # where a move takes its bytes from (an old path)
     old_name: str | None = None  # for a rename: the lock entry it takes over
+    forced: bool = False  # --force: may overwrite the file at its path (see relocate.py)
+    edit: bool = False  # a restore of an adopted edit's bytes (by digest), not of the spec's image
 
     @property
     def path(self) -> str:
@@ -76,6 +80,11 @@ class Plan:
         return not self.work
 
     @property
+    def kept(self) -> tuple[Action, ...]:
+        """Outputs build keeps as they are until ``assetgen adopt`` or ``build --force``."""
+        return tuple(a for a in self.actions if a.action == "modified")
+
+    @property
     def cache_hits(self) -> int:
         return sum(1 for a in self.actions if a.action in GENERATING and a.cached)
 
@@ -91,14 +100,21 @@ def make_plan(
     is_cached: Callable[[str], bool],
     *,
     force: Iterable[str] = (),
+    is_ours: Callable[[str], bool] | None = None,
 ) -> Plan:
     """Decide one Action per asset (and one per lock entry that left the manifest).
 
     ``digests`` maps every path the plan looks at (locked paths and new output
     paths) to the sha256 of the file there, or None when there is none.
     ``is_cached(spec_hash)`` says whether the content cache can serve a spec.
-    ``force`` names assets to regenerate without the cache.
+    ``force`` names assets to regenerate without the cache; a forced asset whose
+    file was edited by hand (or adopted) gets its generated image back from the
+    cache instead, for free when the cache has it.
+    ``is_ours(sha256)`` says whether the cache holds bytes with that digest: a file
+    at a path the lock does not give the asset is assetgen's own only then (asked
+    only when such a file exists, so never on a null plan); default: never.
     """
+    ours = _Ours(lock, is_ours or _never)
     forced = set(force)
     specs = list(specs)
     wanted = {s.name for s in specs}
@@ -113,16 +129,18 @@ def make_plan(
     for spec in specs:
         entry = lock.get(spec.name)
         if spec.name in forced:
-            actions.append(
-                _generate(spec, entry, "update" if entry else "create", "forced", False, ())
-            )
+            actions.append(_forced(spec, entry, digests, is_cached))
             continue
         if entry is None:
             heirs = orphans.get(spec.spec_hash)
             if heirs:
                 old = heirs.pop(0)
                 adopted.add(old)
-                actions.append(_relocate(spec, lock.entries[old], digests, is_cached, old_name=old))
+                actions.append(
+                    _relocate(spec, lock.entries[old], digests, is_cached, ours, old_name=old)
+                )
+            elif (kept := _kept(spec, None, digests, ours)) is not None:
+                actions.append(kept)
             else:
                 actions.append(
                     _generate(spec, None, "create", "new", is_cached(spec.spec_hash), ())
@@ -131,11 +149,12 @@ def make_plan(
         if entry.spec_hash != spec.spec_hash:
             changes = _changes(entry, spec)
             reason = _changed(changes, lock)
+            kept = _kept(spec, entry, digests, ours, f"; {reason}", changes)
             actions.append(
-                _generate(spec, entry, "update", reason, is_cached(spec.spec_hash), changes)
+                kept or _generate(spec, entry, "update", reason, is_cached(spec.spec_hash), changes)
             )
             continue
-        actions.append(_relocate(spec, entry, digests, is_cached))
+        actions.append(_relocate(spec, entry, digests, is_cached, ours))
     for name in sorted(lock.entries):
         if name in wanted or name in adopted:
             continue
@@ -150,6 +169,89 @@ def make_plan(
         actions.append(Action(name, "delete", reason, locked=gone))
     actions.sort(key=lambda a: a.name)
     return Plan(tuple(actions))
+
+
+def _never(sha256: str) -> bool:
+    return False
+
+
+class _Ours:
+    """Whether bytes at a path are assetgen's own: in the cache, or the locked bytes of
+    the entry at that path (an output another asset is about to move away). Indexes
+    the lock by path only when first asked, which a null plan never does."""
+
+    def __init__(self, lock: Lockfile, in_cache: Callable[[str], bool]) -> None:
+        self.lock = lock
+        self.in_cache = in_cache
+        self.by_path: dict[str, str] | None = None
+
+    def __call__(self, path: str, sha256: str) -> bool:
+        if self.in_cache(sha256):
+            return True
+        if self.by_path is None:
+            self.by_path = {e.path.casefold(): e.sha256 for e in self.lock.entries.values()}
+        return self.by_path.get(path.casefold()) == sha256
+
+
+MODIFIED = "modified by hand"
+FOREIGN = "a file not made by assetgen is there"
+
+
+def _kept(
+    spec: AssetSpec,
+    entry: LockEntry | None,
+    digests: Mapping[str, str | None],
+    is_ours: _Ours,
+    suffix: str = "",
+    changes: tuple[Change, ...] = (),
+    old_name: str | None = None,
+) -> Action | None:
+    """A ``modified`` action when the file at ``spec.output`` must not be overwritten:
+    its bytes are not this asset's locked ones, nor anything assetgen made (which a
+    checkout of another branch, or a lock deleted to rebuild, leaves there). At the
+    asset's own locked path that is an edit by hand; elsewhere, a person's own file.
+    """
+    have = digests.get(spec.output)
+    if have is None or (entry is not None and have == entry.sha256):
+        return None
+    if is_ours(spec.output, have):
+        return None  # assetgen's own bytes, kept in the cache: overwriting loses nothing
+    reason = MODIFIED if entry is not None and entry.path == spec.output else FOREIGN
+    return Action(
+        spec.name,
+        "modified",
+        reason + suffix,
+        spec=spec,
+        locked=entry,
+        changes=changes,
+        old_name=old_name,
+    )
+
+
+def _forced(
+    spec: AssetSpec,
+    entry: LockEntry | None,
+    digests: Mapping[str, str | None],
+    is_cached: Callable[[str], bool],
+) -> Action:
+    """``--force``: regenerate, except for an edit (adopted, or a file edited by hand) of
+    an unchanged spec, which gets the generated original back from the cache."""
+    if entry is not None and entry.spec_hash == spec.spec_hash:
+        have = digests.get(entry.path)
+        if entry.edited or (have is not None and have != entry.sha256):
+            cached = is_cached(spec.spec_hash)
+            return Action(
+                spec.name,
+                "restore",
+                "forced: the generated image",
+                cached=cached,
+                credits=0.0 if cached else spec.credits,
+                spec=spec,
+                locked=entry,
+                forced=True,
+            )
+    action = _generate(spec, entry, "update" if entry else "create", "forced", False, ())
+    return replace(action, forced=True)
 
 
 def _generate(
@@ -177,6 +279,7 @@ def _relocate(
     entry: LockEntry,
     digests: Mapping[str, str | None],
     is_cached: Callable[[str], bool],
+    is_ours: _Ours,
     *,
     old_name: str | None = None,
 ) -> Action:
@@ -194,6 +297,9 @@ def _relocate(
             source=spec.output,
             old_name=old_name,
         )
+    kept = _kept(spec, entry, digests, is_ours, f"; {renamed}" if renamed else "", (), old_name)
+    if kept is not None:
+        return kept
     if entry.path != spec.output and digests.get(entry.path) == entry.sha256:
         reason = renamed or "output moved"
         return Action(
@@ -203,6 +309,15 @@ def _relocate(
     reason = "output missing" if have is None else "output modified"
     if renamed:
         reason = f"{renamed}, {reason}"
+    if entry.edited:
+        # An adopted edit comes back as those bytes, which the cache keeps by digest;
+        # without them, the generated original is all there is.
+        if is_ours.in_cache(entry.sha256):
+            return Action(
+                spec.name, "restore", reason, cached=True, spec=spec, locked=entry,
+                old_name=old_name, edit=True,
+            )  # fmt: skip
+        reason += "; its edit is not cached: the generated image"
     cached = is_cached(spec.spec_hash)
     return Action(
         spec.name,

@@ -149,27 +149,31 @@ class Project:
         *,
         force: Iterable[str] = (),
         lookahead: Callable[[list[str]], set[str]] | None = None,
+        is_ours: Callable[[str], bool] | None = None,
     ) -> Plan:
         """The plan; ``lookahead`` (``LocalCache.lookahead``), when given, is first called
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
         can be asked about them all at once rather than one round trip after another;
         it returns those it can serve, which answer the second pass. (The planner does
-        not branch on the answers, so a first pass can list them.)"""
+        not branch on the answers, so a first pass can list them.) ``is_ours`` is
+        make_plan's (``LocalCache.has_blob``): which files at new paths are assetgen's."""
         force = frozenset(force)  # read by both passes
         digests = self.output_digests(manifest, lock)
         if lookahead is None:
-            return make_plan(manifest.specs, lock, digests, is_cached, force=force)
+            return make_plan(manifest.specs, lock, digests, is_cached, force=force, is_ours=is_ours)
         asked: list[str] = []
 
         def note(spec_hash: str) -> bool:
             asked.append(spec_hash)
             return False
 
-        plan = make_plan(manifest.specs, lock, digests, note, force=force)
+        plan = make_plan(manifest.specs, lock, digests, note, force=force, is_ours=is_ours)
         if not asked:  # nothing to look up (a null plan): this is the plan
             return plan
         served = lookahead(asked)
-        return make_plan(manifest.specs, lock, digests, served.__contains__, force=force)
+        return make_plan(
+            manifest.specs, lock, digests, served.__contains__, force=force, is_ours=is_ours
+        )
 
     def output_digests(self, manifest: Manifest, lock: Lockfile) -> dict[str, str | None]:
         """The sha256 of every output path the plan looks at (None: absent), through the

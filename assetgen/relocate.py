@@ -32,13 +32,20 @@ from .store import LocalCache, record_from_entry
 
 
 def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
-    """Make sure the cache holds ``entry``'s exact bytes; False if they are nowhere."""
+    """Make sure the cache holds ``entry``'s exact bytes; False if they are nowhere.
+
+    An adopted edit's bytes are kept by digest only: the record of its spec is the
+    generated original's, which ``build --force`` brings back.
+    """
     if cache.read_blob(entry.sha256) is not None:
         return True
     data = read_verified(root, entry.path, entry.sha256)
     if data is None:
         return False
-    cache.put(record_from_entry(entry), {entry.image_format: data})
+    if entry.edited:
+        cache.add_blob(entry.sha256, data)
+    else:
+        cache.put(record_from_entry(entry), {entry.image_format: data})
     return True
 
 
@@ -55,8 +62,8 @@ def guard_targets(
     for a in work:
         if a.locked is not None and a.action in ("move", "update", "restore", "delete"):
             stage(root, cache, a.locked)
-        if a.spec is None or a.action == "delete":
-            continue
+        if a.spec is None or a.action == "delete" or a.forced:
+            continue  # --force: the user chose to replace what is at the path
         target = a.spec.output
         if a.action == "restore" and a.locked is not None and a.locked.path == target:
             continue  # restoring an asset's own output is what restore is for

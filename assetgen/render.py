@@ -8,8 +8,14 @@ from typing import IO, Any
 
 from .plan import ACTIONS, GENERATING, Action, Plan
 
-SYMBOLS = {"create": "+", "update": "~", "restore": "*", "move": ">", "delete": "-", "noop": " "}
-_COLOURS = {"create": "32", "update": "33", "restore": "36", "move": "34", "delete": "31"}
+SYMBOLS = {
+    "create": "+", "update": "~", "restore": "*", "move": ">", "delete": "-", "noop": " ",
+    "modified": "!",
+}  # fmt: skip
+_COLOURS = {
+    "create": "32", "update": "33", "restore": "36", "move": "34", "delete": "31",
+    "modified": "35",
+}  # fmt: skip
 VERBS = {
     "create": "to create",
     "update": "to update",
@@ -17,7 +23,12 @@ VERBS = {
     "move": "to move",
     "delete": "to delete",
     "noop": "up to date",
+    "modified": "modified (kept)",
 }
+KEPT_HINT = (
+    "`assetgen adopt NAME` records the file as the asset's output; "
+    "`assetgen build --force NAME` replaces it with the generated image"
+)
 
 
 def use_colour(stream: IO[str]) -> bool:
@@ -47,7 +58,9 @@ WRAP = 96  # a change whose line would be longer goes on two lines
 
 
 def action_cost(a: Action) -> str:
-    """``0.45 cr``, ``cached`` or ``free``: what this action costs."""
+    """``0.45 cr``, ``cached``, ``free`` or ``kept``: what this action costs."""
+    if a.action == "modified":
+        return "kept"
     if a.action in GENERATING:
         if a.cached:
             return "cached"
@@ -112,9 +125,11 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
 
         Plan: 1 to create, 1 to update, 1 to move, 0 up to date. Estimated cost: ...
 
-    Up-to-date assets are counted, not listed. Colour only when ``colour`` is true.
+    Up-to-date assets are counted, not listed. Outputs build keeps (``!``, action
+    ``modified``) are listed with the work, and a line says how to decide about them.
+    Colour only when ``colour`` is true.
     """
-    work = plan.work
+    work = tuple(a for a in plan.actions if a.action != "noop")
     if not work:
         n = len(plan.actions)
         out.write(f"No changes: {n} asset{'s' if n != 1 else ''} up to date.\n")
@@ -130,6 +145,8 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
     for a in work:
         out.write("\n".join(format_action(a, colour, **widths)) + "\n")
     out.write("\n" + summary_line(plan) + "\n")
+    if plan.kept:
+        out.write(f"Kept ({SYMBOLS['modified']}): {KEPT_HINT}.\n")
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

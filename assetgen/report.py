@@ -51,6 +51,7 @@ class BuildSummary:
     remaining: int = 0  # with credits_ran_out: assets left unbuilt
     unwanted_collected: int = 0  # paid tasks of specs no longer wanted, cached (orphans.py)
     unwanted_running: int = 0  # ... still running: a later build caches them
+    kept: int = 0  # outputs edited by hand (plan action `modified`), left as they are
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -71,6 +72,8 @@ class BuildSummary:
         if not (
             self.actions or self.failed or self.skipped or self.interrupted or self.still_running
         ):
+            if self.kept:
+                return f"Nothing to build; {self.kept} modified output{'s' if self.kept != 1 else ''} kept."
             return "Up to date: nothing to build."
         done = ", ".join(
             f"{n} {a}d" if a != "noop" else f"{n} unchanged"
@@ -78,6 +81,8 @@ class BuildSummary:
         )
         parts = [done or "nothing to do"]
         parts.append(f"{self.generated} generated, {self.from_cache} from cache")
+        if self.kept:
+            parts.append(f"{self.kept} modified output{'s' if self.kept != 1 else ''} kept")
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.skipped:

@@ -62,7 +62,9 @@ def _selected(
     project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
 ) -> Plan:
     if not options.selection and not options.force:
-        return project.plan(manifest, lock, cache.has, lookahead=cache.lookahead())
+        return project.plan(
+            manifest, lock, cache.has, lookahead=cache.lookahead(), is_ours=cache.has_blob
+        )
     forced: set[str] = set()
     if options.force:
         candidates = {s.name for s in manifest.specs}
@@ -71,7 +73,14 @@ def _selected(
             if options.selection
             else candidates
         )
-    plan = project.plan(manifest, lock, cache.has, force=forced, lookahead=cache.lookahead())
+    plan = project.plan(
+        manifest,
+        lock,
+        cache.has,
+        force=forced,
+        lookahead=cache.lookahead(),
+        is_ours=cache.has_blob,
+    )
     if not options.selection:
         return plan
     return plan.select(select(plan, options.selection))

@@ -39,7 +39,9 @@ def cache_transfer(
     out = out or sys.stdout
     cache = _remote_cache(project, "push" if push else "pull")
     remote = cache.remote  # type: ignore[attr-defined]
-    entries = list(project.load_lock().entries.values())
+    # An adopted edit (`edited`) is not a generation: its bytes live in the project (and
+    # git), and a record made from its entry would serve them as its spec's image.
+    entries = [e for e in project.load_lock().entries.values() if not e.edited]
     if push:
         stats = push_all(cache, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
     else:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -328,13 +328,16 @@ class LocalCache:
         sizes.update((b.name, b.stat().st_size) for b in (self.root / "blobs").glob("*/*"))
         return {"entries": entries, "blobs": len(sizes), "bytes": sum(sizes.values())}
 
-    def gc(self, keep: set[str], older_than_s: float | None = None) -> dict[str, int]:
+    def gc(
+        self, keep: set[str], older_than_s: float | None = None, keep_blobs: Iterable[str] = ()
+    ) -> dict[str, int]:
         """Drop records the lock does not reference or, with ``older_than_s``, records cached
         longer ago than that (the mode for a cache shared by several checkouts, whose
-        other locks this one cannot see); then drop blobs no record uses."""
+        other locks this one cannot see); then drop blobs no record uses, but for
+        ``keep_blobs`` (adopted edits, which no record lists: see adopt.py)."""
         now = time.time()
         dropped = 0
-        live_blobs: set[str] = set()
+        live_blobs: set[str] = set(keep_blobs)
         packed: dict[Path, list[CacheRecord]] = {}
         listed = self._packs.files()  # a pack written after this (a pull elsewhere) is not ours
         for path, rec in self.iter_records():
