@@ -13,17 +13,25 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
-import argparse
 import sys
-import traceback
-from collections.abc import Sequence
-from pathlib import Path
-
-from ._version import __version__
-from .errors import AssetgenError, ManifestError, UsageError
-from .project import PROVIDERS, find_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# The console script and `python -m assetgen` import this module before main() runs,
+# so a ^C while it loads would escape every handler as a traceback: here it is the
+# same quiet exit 130 as a ^C in a command.
+try:
+    import argparse
+    import traceback
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ._version import __version__
+    from .errors import AssetgenError, ManifestError, UsageError
+    from .project import PROVIDERS, find_project
+except KeyboardInterrupt:
+    print("assetgen: interrupted", file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -355,11 +363,10 @@ def _skip_unused_imports() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:  # run as the `assetgen` program, not called by a host process
-        _skip_unused_imports()
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        if argv is None:  # run as the `assetgen` program, not called by a host process
+            _skip_unused_imports()
+        args = build_parser().parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:
         print("assetgen: interrupted", file=sys.stderr)
