@@ -362,6 +362,15 @@ def _skip_unused_imports() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT, or SQLite's "database or disk is full" (without importing sqlite3)."""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return type(exc).__module__ == "sqlite3" and "is full" in str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv is None:  # run as the `assetgen` program, not called by a host process
@@ -390,7 +399,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `assetgen plan --json | head`: the reader left; that is not our failure.
         sys.stderr.close()
         return EXIT_OK
-    except Exception:
+    except Exception as exc:
+        if _disk_full(exc):  # a write no layer below translated: still not a bug
+            from .errors import DiskFullError
+
+            print(DiskFullError(getattr(exc, "filename", None) or "a file"), file=sys.stderr)
+            return DiskFullError.exit_code
         traceback.print_exc()
         print(
             f"assetgen {__version__}: internal error (a bug); please report it with the traceback above",
