@@ -151,7 +151,7 @@ class DiskFullError(AssetgenError, OSError):
     exit_code = 1
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        super().__init__(errno.ENOSPC, "no space left on device", os.fspath(path))
+        super().__init__(errno.ENOSPC, "No space left on device", os.fspath(path))
 
     def __str__(self) -> str:
         path = str(self.filename)
@@ -161,6 +161,6 @@ class DiskFullError(AssetgenError, OSError):
             rel = path
         shown = path if rel.startswith("..") else rel
         return (
-            f"{shown}: cannot write: the disk is full (no space left on device)\n"
+            f"{shown}: cannot write: the disk is full (No space left on device)\n"
             "  hint: free some space and run the command again; what finished is kept"
         )

@@ -26,8 +26,6 @@ from assetgen.errors import DiskFullError
 from assetgen.journal import Journal
 from assetgen.lock import read_lock
 
-ENOSPC = OSError(errno.ENOSPC, "No space left on device")
-
 
 def _no_space(*_: Any, **__: Any) -> Any:
     raise OSError(errno.ENOSPC, "No space left on device")
@@ -195,7 +193,7 @@ def test_a_build_on_a_disk_that_fills_ends_with_exit_1_and_resumes(
     assert code == 1, err
     assert "Traceback" not in err and "internal error" not in err
     last = [line for line in err.splitlines() if not line.startswith("  hint:")][-1]
-    assert "cannot write: the disk is full (no space left on device)" in last
+    assert "cannot write: the disk is full (No space left on device)" in last
     first = _generated(events)
 
     code, events, err = _build(root, capsys)
