@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .digests import is_sha256
 from .dirindex import DirIndex
-from .fsutil import NEW_FILE, TEMP_PREFIX, write_all
+from .fsutil import NEW_FILE, TEMP_PREFIX, disk_full_as_error, write_all
 
 MAGIC = b"AGPACK01"
 _TRAILER = 16
@@ -70,22 +70,41 @@ class PackWriter:
         with self._lock:
             if self._closed:
                 raise PackClosed("the pull this pack belongs to has ended")
-            if self._fd is None:
-                self._open()
-            assert self._fd is not None
-            write_all(self._fd, data)
+            try:
+                with disk_full_as_error(self.directory):
+                    if self._fd is None:
+                        self._open()
+                    assert self._fd is not None
+                    write_all(self._fd, data)
+            except OSError:
+                self._abandon()  # a part-written blob: this pack's offsets are off from here
+                raise
             self._index[sha256] = [self._offset, len(data)]
             self._offset += len(data)
             if self._offset >= ROTATE_BYTES:
-                self._commit()
+                with disk_full_as_error(self.directory):
+                    self._commit()
 
     def commit(self) -> list[str]:
         """Write the index and rename the pack into place; later adds are refused.
         Returns every sha this writer made readable (over all its rotations)."""
         with self._lock:
             self._closed = True
-            self._commit()
+            with disk_full_as_error(self.directory):
+                self._commit()
             return self.committed
+
+    def _abandon(self) -> None:
+        """Drop the pack being written (its blobs are copies; a later pull fetches them
+        again) and refuse further adds."""
+        self._closed = True
+        fd, self._fd, self._index = self._fd, None, {}
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self._tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
 
     def _open(self) -> None:
         os.makedirs(self.directory, exist_ok=True)

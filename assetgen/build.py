@@ -23,12 +23,13 @@ from anyio.abc import TaskGroup
 from .errors import (
     AssetgenError,
     CreditLimitError,
+    DiskFullError,
     IntegrityError,
     PermanentProviderError,
     ProviderAuthError,
     QuotaExhaustedError,
 )
-from .fsutil import sweep_temp_files
+from .fsutil import FULL_ERRNOS, sweep_temp_files
 from .imagesize import header_size
 from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
@@ -242,7 +243,9 @@ class _Executor:
         self.provider: Provider | None = None
         self.in_flight: set[anyio.CancelScope] = set()
         self._dirty = False
-        self.fatal: ProviderAuthError | None = None  # raised once the lock is written
+        self.fatal: ProviderAuthError | DiskFullError | None = (
+            None  # raised once the lock is written
+        )
         self.quota: QuotaExhaustedError | None = None
         self.unbuilt = 0  # generation jobs that did not produce their asset
         self.unwanted: list[JournalTask] = []  # paid tasks of specs no longer wanted
@@ -372,6 +375,9 @@ class _Executor:
                     self.cache,
                     self.reporter,
                 )
+            except DiskFullError as exc:  # what it did not collect stays journalled
+                self._disk_full(exc)
+                return
             finally:
                 self.in_flight.discard(scope)
         if not scope.cancelled_caught:
@@ -388,6 +394,15 @@ class _Executor:
                     "interrupted: starting nothing new, finishing what is in hand (^C again to abort)"
                 )
 
+    def _disk_full(self, exc: DiskFullError) -> None:
+        """No write can succeed: submit nothing more, but let what is paid for finish
+        (its task is journalled for the next build), and end with this error."""
+        if self.fatal is None:
+            self.fatal = exc
+        if not self.stopping:
+            self.reporter.warn(f"{str(exc).splitlines()[0]}: starting nothing new")
+        self.stopping = True
+
     def _stop(self, why: str) -> None:
         if not self.stopping:
             self.reporter.warn(why)
@@ -401,11 +416,15 @@ class _Executor:
             await anyio.sleep(self.options.lock_every_s)
             if self._dirty:
                 self._dirty = False
-                write_lock(
-                    self.project.lock_path,
-                    updated(self.lock, self.changes),
-                    self.project.state_file("lock.memo"),
-                )
+                try:
+                    write_lock(
+                        self.project.lock_path,
+                        updated(self.lock, self.changes),
+                        self.project.state_file("lock.memo"),
+                    )
+                except DiskFullError as exc:  # the journal has what finished
+                    self._disk_full(exc)
+                    return
 
     def _finish(self, result: JobResult) -> None:
         if result.source != "skipped":
@@ -441,6 +460,9 @@ class _Executor:
                     self._stop(f"{str(exc).splitlines()[0]}: stopping the build")
             except QuotaExhaustedError as exc:
                 result = self._out_of_credits(action, spec, exc)
+            except DiskFullError as exc:
+                result = self._failed(action, spec, str(exc).splitlines()[0])
+                self._disk_full(exc)
             except AssetgenError as exc:
                 if isinstance(exc, (PermanentProviderError, IntegrityError)):
                     self.journal.forget_task(spec.spec_hash)  # the task is over; never resume it
@@ -449,6 +471,8 @@ class _Executor:
                 result = self._failed(
                     action, spec, f"{exc.filename or spec.output}: {exc.strerror or exc}"
                 )
+                if exc.errno in FULL_ERRNOS:
+                    self._disk_full(DiskFullError(exc.filename or spec.output))
             except anyio.get_cancelled_exc_class():
                 result = JobResult(
                     spec.name, action.action, False, "skipped", spec.output, error="interrupted"
@@ -521,7 +545,8 @@ class _Executor:
             self.in_flight.add(scope)
             try:
                 generated = await self.provider.generate(
-                    spec, TaskContext(self.journal, self.reporter, self.summary, spec)
+                    spec,
+                    TaskContext(self.journal, self.reporter, self.summary, spec, self._disk_full),
                 )
             finally:
                 self.in_flight.discard(scope)
@@ -607,10 +632,16 @@ class _Executor:
         replaces: str | None = None,
         vacates: LockEntry | None = None,
     ) -> None:
-        """Record a finished asset (on the event loop: the lock checkpoint reads ``changes``)."""
-        if vacates is not None and vacates.path != entry.path:
-            self.journal.record_removal(vacates.path, vacates.sha256)  # first: see relocate.py
-        self.journal.record_finished(name, entry)
+        """Record a finished asset (on the event loop: the lock checkpoint reads ``changes``).
+
+        Its output is written: with no room to journal it, the lock at the end still
+        records it, if there is room for that."""
+        try:
+            if vacates is not None and vacates.path != entry.path:
+                self.journal.record_removal(vacates.path, vacates.sha256)  # first: see relocate.py
+            self.journal.record_finished(name, entry)
+        except DiskFullError as exc:
+            self._disk_full(exc)
         self.changes[name] = entry
         if replaces:
             self.changes[replaces] = None  # a rename: the old name leaves the lock
@@ -629,6 +660,9 @@ class _Executor:
             new = await anyio.to_thread.run_sync(
                 move, self.root, self.cache, entry, spec, action.source
             )
+        except DiskFullError as exc:
+            self._disk_full(exc)
+            return self._failed(action, spec, str(exc).splitlines()[0])
         except AssetgenError as exc:
             return self._failed(action, spec, str(exc))
         self._commit(spec.name, new, replaces=action.old_name, vacates=entry)

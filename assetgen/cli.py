@@ -13,17 +13,25 @@ Exit codes, the same for every command:
 
 from __future__ import annotations
 
-import argparse
 import sys
-import traceback
-from collections.abc import Sequence
-from pathlib import Path
-
-from ._version import __version__
-from .errors import AssetgenError, ManifestError, UsageError
-from .project import PROVIDERS, find_project
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# The console script and `python -m assetgen` import this module before main() runs,
+# so a ^C while it loads would escape every handler as a traceback: here it is the
+# same quiet exit 130 as a ^C in a command.
+try:
+    import argparse
+    import traceback
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ._version import __version__
+    from .errors import AssetgenError, ManifestError, UsageError
+    from .project import PROVIDERS, find_project
+except KeyboardInterrupt:
+    print("assetgen: interrupted", file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -368,12 +376,20 @@ def _skip_unused_imports() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT, or SQLite's "database or disk is full" (without importing sqlite3)."""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return type(exc).__module__ == "sqlite3" and "is full" in str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:  # run as the `assetgen` program, not called by a host process
-        _skip_unused_imports()
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        if argv is None:  # run as the `assetgen` program, not called by a host process
+            _skip_unused_imports()
+        args = build_parser().parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:
         print("assetgen: interrupted", file=sys.stderr)
@@ -397,7 +413,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `assetgen plan --json | head`: the reader left; that is not our failure.
         sys.stderr.close()
         return EXIT_OK
-    except Exception:
+    except Exception as exc:
+        if _disk_full(exc):  # a write no layer below translated: still not a bug
+            from .errors import DiskFullError
+
+            print(DiskFullError(getattr(exc, "filename", None) or "a file"), file=sys.stderr)
+            return DiskFullError.exit_code
         traceback.print_exc()
         print(
             f"assetgen {__version__}: internal error (a bug); please report it with the traceback above",

@@ -11,6 +11,7 @@
     ├── IntegrityError            bytes that are not what they claim (exit 1)
     ├── OutputError               an output path that cannot be written (exit 1)
     ├── RemoteCacheError          `cache push|pull` could not reach the remote (exit 1)
+    ├── DiskFullError             a write found no space left (exit 1; also an OSError)
     ├── ProviderAuthError         key invalid or not allowed the model: the build stops
     └── ProviderError             per asset; the build goes on (exit 1)
         ├── TransientProviderError
@@ -22,6 +23,8 @@ Anything else that escapes is a bug: the CLI shows its traceback and exits 3.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 
@@ -136,3 +139,28 @@ class RemoteCacheError(AssetgenError):
     """``cache push`` or ``cache pull`` could not reach the remote (a build only warns)."""
 
     exit_code = 1
+
+
+class DiskFullError(AssetgenError, OSError):
+    """A write that found the disk (or the quota) full, translated where it happened so
+    that the message names the file. Still an OSError (ENOSPC), so that a best-effort
+    write (a memo) that suppresses OSError goes on suppressing it. Writes are by temp
+    file + rename and finished assets are journalled first, so the next command, once
+    there is space, resumes where this one stopped."""
+
+    exit_code = 1
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.ENOSPC, "No space left on device", os.fspath(path))
+
+    def __str__(self) -> str:
+        path = str(self.filename)
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:
+            rel = path
+        shown = path if rel.startswith("..") else rel
+        return (
+            f"{shown}: cannot write: the disk is full (No space left on device)\n"
+            "  hint: free some space and run the command again; what finished is kept"
+        )

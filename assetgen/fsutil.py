@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -10,6 +11,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from .errors import DiskFullError
 
 CHUNK = 1 << 20
 _UMASK = os.umask(0o022)  # read once, at import (umask is process-wide: no threads yet)
@@ -19,6 +22,8 @@ TEMP_PREFIX = ".assetgen-tmp-"  # so leftovers of a killed process can be told f
 NEW_FILE = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
+# The disk, or the user's quota, is full: the errors a write turns into DiskFullError.
+FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _copies = itertools.count()
 _pid = [os.getpid()]  # temp names carry it; copies come by the thousand, so not every time
 if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to follow
@@ -31,28 +36,46 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     ``durable`` fsyncs the file and its directory, so that after a power loss the
     rename is not visible without the bytes behind it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, durable=durable) as f:
         f.write(data)
 
 
 @contextlib.contextmanager
+def disk_full_as_error(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT from the writes inside into a DiskFullError naming ``path``:
+    the user's error to fix (free space, then run again), not a traceback."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except OSError as exc:
+        if exc.errno in FULL_ERRNOS:
+            raise DiskFullError(path) from exc
+        raise
+
+
+@contextlib.contextmanager
 def atomic_open(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary file that replaces ``path`` on success and vanishes on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; outputs are for everyone who may read
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            if durable:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent
+        )
+        try:
+            os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; outputs are for all who may read
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                if durable:
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # a full disk gets the partial file's space back
+            raise
     if durable:
         fsync_dir(path.parent)
 
@@ -113,6 +136,11 @@ def write_copy(path: str, data: bytes | bytearray) -> None:
     """``atomic_write`` without fsync, in the fewest system calls: for copies of bytes
     that live elsewhere (a remote cache), written by the thousand in a pull. Readers
     still never see part of a file: a temp file beside it, then a rename."""
+    with disk_full_as_error(path):
+        _write_copy(path, data)
+
+
+def _write_copy(path: str, data: bytes | bytearray) -> None:
     directory, name = os.path.split(path)
     tmp = f"{directory}/{TEMP_PREFIX}{name}.{_pid[0]}-{next(_copies)}.tmp"
     try:

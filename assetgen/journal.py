@@ -15,7 +15,9 @@ returns, and readable by the next build. Two tables:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .digests import is_byte_count, is_credits, is_sha256, is_side, is_spec_hash
+from .errors import DiskFullError
+from .fsutil import disk_full_as_error
 from .lock import LockEntry
 
 _SCHEMA = """
@@ -61,82 +65,126 @@ class JournalTask(NamedTuple):
 
 
 _TASK_COLUMNS = "spec_hash, name, provider, task_id, submitted_at, info"
+_SQLITE_FULL = 13  # "database or disk is full"
+_NEARLY_FULL = 1 << 20  # bytes free under which SQLite's "disk I/O error" is a full disk
 
 
 class Journal:
+    """Every SQLite error that comes from a full disk leaves as a DiskFullError naming
+    the journal (each commit is atomic, so what was recorded before it stays)."""
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        with disk_full_as_error(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        try:
+            with self._full_disk():
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(_SCHEMA)
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def _full_disk(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if _disk_full(exc, self.path.parent):
+                raise DiskFullError(self.path) from exc
+            raise
+
     # finished assets
 
     def record_finished(self, name: str, entry: LockEntry) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?)",
-            (name, entry.spec_hash, json.dumps(_entry_json(entry)), time.time()),
-        )
+        with self._full_disk():
+            self.db.execute(
+                "INSERT OR REPLACE INTO finished VALUES (?, ?, ?, ?)",
+                (name, entry.spec_hash, json.dumps(_entry_json(entry)), time.time()),
+            )
 
     def finished(self) -> Iterator[tuple[str, LockEntry]]:
         """Finished assets; a row that is not a lock entry assetgen wrote is skipped (its
         asset is then planned as if the build had not got to it)."""
-        for name, entry in self.db.execute("SELECT name, entry FROM finished ORDER BY name"):
+        with self._full_disk():
+            rows = self.db.execute("SELECT name, entry FROM finished ORDER BY name").fetchall()
+        for name, entry in rows:
             found = _entry_from_json(entry)
             if found is not None:
                 yield name, found
 
     def clear_finished(self, names: list[str] | None = None) -> None:
-        if names is None:
-            self.db.execute("DELETE FROM finished")
-        else:
-            self.db.executemany("DELETE FROM finished WHERE name = ?", [(n,) for n in names])
+        with self._full_disk():
+            if names is None:
+                self.db.execute("DELETE FROM finished")
+            else:
+                self.db.executemany("DELETE FROM finished WHERE name = ?", [(n,) for n in names])
 
     # in-flight provider tasks
 
     def record_task(
         self, spec_hash: str, name: str, provider: str, task_id: str, info: dict[str, Any]
     ) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
-            (spec_hash, name, provider, task_id, time.time(), json.dumps(info)),
-        )
+        with self._full_disk():
+            self.db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?)",
+                (spec_hash, name, provider, task_id, time.time(), json.dumps(info)),
+            )
 
     def task_for(self, spec_hash: str) -> JournalTask | None:
-        row = self.db.execute(
-            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE spec_hash = ?", (spec_hash,)
-        ).fetchone()
+        with self._full_disk():
+            row = self.db.execute(
+                f"SELECT {_TASK_COLUMNS} FROM tasks WHERE spec_hash = ?", (spec_hash,)
+            ).fetchone()
         return _task(row) if row else None
 
     def tasks(self) -> list[JournalTask]:
-        return [
-            _task(row)
-            for row in self.db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks ORDER BY name")
-        ]
+        with self._full_disk():
+            rows = self.db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks ORDER BY name").fetchall()
+        return [_task(row) for row in rows]
 
     def forget_task(self, spec_hash: str) -> None:
-        self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
+        with self._full_disk():
+            self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
 
     # old files of moved outputs, to remove (only while they keep these bytes)
 
     def record_removal(self, path: str, sha256: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO removals VALUES (?, ?, ?)", (path, sha256, time.time())
-        )
+        with self._full_disk():
+            self.db.execute(
+                "INSERT OR REPLACE INTO removals VALUES (?, ?, ?)", (path, sha256, time.time())
+            )
 
     def removals(self) -> list[tuple[str, str]]:
-        rows = self.db.execute("SELECT path, sha256 FROM removals ORDER BY path").fetchall()
+        with self._full_disk():
+            rows = self.db.execute("SELECT path, sha256 FROM removals ORDER BY path").fetchall()
         return [(p, h) for p, h in rows if isinstance(p, str) and isinstance(h, str)]
 
     def forget_removals(self, paths: list[str] | None = None) -> None:
-        if paths is None:
-            self.db.execute("DELETE FROM removals")
-        else:
-            self.db.executemany("DELETE FROM removals WHERE path = ?", [(p,) for p in paths])
+        with self._full_disk():
+            if paths is None:
+                self.db.execute("DELETE FROM removals")
+            else:
+                self.db.executemany("DELETE FROM removals WHERE path = ?", [(p,) for p in paths])
+
+
+def _disk_full(exc: sqlite3.Error, directory: Path) -> bool:
+    """SQLITE_FULL; or an I/O error (SQLite's -wal and -shm files failing to grow) on a
+    disk with almost nothing left."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if (isinstance(code, int) and code & 0xFF == _SQLITE_FULL) or "is full" in str(exc):
+        return True
+    if "disk i/o error" not in str(exc).lower():
+        return False
+    try:
+        return shutil.disk_usage(directory).free < _NEARLY_FULL
+    except OSError:
+        return False
 
 
 def _task(row: tuple[Any, ...]) -> JournalTask:

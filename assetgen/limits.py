@@ -8,19 +8,32 @@ from .errors import UsageError
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_BYTES_ENV = "ASSETGEN_MAX_MANIFEST_BYTES"
+# A matrix multiplies: 1,000 x 1,000 values in a few lines would be a million specs
+# (100 s and 1.7 GB to validate), so the count after expansion is capped as well.
+MAX_ASSETS = 100_000
+MAX_ASSETS_ENV = "ASSETGEN_MAX_ASSETS"
 
 
 def max_manifest_bytes() -> int:
     """The manifest size limit: ``ASSETGEN_MAX_MANIFEST_BYTES``, else MAX_MANIFEST_BYTES."""
-    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    return _positive_env(MAX_BYTES_ENV, MAX_MANIFEST_BYTES, "bytes")
+
+
+def max_assets() -> int:
+    """The most assets a manifest may expand to: ``ASSETGEN_MAX_ASSETS``, else MAX_ASSETS."""
+    return _positive_env(MAX_ASSETS_ENV, MAX_ASSETS, "assets")
+
+
+def _positive_env(name: str, default: int, unit: str) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return MAX_MANIFEST_BYTES
+        return default
     try:
         value = int(raw.replace("_", ""))
     except ValueError:
         value = 0
     if value <= 0:
-        raise UsageError(f"{MAX_BYTES_ENV}={raw!r} is not a positive number of bytes")
+        raise UsageError(f"{name}={raw!r} is not a positive number of {unit}")
     return value
 
 

@@ -8,6 +8,7 @@ never stops at the first problem: it collects them all and raises one ManifestEr
 from __future__ import annotations
 
 import itertools
+import math
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 from . import catalog, schema, yamlpos
 from .errors import Diagnostic, ManifestError
+from .limits import MAX_ASSETS_ENV, max_assets
 from .outpaths import dir_problem, path_problem, shown
 from .spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
 from .urls import remote_url_problem
@@ -140,6 +142,8 @@ class _Resolver:
         self.diags: list[Diagnostic] = []
         self._seen: set[tuple[int, int, str]] = set()
         self.bad_defaults: set[str] = set()
+        self.limit = max_assets()
+        self.room = self.limit  # assets the manifest may still expand to; < 0: over
 
     def error(
         self,
@@ -280,7 +284,7 @@ class _Resolver:
                         "each value gives one asset; remove the repeat",
                     )
                 seen.add(_text(value))
-        if not ok:
+        if not ok or not self._fits(template, [len(matrix[k]) for k in keys]):
             return
         for combo in itertools.product(*(list(enumerate(matrix[k])) for k in keys)):
             row = {k: (v, (*base, "matrix", k, i)) for k, (i, v) in zip(keys, combo, strict=True)}
@@ -288,6 +292,31 @@ class _Resolver:
             spec = self._resolve_one(template, body, defaults, row, context, provider, output_dir)
             if spec is not None:
                 yield spec
+
+    def _fits(self, template: str, lengths: list[int]) -> bool:
+        """Whether this asset's rows fit under the cap, counted before expanding any."""
+        count = math.prod(lengths)
+        if self.room < 0:
+            return False  # already reported
+        self.room -= count
+        if self.room >= 0:
+            return True
+        limit = self.limit
+        total = limit - self.room
+        if lengths:
+            factors = " x ".join(f"{n:,}" for n in lengths)
+            what = f"`{template}` expands to {count:,} assets ({factors})"
+            if count < total:
+                what += f", {total:,} with those before it"
+        else:
+            what = f"`{template}` is asset number {total:,}"
+        self.error(
+            ("assets", template, "matrix") if lengths else ("assets", template),
+            f"{what}; the limit is {limit:,} assets per manifest",
+            f"split it over several manifests (-f FILE), or raise {MAX_ASSETS_ENV}",
+            key=True,
+        )
+        return False
 
     def _sub(
         self, path: Path, value: str, context: Mapping[str, str], *, key: bool = False

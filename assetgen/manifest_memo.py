@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import memo
 from ._version import __version__
-from .limits import MAX_BYTES_ENV, max_manifest_bytes
+from .limits import MAX_ASSETS_ENV, MAX_BYTES_ENV, max_assets, max_manifest_bytes
 from .spec import AssetSpec, Manifest
 
 _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
@@ -126,7 +126,8 @@ def load_manifest(
     """
     if len(data) > max_manifest_bytes():
         state = create_state = None  # over the limit: only the whole parse may say so
-    salt = f"{__version__}|{_LAYOUT}|{provider or ''}|{os.environ.get(MAX_BYTES_ENV, '')}"
+    limits = f"{os.environ.get(MAX_BYTES_ENV, '')}|{os.environ.get(MAX_ASSETS_ENV, '')}"
+    salt = f"{__version__}|{_LAYOUT}|{provider or ''}|{limits}"
     key = f"{hashlib.sha256(data).hexdigest()}|{salt}"
     whole = _memo(state, "manifest") if state else None
     if whole is not None:
@@ -194,6 +195,8 @@ def _incremental(
             new_rows = tuple(_row(by_name[n]) for n in names)
             table[block] = new_rows
             rows.extend(new_rows)
+    if len(rows) > max_assets():
+        return None  # each block fits, all together do not: the whole parse says where
     all_names = [r[0] for r in rows]
     outputs = [str(r[_SPEC_FIELDS.index("output")]).casefold() for r in rows]
     if len(set(all_names)) != len(all_names) or len(set(outputs)) != len(outputs):

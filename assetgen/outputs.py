@@ -13,8 +13,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from .errors import OutputError
-from .fsutil import atomic_write
+from .errors import DiskFullError, OutputError
+from .fsutil import FULL_ERRNOS, atomic_write
 from .outpaths import shown, use_problem
 
 
@@ -46,6 +46,8 @@ def write_output(root: Path, rel: str, data: bytes) -> None:
     try:
         atomic_write(root / rel, data)
     except OSError as exc:
+        if exc.errno in FULL_ERRNOS:  # not this output's problem: the build stops
+            raise exc if isinstance(exc, DiskFullError) else DiskFullError(root / rel) from exc
         reason = exc.strerror or str(exc)
         if isinstance(exc, IsADirectoryError) or (root / rel).is_dir():
             reason = "a directory is in the way"

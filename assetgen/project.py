@@ -230,4 +230,10 @@ def find_project(directory: Path | None = None, manifest: str | None = None) -> 
     if directory is not None and not base.is_dir():
         raise UsageError(f"-C {directory}: no such directory")
     path = base / (manifest or MANIFEST_NAME)
+    if path.is_dir():  # read_bytes, and init's write, would fail with a traceback
+        shown = manifest or str(path)
+        raise UsageError(
+            f"{'-f ' if manifest else ''}{shown}: is a directory, not a manifest\n"
+            f"  hint: name the file (-f {Path(shown) / MANIFEST_NAME}), or run in it with -C {shown}"
+        )
     return Project(root=path.parent.resolve(), manifest_path=path.absolute())

@@ -125,7 +125,12 @@ def remote_timeout() -> float:
 
 def display_url(url: str) -> str:
     """``url`` without user info, for messages: a password never reaches a log."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed: cut what could be user info by hand
+        scheme, sep, rest = url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        return f"{scheme}{sep}{netloc.rsplit('@', 1)[-1]}{slash}{path}"
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
@@ -144,7 +149,13 @@ def open_remote(
     Raises:
         UsageError: an unknown scheme, a malformed URL, or s3fs not installed.
     """
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # "https://[::1:1/x": the backends would parse it again
+        raise UsageError(
+            f"remote cache {display_url(url)}: not a valid URL ({exc})\n"
+            "  hint: write it as file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
+        ) from None
     connect = remote_timeout() if timeout is None else timeout
     if scheme == "file":
         return FileRemote(url)

@@ -7,9 +7,11 @@ instead of paying again. ``settle_tasks`` tidies the journal before a build plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from .errors import DiskFullError
 from .journal import Journal
 from .providers import Generated, TaskRef
 from .report import BuildSummary, Reporter
@@ -63,12 +65,18 @@ class TaskContext:
     """The JobContext a provider sees for one asset: journal, reporter and summary."""
 
     def __init__(
-        self, journal: Journal, reporter: Reporter, summary: BuildSummary, spec: AssetSpec
+        self,
+        journal: Journal,
+        reporter: Reporter,
+        summary: BuildSummary,
+        spec: AssetSpec,
+        disk_full: Callable[[DiskFullError], None] | None = None,
     ) -> None:
         self.journal = journal
         self.reporter = reporter
         self.summary = summary
         self.spec = spec
+        self.disk_full = disk_full  # the build's: stop submitting
 
     def state(self, state: str) -> None:
         self.reporter.state(self.spec.name, state)
@@ -78,7 +86,14 @@ class TaskContext:
 
         spec = self.spec
         info = task_info(spec, credits)
-        self.journal.record_task(spec.spec_hash, spec.name, spec.provider, task_id, info)
+        try:
+            self.journal.record_task(spec.spec_hash, spec.name, spec.provider, task_id, info)
+        except DiskFullError as exc:
+            # Paid, and in hand: this build still waits for it, rather than drop it.
+            if self.disk_full is None:
+                raise
+            self.warn("its task could not be journalled (the disk is full): collecting it now")
+            self.disk_full(exc)
 
     def journalled_task(self) -> TaskRef | None:
         task = self.journal.task_for(self.spec.spec_hash)

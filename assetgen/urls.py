@@ -130,7 +130,13 @@ def remote_url_problem(url: str) -> tuple[str, str] | None:
     The manifest is committed, so it may not carry credentials: each backend takes
     them from its usual place (``~/.netrc``, the AWS environment and config files).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "https://[::1:1/x": an unclosed IPv6 bracket
+        return (
+            f"is not a valid URL ({exc})",
+            "use file:///shared/dir, http(s)://host/path or s3://bucket/prefix",
+        )
     scheme = parts.scheme.lower()
     if scheme not in REMOTE_SCHEMES:
         return (

@@ -72,6 +72,18 @@ def test_missing_manifest_is_a_usage_error(
     assert "assetgen init" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["validate", "plan", "build", "init"])
+def test_dash_f_naming_a_directory_is_a_usage_error(
+    quickstart: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-f DIR exits 2 with one message naming it (not an IsADirectoryError traceback)."""
+    (quickstart / "art").mkdir()
+    assert main(["-C", str(quickstart), "-f", "art", command]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("-f art: is a directory") and "Traceback" not in err
+    assert "hint: name the file (-f art/assetgen.yaml)" in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [

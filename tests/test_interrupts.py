@@ -150,3 +150,65 @@ def test_temp_files_of_a_killed_build_are_swept(quickstart: Path) -> None:
     ).returncode
     assert code == 0
     assert sorted(p.name for p in icons.iterdir() if p.name.startswith(".")) == [".notes.tmp"]
+
+
+# A real SIGINT to this very process while Python imports one of assetgen's modules
+# (before any command has installed a handler), then the console script's own code.
+_SIGINT_AT_IMPORT = """
+import importlib.abc, os, signal, sys, runpy
+
+TARGET, HOW = sys.argv[1:3]
+sys.argv[1:] = sys.argv[3:]
+
+class SigintAt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == TARGET:
+            os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt on the next bytecode
+        return None
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if ignored here
+sys.meta_path.insert(0, SigintAt())
+if HOW == "-m":
+    runpy.run_module("assetgen", run_name="__main__", alter_sys=True)
+else:
+    from assetgen.cli import main  # what the `assetgen` console script runs
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "how"),
+    [
+        ("assetgen.project", "script"),  # imported by assetgen.cli itself
+        ("assetgen.lock", "-m"),
+        ("assetgen.commands", "script"),  # imported by main() before the command runs
+        ("assetgen.cli", "-m"),
+    ],
+)
+def test_ctrl_c_during_start_up_is_a_quiet_exit_130(
+    quickstart: Path, module: str, how: str
+) -> None:
+    """^C while assetgen is still loading exits 130 with one line, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGINT_AT_IMPORT, module, how, "-C", str(quickstart), "plan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "assetgen: interrupted\n" and proc.stdout == ""
+
+
+def test_ctrl_c_while_parsing_the_command_line_is_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The parser is built inside main's handler too."""
+    from assetgen import cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["plan"]) == 130
+    assert capsys.readouterr().err == "assetgen: interrupted\n"

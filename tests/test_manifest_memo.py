@@ -132,3 +132,19 @@ def test_cache_remote_survives_the_memos(tmp_path: Path) -> None:
     assert edited.remote_cache == "s3://team/assets"
     moved = load(text.replace("s3://team/assets", "file:///srv/cache"), tmp_path, parser)
     assert moved.remote_cache == "file:///srv/cache"
+
+
+def test_asset_cap_counts_every_entry_not_only_the_reparsed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each new entry fits under ASSETGEN_MAX_ASSETS, all together do not: an error,
+    though the incremental parse sees only the new entry."""
+    monkeypatch.setenv("ASSETGEN_MAX_ASSETS", "5")
+    parser = Parser()
+    load(BASE, tmp_path, parser)  # alpha, beta and two icons: 4
+    more = BASE.replace(
+        "output_dir: out\n",
+        "  gamma-${n}:\n    matrix: {n: [a, b]}\n    prompt: g\noutput_dir: out\n",
+    )
+    with pytest.raises(ManifestError, match="6 with those before it; the limit is 5 assets"):
+        load(more, tmp_path, parser)

@@ -463,3 +463,18 @@ def test_a_bad_url_in_the_environment_names_the_variable(
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "gopher://cache.example.com/x")
     with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*unknown scheme `gopher`"):
         project_cache(find_project(tmp_path), None, push=False)
+
+
+@pytest.mark.parametrize("url", ["https://[::1:1/x", "https://user:pw@[::1:1/x"])
+def test_a_malformed_url_in_the_environment_is_a_usage_error(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unclosed IPv6 bracket is a usage error naming the variable (no ValueError
+    traceback), and the user info of the malformed URL is not shown."""
+    from assetgen.project import find_project
+    from assetgen.store import project_cache
+
+    monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", url)
+    with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*not a valid URL") as info:
+        project_cache(find_project(tmp_path), None, push=False)
+    assert "pw" not in str(info.value)
