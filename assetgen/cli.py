@@ -272,7 +272,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .sharing import merge_lock
 
         return merge_lock(args.files)
-    project = find_project(args.directory, args.manifest)
+    project = find_project(args.directory, args.manifest, search=args.command != "init")
     if args.command == "init":
         if args.git:
             from .sharing import init_git

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from .report import Reporter
     from .selection import BuildOptions
 
+SCHEMA_FILE = "manifest.schema.json"
 STARTER = """\
-# yaml-language-server: $schema=https://assetgen.dev/schemas/manifest.schema.json
+# yaml-language-server: $schema=./manifest.schema.json
+# (that file is `assetgen schema`'s output, for editors: refresh it after an upgrade
+#  with `assetgen schema > manifest.schema.json`)
 # assetgen manifest: named image assets. `assetgen plan` shows what a build would do.
 version: 1
 # `draft` renders free, offline stand-ins at the exact pixel size; switch to `evolink`
@@ -50,9 +53,18 @@ def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -
         raise UsageError(
             f"{project.display(path)} already exists\n  hint: pass --force to overwrite it"
         )
+    from . import schema
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(STARTER, encoding="utf-8")
-    out.write(f"wrote {project.display(path)}; next: `assetgen plan`, then `assetgen build`\n")
+    wrote = [project.display(path)]
+    # The starter's `$schema=` names this file, so an editor checks the manifest as
+    # the CLI does; a schema file already there (perhaps newer) is left alone.
+    schema_path = path.parent / SCHEMA_FILE
+    if not schema_path.exists():
+        schema_path.write_text(schema.schema_text("manifest"), encoding="utf-8")
+        wrote.append(project.display(schema_path))
+    out.write(f"wrote {' and '.join(wrote)}; next: `assetgen plan`, then `assetgen build`\n")
     return 0
 
 

@@ -231,7 +231,7 @@ class S3Remote:
         except ImportError:
             raise UsageError(
                 f"remote cache {display_url(url)}: s3:// needs the s3 extra\n"
-                "  hint: pip install 'assetgen[s3]'"
+                "  hint: pip install 'assetgen-cli[s3]'"
             ) from None
         parts = urlsplit(url)
         if not parts.netloc:

@@ -134,3 +134,50 @@ def test_no_terminal_prints_one_line_per_asset(quickstart: Path) -> None:
     lines = out.getvalue().splitlines()
     assert sum(1 for line in lines if line.startswith("  created ")) == 4
     assert lines[-1].startswith("Build done:")
+
+
+def test_commands_find_the_manifest_in_a_parent_folder(
+    quickstart: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run in a subfolder, a command works on the nearest assetgen.yaml above it, as git does."""
+    sub = quickstart / "assets" / "icons"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert main(["validate"]) == 0
+    assert "valid, 4 assets" in capsys.readouterr().out
+    assert find_project().root == quickstart.resolve()
+    assert find_project(sub).manifest_path == quickstart / "assetgen.yaml"
+
+
+def test_manifest_search_stops_at_the_repository_root(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The search does not leave a git repository: a manifest above its root is not its project."""
+    repo = quickstart / "vendor" / "other"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docs").mkdir()
+    assert main(["-C", str(repo / "docs"), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert "no manifest here or in a parent folder" in err
+    assert find_project(repo / "docs").manifest_path == repo / "docs" / "assetgen.yaml"
+
+
+def test_init_writes_the_schema_its_manifest_names(tmp_path: Path) -> None:
+    """The starter's `$schema=` reference resolves: init writes that file, equal to `assetgen schema`."""
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    first = (tmp_path / "assetgen.yaml").read_text(encoding="utf-8").splitlines()[0]
+    ref = first.split("$schema=", 1)[1]
+    schema_file = (tmp_path / ref).resolve()
+    assert schema_file.is_file()
+    out = io.StringIO()
+    commands.print_schema("manifest", out=out)
+    assert schema_file.read_text(encoding="utf-8") == out.getvalue()
+    assert json.loads(out.getvalue())["$schema"].startswith("https://json-schema.org/")
+
+
+def test_init_in_a_subfolder_writes_there(quickstart: Path) -> None:
+    """init names the manifest in the folder it is given, never the parent project's."""
+    sub = quickstart / "nested"
+    sub.mkdir()
+    assert main(["-C", str(sub), "init"]) == 0
+    assert (sub / "assetgen.yaml").is_file()

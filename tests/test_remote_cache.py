@@ -366,7 +366,7 @@ def test_open_remote_picks_a_backend_by_scheme(tmp_path: Path) -> None:
 def test_s3_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """s3:// with s3fs missing: a usage error naming the extra."""
     monkeypatch.setitem(sys.modules, "s3fs", None)  # what an absent package looks like
-    with pytest.raises(UsageError, match=r"pip install 'assetgen\[s3\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'assetgen-cli\[s3\]'"):
         open_remote("s3://bucket/prefix")
 
 
