@@ -95,11 +95,9 @@ def old_lock(
     name = project.lock_path.name
     at_rev = git.read(name)
     if at_rev is None:
-        raise UsageError(
-            f"{name} is not in {rev} ({git.commit[:12]}): nothing to compare with\n"
-            "  hint: commit it first, pick another revision with --against REV, "
-            "or compare with a lock file: --lock OLD.lock"
-        )
+        # The first pull request of a project: nothing was built at that revision, so
+        # the old side is empty and every asset is new (not an error).
+        return Lockfile(), f"{name} (not in {rev} {git.commit[:7]}: every asset is new)", git
     label = f"{name} at {rev} ({git.commit[:7]})"
     return _parse(at_rev, label), label, git
 

@@ -181,3 +181,14 @@ def test_init_in_a_subfolder_writes_there(quickstart: Path) -> None:
     sub.mkdir()
     assert main(["-C", str(sub), "init"]) == 0
     assert (sub / "assetgen.yaml").is_file()
+
+
+def test_pre_commit_check_runs_on_every_commit() -> None:
+    """The `assetgen-check` hook is not filtered to the manifest and lock: an image edit alone
+    must run it (and a project in a subfolder is checked through `args: [-C, DIR]`)."""
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    check = next(h for h in hooks if h["id"] == "assetgen-check")
+    assert check.get("always_run") is True and "files" not in check
+    assert check["pass_filenames"] is False and check["entry"] == "assetgen check"
