@@ -33,7 +33,7 @@ from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .orphans import collect_unwanted, unwanted_tasks
 from .outputs import remove_if_unchanged, write_output
-from .plan import Action, Plan
+from .plan import Action, Plan, settle_manifest
 from .plan import paths_to_check as plan_paths
 from .project import Project
 from .providers import Provider, create_provider
@@ -139,6 +139,9 @@ def _locked_build(
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
+    # Derived seeds the lock already chose are kept, so the journal, the recovery and
+    # the plan all see the specs this build will really request.
+    manifest = settle_manifest(manifest, lock)
     if project.running_marker.exists():
         # The last build was killed: drop the temp files it left beside outputs.
         sweep_temp_files({(project.root / p).parent for p in plan_paths(manifest.specs, lock)})

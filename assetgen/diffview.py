@@ -23,6 +23,7 @@ from typing import IO, Any
 from .errors import UsageError
 from .gitfiles import GitRevision
 from .lock import LockEntry, Lockfile, parse_lock
+from .plan import settle_seeds
 from .project import Project
 from .spec import REQUEST_FIELDS, AssetSpec, Manifest
 from .statcache import StatCache
@@ -123,7 +124,7 @@ def compare(
     """The diff from ``old`` to the manifest (built as far as ``current`` says)."""
     stats = project.stat_cache()
     root = str(project.root)
-    specs = {s.name: s for s in manifest.specs}
+    specs = {s.name: s for s in settle_seeds(manifest.specs, current)[0]}
     gone = {n: e for n, e in old.entries.items() if n not in specs}
     by_hash: dict[str, list[str]] = {}
     for n in sorted(gone):

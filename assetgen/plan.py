@@ -8,11 +8,11 @@ and a 100,000-asset null plan costs a dictionary lookup per asset.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .lock import LockEntry, Lockfile
-from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
+from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec, Manifest, spec_hash
 
 ACTIONS = ("create", "update", "restore", "move", "delete", "noop")
 WORK = frozenset({"create", "update", "restore", "move", "delete"})
@@ -100,14 +100,14 @@ def make_plan(
     ``force`` names assets to regenerate without the cache.
     """
     forced = set(force)
-    specs = list(specs)
+    specs, notes = settle_seeds(list(specs), lock)
     wanted = {s.name for s in specs}
     # Lock entries that left the manifest can be taken over by a renamed asset with
     # the same spec: renaming never pays again.
     orphans: dict[str, list[str]] = {}
-    for name, old_entry in lock.entries.items():
+    for name in sorted(lock.entries):
         if name not in wanted:
-            orphans.setdefault(old_entry.spec_hash, []).append(name)
+            orphans.setdefault(lock.entries[name].spec_hash, []).append(name)
     adopted: set[str] = set()
     actions: list[Action] = []
     for spec in specs:
@@ -122,7 +122,9 @@ def make_plan(
             if heirs:
                 old = heirs.pop(0)
                 adopted.add(old)
-                actions.append(_relocate(spec, lock.entries[old], digests, is_cached, old_name=old))
+                action = _relocate(spec, lock.entries[old], digests, is_cached, old_name=old)
+                note = notes.get(spec.name)
+                actions.append(replace(action, reason=action.reason + note) if note else action)
             else:
                 actions.append(
                     _generate(spec, None, "create", "new", is_cached(spec.spec_hash), ())
@@ -150,6 +152,98 @@ def make_plan(
         actions.append(Action(name, "delete", reason, locked=gone))
     actions.sort(key=lambda a: a.name)
     return Plan(tuple(actions))
+
+
+def settle_seeds(
+    specs: Sequence[AssetSpec], lock: Lockfile
+) -> tuple[list[AssetSpec], dict[str, str]]:
+    """The specs with each derived seed the lock already chose, and a note per rename.
+
+    A derived seed (no ``seed:`` in the manifest) is chosen once, from the name the
+    asset had when it was first built; the lock keeps it from then on. So a prompt
+    edit keeps the composition, and a rename (an asset gone from the manifest plus a
+    new one whose request matches it apart from the derived seed) takes over the gone
+    asset's seed: the same request, a free move. When several gone assets match, the
+    first by name is taken and the note says which others matched. A pinned seed
+    always wins. Build, plan and every view settle the specs the same way, so they
+    agree on each asset's spec hash.
+    """
+    wanted = {s.name for s in specs}
+    gone = sorted(n for n in lock.entries if n not in wanted)
+    settled: list[AssetSpec] = []
+    notes: dict[str, str] = {}
+    if not gone:  # the common case: no renames possible, seeds settle by name alone
+        for spec in specs:
+            entry = lock.entries.get(spec.name)
+            if entry is not None and entry.spec_hash != spec.spec_hash:
+                spec = keep_locked_seed(spec, entry)
+            settled.append(spec)
+        return settled, notes
+    # Gone entries a new spec takes over by its exact hash are not offered to others.
+    claims = Counter(s.spec_hash for s in specs if s.name not in lock.entries)
+    offered: dict[tuple[object, ...], list[str]] = {}
+    for name in gone:
+        h = lock.entries[name].spec_hash
+        if claims[h] > 0:
+            claims[h] -= 1
+            continue
+        offered.setdefault(_unseeded(lock.entries[name].request), []).append(name)
+    exact = {lock.entries[n].spec_hash for n in gone}
+    taken: set[str] = set()
+    for spec in specs:
+        entry = lock.entries.get(spec.name)
+        if entry is not None:
+            if entry.spec_hash != spec.spec_hash:
+                spec = keep_locked_seed(spec, entry)
+        elif spec.seed_derived and spec.spec_hash not in exact:
+            matches = [
+                n
+                for n in offered.get(_unseeded(spec.request), ())
+                if n not in taken
+                # not across a hash-version change: the gone entry's hash must be what
+                # this request hashes to now
+                and keep_locked_seed(spec, lock.entries[n]).spec_hash == lock.entries[n].spec_hash
+            ]
+            if matches:
+                spec = keep_locked_seed(spec, lock.entries[matches[0]])
+                taken.add(matches[0])
+                notes[spec.name] = _seed_note(matches)
+        settled.append(spec)
+    return settled, notes
+
+
+def settle_manifest(manifest: Manifest, lock: Lockfile) -> Manifest:
+    """``manifest`` with its specs settled against ``lock`` (see ``settle_seeds``)."""
+    specs, _ = settle_seeds(manifest.specs, lock)
+    if all(a is b for a, b in zip(specs, manifest.specs, strict=True)):
+        return manifest
+    return replace(manifest, specs=tuple(specs))
+
+
+def keep_locked_seed(spec: AssetSpec, entry: LockEntry) -> AssetSpec:
+    """``spec`` with the seed of ``entry`` when its own seed was derived, not pinned."""
+    seed = entry.request.get("seed")
+    if (
+        not spec.seed_derived
+        or seed == spec.seed
+        or not isinstance(seed, int)
+        or isinstance(seed, bool)
+    ):
+        return spec
+    request = spec.request
+    request["seed"] = seed
+    return replace(spec, seed=seed, spec_hash=spec_hash(request))
+
+
+def _unseeded(request: Mapping[str, object]) -> tuple[object, ...]:
+    return tuple(request.get(f) for f in REQUEST_FIELDS if f != "seed")
+
+
+def _seed_note(matches: list[str]) -> str:
+    """``; seed kept`` and, when several gone assets matched, which others did."""
+    if len(matches) == 1:
+        return "; seed kept"
+    return f"; seed kept (also matched {', '.join(matches[1:])}: the first by name was taken)"
 
 
 def _generate(
