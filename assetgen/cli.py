@@ -174,7 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument(
         "--older-than",
         metavar="AGE",
-        help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches",
+        help="only those cached longer ago than AGE (30d, 12h): for caches shared by checkouts",
+    )
+    cp.add_argument(
+        "--include-locked",
+        action="store_true",
+        help="with --older-than: old entries the lock references go too (a fresh clone "
+        "then pays to restore them)",
     )
     for verb, what in (
         ("push", "upload every locked image to the remote cache"),
@@ -182,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         cp = cache_sub.add_parser(verb, help=what, description=what)
         _common(cp, suppress=True)
+        if verb == "push":
+            cp.add_argument(
+                "--mkdir",
+                action="store_true",
+                help="create a file:// remote's folder when it does not exist (never done unasked)",
+            )
         cp.add_argument(
             "-j",
             "--jobs",
@@ -329,8 +341,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.cache_command in ("push", "pull"):
             from .sharing import cache_transfer
 
-            return cache_transfer(project, push=args.cache_command == "push", jobs=args.jobs)
-        return commands.cache_gc(project, older_than=args.older_than)
+            return cache_transfer(
+                project,
+                push=args.cache_command == "push",
+                jobs=args.jobs,
+                mkdir=getattr(args, "mkdir", False),
+            )
+        return commands.cache_gc(
+            project, older_than=args.older_than, include_locked=args.include_locked
+        )
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 

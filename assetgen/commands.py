@@ -289,14 +289,26 @@ def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
     return 0
 
 
-def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | None = None) -> int:
-    """Drop what the current lock does not reference (or, with --older-than, also what is older)."""
+def cache_gc(
+    project: Project,
+    *,
+    older_than: str | None = None,
+    include_locked: bool = False,
+    out: IO[str] | None = None,
+) -> int:
+    """Drop what the current lock does not reference; with --older-than, only what is also
+    older than that; with --include-locked as well, old entries the lock names too."""
+    if include_locked and not older_than:
+        raise UsageError(
+            "--include-locked needs --older-than AGE\n"
+            "  hint: `assetgen cache gc --older-than 90d --include-locked`"
+        )
     out = out or sys.stdout
     cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
-        result = cache.gc({e.spec_hash for e in entries}, age)
+        result = cache.gc({e.spec_hash for e in entries}, age, include_locked=include_locked)
         freed = result["freed_bytes"]
         from .thumbs import ThumbnailCache  # and the gallery's thumbnails of images not locked
 

@@ -315,10 +315,16 @@ class LocalCache:
         sizes.update((b.name, b.stat().st_size) for b in (self.root / "blobs").glob("*/*"))
         return {"entries": entries, "blobs": len(sizes), "bytes": sum(sizes.values())}
 
-    def gc(self, keep: set[str], older_than_s: float | None = None) -> dict[str, int]:
-        """Drop records the lock does not reference or, with ``older_than_s``, records cached
-        longer ago than that (the mode for a cache shared by several checkouts, whose
-        other locks this one cannot see); then drop blobs no record uses."""
+    def gc(
+        self, keep: set[str], older_than_s: float | None = None, *, include_locked: bool = False
+    ) -> dict[str, int]:
+        """Drop records the lock does not reference (``keep``), then blobs no record uses.
+
+        ``older_than_s`` narrows it to records cached longer ago than that: the mode for
+        a cache shared by several checkouts, whose other locks this one cannot see, so
+        what they stored recently stays. ``include_locked`` (only with an age) drops old
+        records this lock names too; they are the images a fresh clone restores, so
+        only when asked."""
         now = time.time()
         dropped = 0
         live_blobs: set[str] = set()
@@ -327,10 +333,10 @@ class LocalCache:
         for path, rec in self.iter_records():
             if rec is None:
                 stale = True
-            elif older_than_s is not None:
-                stale = now - path.stat().st_mtime > older_than_s
             else:
-                stale = rec.spec_hash not in keep
+                stale = include_locked or rec.spec_hash not in keep
+                if stale and older_than_s is not None:
+                    stale = now - path.stat().st_mtime > older_than_s
             if stale:
                 dropped += 1
                 if path.parent != self._packs.dir:
