@@ -82,15 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("plan", "show what a build would do and what it would cost")
     _provider(p)
+    _names(p, "plan only these assets")
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
     p = command("check", "like plan, for CI: exit 1 when anything is out of date")
     _provider(p)
+    _names(p, "check only these assets")
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
     p = command("build", "generate what is new or changed, and write the lock")
     _provider(p)
-    p.add_argument("names", nargs="*", metavar="NAME/GLOB", help="build only these assets")
+    _names(p, "build only these assets")
     p.add_argument(
         "-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)"
     )
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
     _provider(p)
+    _names(p, "show only these assets")
     p.add_argument(
         "-o",
         "--output",
@@ -141,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("diff", "show each changed asset before and after, against an older lock")
     _provider(p)
+    _names(p, "compare only these assets (names now or in the older lock)")
     old = p.add_mutually_exclusive_group()
     old.add_argument(
         "--against",
@@ -297,7 +301,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.validate(project, provider=args.provider)
     if args.command in ("plan", "check"):
         return commands.plan(
-            project, provider=args.provider, as_json=args.json, check=args.command == "check"
+            project,
+            provider=args.provider,
+            as_json=args.json,
+            check=args.command == "check",
+            selection=tuple(args.names),
         )
     if args.command == "build":
         from .selection import BuildOptions
@@ -321,7 +329,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "gallery":
         return commands.gallery(
-            project, provider=args.provider, out_dir=_under(args.directory, args.output)
+            project,
+            provider=args.provider,
+            out_dir=_under(args.directory, args.output),
+            selection=tuple(args.names),
         )
     if args.command == "diff":
         if args.output is not None and not args.html:
@@ -334,6 +345,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             html=args.html,
             as_json=args.json,
             out_dir=_under(args.directory, args.output),
+            selection=tuple(args.names),
         )
     if args.command == "cache":
         if args.cache_command == "info":
@@ -351,6 +363,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             project, older_than=args.older_than, include_locked=args.include_locked
         )
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def _names(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("names", nargs="*", metavar="NAME/GLOB", help=f"{what} (names or globs)")
 
 
 def _under(directory: str | None, path: Path | None) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -84,13 +85,19 @@ def plan(
     provider: str | None = None,
     as_json: bool = False,
     check: bool = False,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Print the plan; with ``check``, exit 1 when there is anything to do."""
+    """Print the plan (of the assets ``selection`` names, NAME or GLOB, as build takes them);
+    with ``check``, exit 1 when there is anything to do."""
     from . import plan_project
 
     out = out or sys.stdout
     result = plan_project(project, provider=provider)
+    if selection:
+        from .selection import select
+
+        result = result.select(select(result, selection))
     if as_json:
         render.write_json(result, out)
     else:
@@ -214,13 +221,15 @@ def gallery(
     *,
     provider: str | None = None,
     out_dir: Path | None = None,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Write the HTML gallery of every asset (see gallery.py) and say where it is."""
+    """Write the HTML gallery of every asset, or of those ``selection`` names (see
+    gallery.py), and say where it is."""
     from .gallery import STATE_LABELS, build_gallery
 
     out = out or sys.stdout
-    result = build_gallery(project, provider=provider, out_dir=out_dir)
+    result = build_gallery(project, provider=provider, out_dir=out_dir, selection=selection)
     n = sum(result.counts.values())
     states = ", ".join(f"{c} {STATE_LABELS[s]}" for s, c in result.counts.items() if c)
     made = result.thumbnails_made
@@ -240,17 +249,24 @@ def diff(
     html: bool = False,
     as_json: bool = False,
     out_dir: Path | None = None,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Compare an older lock with the manifest (see diffview.py); informational: exit 0."""
+    """Compare an older lock with the manifest (see diffview.py), for every asset or those
+    ``selection`` names (now or in the old lock); informational: exit 0."""
     from . import diffview
 
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
     old, label, git = diffview.old_lock(project, against=against, lock_file=lock_file)
+    only = None
+    if selection:
+        from .selection import match_names
+
+        only = match_names(sorted({s.name for s in manifest.specs} | set(old.entries)), selection)
     cache = project_cache(project, manifest, push=False)
     result = diffview.compare(
-        project, manifest, project.load_lock(), old, cache, label=label, git=git
+        project, manifest, project.load_lock(), old, cache, label=label, git=git, only=only
     )
     files = None
     if html:

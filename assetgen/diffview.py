@@ -120,8 +120,10 @@ def compare(
     *,
     label: str,
     git: GitRevision | None = None,
+    only: set[str] | None = None,
 ) -> AssetDiff:
-    """The diff from ``old`` to the manifest (built as far as ``current`` says)."""
+    """The diff from ``old`` to the manifest (built as far as ``current`` says); ``only``
+    keeps the assets so named, now or (removed or renamed from) in ``old``."""
     stats = project.stat_cache()
     root = str(project.root)
     specs = {s.name: s for s in settle_seeds(manifest.specs, current)[0]}
@@ -139,6 +141,8 @@ def compare(
         if entry is None and by_hash.get(spec.spec_hash):
             old_name = by_hash[spec.spec_hash].pop(0)
             entry = gone.pop(old_name)
+        if only is not None and name not in only and old_name not in only:
+            continue
         fields = _fields(entry, spec, built) if entry is not None else ()
         if entry is not None and not fields and old_name is None:
             unchanged += 1
@@ -147,7 +151,8 @@ def compare(
         # Images are located afterwards, in one pass, so git is asked once for all of them.
         changes.append(AssetChange(name, status, entry, spec, built, fields, old_name))
     for name, entry in gone.items():
-        changes.append(AssetChange(name, "removed", entry, None, None))
+        if only is None or name in only:
+            changes.append(AssetChange(name, "removed", entry, None, None))
     changes.sort(key=lambda c: (STATUSES.index(c.status), c.name))
     located = _locate(changes, project, stats, root, cache, git)
     stats.save()

@@ -192,3 +192,42 @@ def test_pre_commit_check_runs_on_every_commit() -> None:
     check = next(h for h in hooks if h["id"] == "assetgen-check")
     assert check.get("always_run") is True and "files" not in check
     assert check["pass_filenames"] is False and check["entry"] == "assetgen check"
+
+
+def test_plan_check_gallery_and_diff_take_a_selection(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plan, check, gallery and diff take the NAME/GLOB selection build takes."""
+    root = str(quickstart)
+    assert main(["-C", root, "build", "--provider", "draft"]) == 0
+    old_lock = tmp_path / "old.lock"
+    old_lock.write_bytes((quickstart / "assetgen.lock").read_bytes())
+    (quickstart / "assets" / "hero-home.png").unlink()
+    capsys.readouterr()
+
+    assert main(["-C", root, "plan", "--provider", "draft", "--json", "icon-*"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(a["name"] for a in doc["actions"]) == [
+        "icon-profile",
+        "icon-search",
+        "icon-settings",
+    ]
+    assert main(["-C", root, "check", "--provider", "draft", "icon-*"]) == 0  # hero is not asked
+    assert main(["-C", root, "check", "--provider", "draft", "hero-home"]) == 1
+    assert main(["-C", root, "plan", "--provider", "draft", "nope-*"]) == 2
+    assert "no asset matches `nope-*`" in capsys.readouterr().err
+
+    assert main(["-C", root, "gallery", "--provider", "draft", "icon-search"]) == 0
+    assert "(1 asset: 1 up to date" in capsys.readouterr().out
+
+    manifest = quickstart / "assetgen.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("a simple icon", "a bold icon"),
+        encoding="utf-8",
+    )
+    args = ["-C", root, "diff", "--provider", "draft", "--json", "--lock", str(old_lock)]
+    assert main([*args, "icon-search"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in doc["assets"]] == ["icon-search"]
+    assert main(args) == 0
+    assert len(json.loads(capsys.readouterr().out)["assets"]) == 3
