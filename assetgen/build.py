@@ -483,13 +483,12 @@ class _Executor:
                 )
         if self.provider is None:
             self.provider = self.provider_factory(self.manifest.provider)
-        self.reporter.state(spec.name, "running")
+        ctx = TaskContext(self.journal, self.reporter, self.summary, spec)
+        ctx.state("running")
         with anyio.CancelScope() as scope:
             self.in_flight.add(scope)
             try:
-                generated = await self.provider.generate(
-                    spec, TaskContext(self.journal, self.reporter, self.summary, spec)
-                )
+                generated = await self.provider.generate(spec, ctx)
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:

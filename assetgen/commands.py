@@ -113,11 +113,11 @@ def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
     return 0
 
 
-def _reporter(as_json: bool, out: IO[str]) -> Reporter:
+def _reporter(as_json: bool, out: IO[str], *, hold_summary: bool = False) -> Reporter:
     from .report import JsonReporter, LineReporter, LiveReporter
 
     if as_json:
-        return JsonReporter(out)
+        return JsonReporter(out, hold_summary=hold_summary)
     if render.use_colour(out) or (out.isatty() and not os.environ.get("NO_COLOR")):
         return LiveReporter(out)
     return LineReporter(out)
@@ -166,14 +166,16 @@ def build(
         # tasks are journalled, which a build collects; see orphans.py.)
         from .report import BuildSummary, JsonReporter, LineReporter
 
+        if gallery and as_json:  # the summary stays the last line
+            _gallery_after_build(project, provider, as_json, out)
         (JsonReporter(out) if as_json else LineReporter(out)).summary(BuildSummary())
-        if gallery:
+        if gallery and not as_json:
             _gallery_after_build(project, provider, as_json, out)
         return 0
     from .build import run_build
     from .providers import create_provider
 
-    reporter = _reporter(as_json, out)
+    reporter = _reporter(as_json, out, hold_summary=gallery)
     cache.on_warning = reporter.warn  # a remote cache's one warning, in the build's output
     try:
         outcome = run_build(
@@ -187,18 +189,28 @@ def build(
         )
     except KeyboardInterrupt:  # a second ^C: leave now, not after the uploads
         cache.abandon()
+        _release(reporter)
         raise
     except BaseException:
         cache.close()
+        _release(reporter)
         raise
     cache.close()  # waits for uploads to the remote cache still in flight
     if gallery:
         _gallery_after_build(project, provider, as_json, out)
+        _release(reporter)
     elif not as_json:
         page = project.page_dir("gallery") / "index.html"
         if page.is_file():
             out.write(f"gallery: {project.display(page)} (refresh with --gallery)\n")
     return outcome.exit_code
+
+
+def _release(reporter: Reporter) -> None:
+    from .report import JsonReporter
+
+    if isinstance(reporter, JsonReporter):
+        reporter.release()
 
 
 def _gallery_after_build(

@@ -231,3 +231,19 @@ def test_plan_check_gallery_and_diff_take_a_selection(
     assert [a["name"] for a in doc["assets"]] == ["icon-search"]
     assert main(args) == 0
     assert len(json.loads(capsys.readouterr().out)["assets"]) == 3
+
+
+def test_build_json_reports_each_state_once_and_ends_with_the_summary(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`build --json --gallery`: one event per state change, and the summary stays the last
+    line (the gallery event comes before it), for a build with work and a no-op one."""
+    for _ in range(2):  # the second build has nothing to do
+        args = ["-C", str(quickstart), "build", "--provider", "draft", "--json", "--gallery"]
+        assert main(args) == 0
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        states = [(e["name"], e["state"]) for e in events if e["event"] == "state"]
+        assert len(states) == len(set(states)), states
+        assert [e["event"] for e in events][-2:] == ["gallery", "summary"]
+        if _ == 0:
+            assert ("hero-home", "running") in states
