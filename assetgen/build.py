@@ -50,6 +50,7 @@ from .relocate import (
     remove_vacated,
 )
 from .report import BuildSummary, JobResult, Reporter
+from .seeds import settle_manifest
 from .selection import BuildOptions, plan_selection
 from .spec import AssetSpec, Manifest
 from .store import CacheRecord, LocalCache
@@ -156,6 +157,9 @@ def _locked_build(
 ) -> BuildOutcome:
     memo_path = project.state_file("lock.memo")
     lock = project.load_lock()
+    # Derived seeds the lock already chose are kept, so the journal, the recovery and
+    # the plan all see the specs this build will really request.
+    manifest = settle_manifest(manifest, lock)
     if project.running_marker.exists():
         # The last build was killed: drop the temp files it left beside outputs.
         paths = plan_paths(manifest.specs, lock)
@@ -540,14 +544,12 @@ class _Executor:
                 )
         if self.provider is None:
             self.provider = self.provider_factory(self.manifest.provider)
-        self.reporter.state(spec.name, "running")
+        ctx = TaskContext(self.journal, self.reporter, self.summary, spec, self._disk_full)
+        ctx.state("running")
         with anyio.CancelScope() as scope:
             self.in_flight.add(scope)
             try:
-                generated = await self.provider.generate(
-                    spec,
-                    TaskContext(self.journal, self.reporter, self.summary, spec, self._disk_full),
-                )
+                generated = await self.provider.generate(spec, ctx)
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:

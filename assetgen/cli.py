@@ -90,15 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("plan", "show what a build would do and what it would cost")
     _provider(p)
+    _names(p, "plan only these assets")
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
     p = command("check", "like plan, for CI: exit 1 when anything is out of date")
     _provider(p)
+    _names(p, "check only these assets")
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
     p = command("build", "generate what is new or changed, and write the lock")
     _provider(p)
-    p.add_argument("names", nargs="*", metavar="NAME/GLOB", help="build only these assets")
+    _names(p, "build only these assets")
     p.add_argument(
         "-j", "--jobs", type=_positive_int, default=8, help="assets in flight at once (default 8)"
     )
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
     _provider(p)
+    _names(p, "show only these assets")
     p.add_argument(
         "-o",
         "--output",
@@ -159,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("diff", "show each changed asset before and after, against an older lock")
     _provider(p)
+    _names(p, "compare only these assets (names now or in the older lock)")
     old = p.add_mutually_exclusive_group()
     old.add_argument(
         "--against",
@@ -192,7 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument(
         "--older-than",
         metavar="AGE",
-        help="instead, drop entries cached longer ago than AGE (30d, 12h): for shared caches",
+        help="only those cached longer ago than AGE (30d, 12h): for caches shared by checkouts",
+    )
+    cp.add_argument(
+        "--include-locked",
+        action="store_true",
+        help="with --older-than: old entries the lock references go too (a fresh clone "
+        "then pays to restore them)",
     )
     for verb, what in (
         ("push", "upload every locked image to the remote cache"),
@@ -200,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         cp = cache_sub.add_parser(verb, help=what, description=what)
         _common(cp, suppress=True)
+        if verb == "push":
+            cp.add_argument(
+                "--mkdir",
+                action="store_true",
+                help="create a file:// remote's folder when it does not exist (never done unasked)",
+            )
         cp.add_argument(
             "-j",
             "--jobs",
@@ -290,7 +306,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .sharing import merge_lock
 
         return merge_lock(args.files)
-    project = find_project(args.directory, args.manifest)
+    project = find_project(args.directory, args.manifest, search=args.command != "init")
     if args.command == "init":
         if args.git:
             from .sharing import init_git
@@ -303,7 +319,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return commands.validate(project, provider=args.provider)
     if args.command in ("plan", "check"):
         return commands.plan(
-            project, provider=args.provider, as_json=args.json, check=args.command == "check"
+            project,
+            provider=args.provider,
+            as_json=args.json,
+            check=args.command == "check",
+            selection=tuple(args.names),
         )
     if args.command == "build":
         from .selection import BuildOptions
@@ -331,7 +351,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return adopt(project, list(args.names), provider=args.provider)
     if args.command == "gallery":
         return commands.gallery(
-            project, provider=args.provider, out_dir=_under(args.directory, args.output)
+            project,
+            provider=args.provider,
+            out_dir=_under(args.directory, args.output),
+            selection=tuple(args.names),
         )
     if args.command == "diff":
         if args.output is not None and not args.html:
@@ -344,6 +367,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             html=args.html,
             as_json=args.json,
             out_dir=_under(args.directory, args.output),
+            selection=tuple(args.names),
         )
     if args.command == "cache":
         if args.cache_command == "info":
@@ -351,9 +375,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.cache_command in ("push", "pull"):
             from .sharing import cache_transfer
 
-            return cache_transfer(project, push=args.cache_command == "push", jobs=args.jobs)
-        return commands.cache_gc(project, older_than=args.older_than)
+            return cache_transfer(
+                project,
+                push=args.cache_command == "push",
+                jobs=args.jobs,
+                mkdir=getattr(args, "mkdir", False),
+            )
+        return commands.cache_gc(
+            project, older_than=args.older_than, include_locked=args.include_locked
+        )
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def _names(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("names", nargs="*", metavar="NAME/GLOB", help=f"{what} (names or globs)")
 
 
 def _under(directory: str | None, path: Path | None) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
     from .report import Reporter
     from .selection import BuildOptions
 
+SCHEMA_FILE = "manifest.schema.json"
 STARTER = """\
-# yaml-language-server: $schema=https://assetgen.dev/schemas/manifest.schema.json
+# yaml-language-server: $schema=./manifest.schema.json
+# (that file is `assetgen schema`'s output, for editors: refresh it after an upgrade
+#  with `assetgen schema > manifest.schema.json`)
 # assetgen manifest: named image assets. `assetgen plan` shows what a build would do.
 version: 1
 # `draft` renders free, offline stand-ins at the exact pixel size; switch to `evolink`
@@ -50,9 +54,18 @@ def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -
         raise UsageError(
             f"{project.display(path)} already exists\n  hint: pass --force to overwrite it"
         )
+    from . import schema
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(STARTER, encoding="utf-8")
-    out.write(f"wrote {project.display(path)}; next: `assetgen plan`, then `assetgen build`\n")
+    wrote = [project.display(path)]
+    # The starter's `$schema=` names this file, so an editor checks the manifest as
+    # the CLI does; a schema file already there (perhaps newer) is left alone.
+    schema_path = path.parent / SCHEMA_FILE
+    if not schema_path.exists():
+        schema_path.write_text(schema.schema_text("manifest"), encoding="utf-8")
+        wrote.append(project.display(schema_path))
+    out.write(f"wrote {' and '.join(wrote)}; next: `assetgen plan`, then `assetgen build`\n")
     return 0
 
 
@@ -72,14 +85,20 @@ def plan(
     provider: str | None = None,
     as_json: bool = False,
     check: bool = False,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Print the plan; with ``check``, exit 1 when there is anything to do or to decide
-    (an output edited by hand, which build keeps: see adopt.py)."""
+    """Print the plan (of the assets ``selection`` names, NAME or GLOB, as build takes them);
+    with ``check``, exit 1 when there is anything to do or to decide (an output edited by
+    hand, which build keeps: see adopt.py)."""
     from . import plan_project
 
     out = out or sys.stdout
     result = plan_project(project, provider=provider)
+    if selection:
+        from .selection import select
+
+        result = result.select(select(result, selection))
     if as_json:
         render.write_json(result, out)
     else:
@@ -95,11 +114,11 @@ def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
     return 0
 
 
-def _reporter(as_json: bool, out: IO[str]) -> Reporter:
+def _reporter(as_json: bool, out: IO[str], *, hold_summary: bool = False) -> Reporter:
     from .report import JsonReporter, LineReporter, LiveReporter
 
     if as_json:
-        return JsonReporter(out)
+        return JsonReporter(out, hold_summary=hold_summary)
     if render.use_colour(out) or (out.isatty() and not os.environ.get("NO_COLOR")):
         return LiveReporter(out)
     return LineReporter(out)
@@ -154,14 +173,16 @@ def build(
         quiet = JsonReporter(out) if as_json else LineReporter(out)
         if notice:
             quiet.warn(notice)
+        if gallery and as_json:  # the summary stays the last line
+            _gallery_after_build(project, provider, as_json, out)
         quiet.summary(BuildSummary(kept=len(plan.kept) if notice else 0))
-        if gallery:
+        if gallery and not as_json:
             _gallery_after_build(project, provider, as_json, out)
         return 0
     from .build import run_build
     from .providers import create_provider
 
-    reporter = _reporter(as_json, out)
+    reporter = _reporter(as_json, out, hold_summary=gallery)
     cache.on_warning = reporter.warn  # a remote cache's one warning, in the build's output
     if notice:
         reporter.warn(notice)
@@ -177,18 +198,28 @@ def build(
         )
     except KeyboardInterrupt:  # a second ^C: leave now, not after the uploads
         cache.abandon()
+        _release(reporter)
         raise
     except BaseException:
         cache.close()
+        _release(reporter)
         raise
     cache.close()  # waits for uploads to the remote cache still in flight
     if gallery:
         _gallery_after_build(project, provider, as_json, out)
+        _release(reporter)
     elif not as_json:
         page = project.page_dir("gallery") / "index.html"
         if page.is_file():
             out.write(f"gallery: {project.display(page)} (refresh with --gallery)\n")
     return outcome.exit_code
+
+
+def _release(reporter: Reporter) -> None:
+    from .report import JsonReporter
+
+    if isinstance(reporter, JsonReporter):
+        reporter.release()
 
 
 def _gallery_after_build(
@@ -211,13 +242,15 @@ def gallery(
     *,
     provider: str | None = None,
     out_dir: Path | None = None,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Write the HTML gallery of every asset (see gallery.py) and say where it is."""
+    """Write the HTML gallery of every asset, or of those ``selection`` names (see
+    gallery.py), and say where it is."""
     from .gallery import STATE_LABELS, build_gallery
 
     out = out or sys.stdout
-    result = build_gallery(project, provider=provider, out_dir=out_dir)
+    result = build_gallery(project, provider=provider, out_dir=out_dir, selection=selection)
     n = sum(result.counts.values())
     states = ", ".join(f"{c} {STATE_LABELS[s]}" for s, c in result.counts.items() if c)
     made = result.thumbnails_made
@@ -237,17 +270,24 @@ def diff(
     html: bool = False,
     as_json: bool = False,
     out_dir: Path | None = None,
+    selection: Sequence[str] = (),
     out: IO[str] | None = None,
 ) -> int:
-    """Compare an older lock with the manifest (see diffview.py); informational: exit 0."""
+    """Compare an older lock with the manifest (see diffview.py), for every asset or those
+    ``selection`` names (now or in the old lock); informational: exit 0."""
     from . import diffview
 
     out = out or sys.stdout
     manifest = project.load_manifest(provider)
     old, label, git = diffview.old_lock(project, against=against, lock_file=lock_file)
+    only = None
+    if selection:
+        from .selection import match_names
+
+        only = match_names(sorted({s.name for s in manifest.specs} | set(old.entries)), selection)
     cache = project_cache(project, manifest, push=False)
     result = diffview.compare(
-        project, manifest, project.load_lock(), old, cache, label=label, git=git
+        project, manifest, project.load_lock(), old, cache, label=label, git=git, only=only
     )
     files = None
     if html:
@@ -286,15 +326,29 @@ def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
     return 0
 
 
-def cache_gc(project: Project, *, older_than: str | None = None, out: IO[str] | None = None) -> int:
-    """Drop what the current lock does not reference (or, with --older-than, also what is older)."""
+def cache_gc(
+    project: Project,
+    *,
+    older_than: str | None = None,
+    include_locked: bool = False,
+    out: IO[str] | None = None,
+) -> int:
+    """Drop what the current lock does not reference; with --older-than, only what is also
+    older than that; with --include-locked as well, old entries the lock names too."""
+    if include_locked and not older_than:
+        raise UsageError(
+            "--include-locked needs --older-than AGE\n"
+            "  hint: `assetgen cache gc --older-than 90d --include-locked`"
+        )
     out = out or sys.stdout
     cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
         edits = {e.sha256 for e in entries if e.edited}  # adopted bytes: kept by digest
-        result = cache.gc({e.spec_hash for e in entries}, age, keep_blobs=edits)
+        result = cache.gc(
+            {e.spec_hash for e in entries}, age, keep_blobs=edits, include_locked=include_locked
+        )
         freed = result["freed_bytes"]
         from .thumbs import ThumbnailCache  # and the gallery's thumbnails of images not locked
 

@@ -24,6 +24,7 @@ from .errors import UsageError
 from .gitfiles import GitRevision
 from .lock import LockEntry, Lockfile, parse_lock
 from .project import Project
+from .seeds import settle_seeds
 from .spec import REQUEST_FIELDS, AssetSpec, Manifest
 from .statcache import StatCache
 from .store import Cache
@@ -95,11 +96,9 @@ def old_lock(
     name = project.lock_path.name
     at_rev = git.read(name)
     if at_rev is None:
-        raise UsageError(
-            f"{name} is not in {rev} ({git.commit[:12]}): nothing to compare with\n"
-            "  hint: commit it first, pick another revision with --against REV, "
-            "or compare with a lock file: --lock OLD.lock"
-        )
+        # The first pull request of a project: nothing was built at that revision, so
+        # the old side is empty and every asset is new (not an error).
+        return Lockfile(), f"{name} (not in {rev} {git.commit[:7]}: every asset is new)", git
     label = f"{name} at {rev} ({git.commit[:7]})"
     return _parse(at_rev, label), label, git
 
@@ -121,11 +120,13 @@ def compare(
     *,
     label: str,
     git: GitRevision | None = None,
+    only: set[str] | None = None,
 ) -> AssetDiff:
-    """The diff from ``old`` to the manifest (built as far as ``current`` says)."""
+    """The diff from ``old`` to the manifest (built as far as ``current`` says); ``only``
+    keeps the assets so named, now or (removed or renamed from) in ``old``."""
     stats = project.stat_cache()
     root = str(project.root)
-    specs = {s.name: s for s in manifest.specs}
+    specs = {s.name: s for s in settle_seeds(manifest.specs, current)[0]}
     gone = {n: e for n, e in old.entries.items() if n not in specs}
     by_hash: dict[str, list[str]] = {}
     for n in sorted(gone):
@@ -140,6 +141,8 @@ def compare(
         if entry is None and by_hash.get(spec.spec_hash):
             old_name = by_hash[spec.spec_hash].pop(0)
             entry = gone.pop(old_name)
+        if only is not None and name not in only and old_name not in only:
+            continue
         fields = _fields(entry, spec, built) if entry is not None else ()
         if entry is not None and not fields and old_name is None:
             unchanged += 1
@@ -148,7 +151,8 @@ def compare(
         # Images are located afterwards, in one pass, so git is asked once for all of them.
         changes.append(AssetChange(name, status, entry, spec, built, fields, old_name))
     for name, entry in gone.items():
-        changes.append(AssetChange(name, "removed", entry, None, None))
+        if only is None or name in only:
+            changes.append(AssetChange(name, "removed", entry, None, None))
     changes.sort(key=lambda c: (STATUSES.index(c.status), c.name))
     located = _locate(changes, project, stats, root, cache, git)
     stats.save()

@@ -135,10 +135,17 @@ def build_gallery(
     provider: str | None = None,
     out_dir: Path | None = None,
     thumbs: ThumbnailCache | None = None,
+    selection: Sequence[str] = (),
 ) -> GalleryResult:
-    """Plan ``project`` and write its gallery (default ``.assetgen/gallery/``)."""
+    """Plan ``project`` and write its gallery (default ``.assetgen/gallery/``), of every
+    asset or of those ``selection`` names (NAME or GLOB)."""
     manifest = project.load_manifest(provider)
     items = gallery_items(project, manifest, project.load_lock())
+    if selection:
+        from .selection import match_names
+
+        chosen = match_names([it.spec.name for it in items], selection)
+        items = [it for it in items if it.spec.name in chosen]
     project.ensure_state_dir()
     thumbs = thumbs or ThumbnailCache(project.state_dir / "thumbs")
     return write_gallery(project, items, out_dir or project.page_dir("gallery"), thumbs)

@@ -311,7 +311,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
             raise LockfileError(
                 f"{filename}:{line}:{col}: lock {key} {value} was written by a newer assetgen "
                 f"(this one reads {key} {supported})\n"
-                "  hint: upgrade assetgen (pip install -U assetgen)"
+                "  hint: upgrade assetgen (pip install -U assetgen-cli)"
             )
     _check_paths(doc, positions, filename)  # before the schema: its message is plainer
     problems = schema.validate("lock", doc, positions, filename)

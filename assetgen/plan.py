@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from .lock import LockEntry, Lockfile
+from .seeds import settle_seeds
 from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
@@ -116,14 +117,14 @@ def make_plan(
     """
     ours = _Ours(lock, is_ours or _never)
     forced = set(force)
-    specs = list(specs)
+    specs, notes = settle_seeds(list(specs), lock)
     wanted = {s.name for s in specs}
     # Lock entries that left the manifest can be taken over by a renamed asset with
     # the same spec: renaming never pays again.
     orphans: dict[str, list[str]] = {}
-    for name, old_entry in lock.entries.items():
+    for name in sorted(lock.entries):
         if name not in wanted:
-            orphans.setdefault(old_entry.spec_hash, []).append(name)
+            orphans.setdefault(lock.entries[name].spec_hash, []).append(name)
     adopted: set[str] = set()
     actions: list[Action] = []
     for spec in specs:
@@ -136,9 +137,9 @@ def make_plan(
             if heirs:
                 old = heirs.pop(0)
                 adopted.add(old)
-                actions.append(
-                    _relocate(spec, lock.entries[old], digests, is_cached, ours, old_name=old)
-                )
+                action = _relocate(spec, lock.entries[old], digests, is_cached, ours, old_name=old)
+                note = notes.get(spec.name)
+                actions.append(replace(action, reason=action.reason + note) if note else action)
             elif (kept := _kept(spec, None, digests, ours)) is not None:
                 actions.append(kept)
             else:

@@ -106,7 +106,8 @@ class Project:
             data = self.manifest_path.read_bytes()
         except FileNotFoundError:
             raise UsageError(
-                f"{self.display(self.manifest_path)}: no manifest here\n"
+                f"{self.display(self.manifest_path)}: no manifest here"
+                f"{' or in a parent folder' if self.manifest_path.name == MANIFEST_NAME else ''}\n"
                 "  hint: run `assetgen init` to write one, or point at it with -C DIR or -f FILE"
             ) from None
         if provider is not None and provider not in PROVIDERS:
@@ -224,11 +225,24 @@ class Project:
         return ""
 
 
-def find_project(directory: Path | None = None, manifest: str | None = None) -> Project:
-    """The project for ``-C DIR`` and ``-f FILE`` (both optional)."""
+def find_project(
+    directory: Path | None = None, manifest: str | None = None, *, search: bool = True
+) -> Project:
+    """The project for ``-C DIR`` and ``-f FILE`` (both optional).
+
+    Without ``-f``, the nearest ``assetgen.yaml`` in DIR (default: the current folder) or
+    its parents is the project, as git finds its repository: a command run in
+    ``assets/icons/`` works on the project above it. The search stops after the root of a
+    git repository (a folder holding ``.git``) and at the file-system root, so a
+    checkout never picks up a manifest outside it. ``search=False`` (``assetgen init``)
+    names the manifest in DIR itself."""
     base = Path(directory) if directory is not None else Path.cwd()
     if directory is not None and not base.is_dir():
         raise UsageError(f"-C {directory}: no such directory")
+    if manifest is None and search:
+        found = _nearest_manifest(base.absolute())
+        if found is not None:
+            return Project(root=found.parent.resolve(), manifest_path=found)
     path = base / (manifest or MANIFEST_NAME)
     if path.is_dir():  # read_bytes, and init's write, would fail with a traceback
         shown = manifest or str(path)
@@ -237,3 +251,13 @@ def find_project(directory: Path | None = None, manifest: str | None = None) -> 
             f"  hint: name the file (-f {Path(shown) / MANIFEST_NAME}), or run in it with -C {shown}"
         )
     return Project(root=path.parent.resolve(), manifest_path=path.absolute())
+
+
+def _nearest_manifest(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / MANIFEST_NAME
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None  # the top of this repository: a manifest above it is not ours
+    return None

@@ -195,25 +195,47 @@ class FileRemote:
 
         self.url = url
         self.root = Path(url2pathname(parts.path))
+        self._root_seen = False
+
+    def make_root(self) -> None:
+        """Create the remote's folder (``cache push --mkdir``): never done unasked."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RemoteUnavailable(f"cannot create {self.root} ({exc.strerror or exc})") from exc
+
+    def _checked(self, kind: Kind, key: str) -> Path:
+        # A share that is not mounted must not quietly become a folder on the local disk
+        # (writes) or a cache that never hits (reads): the folder must already exist.
+        if not self._root_seen:
+            if not self.root.is_dir():
+                raise RemoteUnavailable(
+                    f"{self.root} does not exist (a shared folder that is not mounted?); "
+                    "mount it, or create it with `assetgen cache push --mkdir`"
+                )
+            self._root_seen = True
+        return self.root / _check(kind, key)
 
     def get(self, kind: Kind, key: str) -> bytes | None:
+        path = self._checked(kind, key)
         try:
-            return (self.root / _check(kind, key)).read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise RemoteUnavailable(f"cannot read ({exc.strerror or exc})") from exc
 
     def put(self, kind: Kind, key: str, data: bytes) -> None:
+        path = self._checked(kind, key)
         try:
-            atomic_write(self.root / _check(kind, key), data)
+            atomic_write(path, data)
         except PermissionError as exc:
             raise UploadRefused(f"cannot write ({exc.strerror or exc})") from exc
         except OSError as exc:
             raise RemoteUnavailable(f"cannot write ({exc.strerror or exc})") from exc
 
     def exists(self, kind: Kind, key: str) -> bool:
-        return (self.root / _check(kind, key)).is_file()
+        return self._checked(kind, key).is_file()
 
     def get_each(self, kind: Kind, keys: Iterable[str], sink: Sink, *, jobs: int) -> None:
         get_each_threaded(self, kind, keys, sink, jobs=jobs)
@@ -242,7 +264,7 @@ class S3Remote:
         except ImportError:
             raise UsageError(
                 f"remote cache {display_url(url)}: s3:// needs the s3 extra\n"
-                "  hint: pip install 'assetgen[s3]'"
+                "  hint: pip install 'assetgen-cli[s3]'"
             ) from None
         parts = urlsplit(url)
         if not parts.netloc:

@@ -169,8 +169,12 @@ _VERB = {
 class JsonReporter:
     """``--json``: one JSON object per line, one per state change, then a summary."""
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None, *, hold_summary: bool = False) -> None:
         self.out = out or sys.stdout
+        # The summary is the last line a machine reads; with ``hold_summary`` it waits for
+        # ``release()``, so events that follow the build (the gallery) come before it.
+        self.hold_summary = hold_summary
+        self.held: BuildSummary | None = None
 
     def _emit(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -189,9 +193,18 @@ class JsonReporter:
         self._emit({"event": "warning", "message": message})
 
     def summary(self, s: BuildSummary) -> None:
+        if self.hold_summary:
+            self.held = s
+            return
         d = asdict(s)
         d["failures"] = [{"name": n, "error": e} for n, e in s.failures]
         self._emit({"event": "summary", **d})
+
+    def release(self) -> None:
+        """Print a held summary (see ``hold_summary``)."""
+        held, self.held, self.hold_summary = self.held, None, False
+        if held is not None:
+            self.summary(held)
 
 
 class LiveReporter(LineReporter):

@@ -124,7 +124,7 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
                 at(
                     path,
                     f"manifest version {err.instance} is newer than this assetgen reads (1)",
-                    "upgrade assetgen (pip install -U assetgen)",
+                    "upgrade assetgen (pip install -U assetgen-cli)",
                 )
             ]
         return [

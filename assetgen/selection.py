@@ -33,7 +33,12 @@ class BuildOptions:
 
 def select(plan: Plan, patterns: Sequence[str]) -> set[str]:
     """Names matching any pattern (exact name or glob); every pattern must match something."""
-    names = [a.name for a in plan.actions]
+    return match_names([a.name for a in plan.actions], patterns)
+
+
+def match_names(names: Sequence[str], patterns: Sequence[str]) -> set[str]:
+    """``names`` matching any pattern (exact name or glob), for every command that takes a
+    NAME/GLOB selection; a pattern that matches nothing is a usage error."""
     chosen: set[str] = set()
     for pattern in patterns:
         hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]

@@ -26,7 +26,12 @@ def _remote_cache(project: Project, verb: str) -> LocalCache:
 
 
 def cache_transfer(
-    project: Project, *, push: bool, jobs: int | None = None, out: IO[str] | None = None
+    project: Project,
+    *,
+    push: bool,
+    jobs: int | None = None,
+    mkdir: bool = False,
+    out: IO[str] | None = None,
 ) -> int:
     """Copy every locked image to the remote (push) or from it into the local cache (pull).
 
@@ -39,6 +44,17 @@ def cache_transfer(
     out = out or sys.stdout
     cache = _remote_cache(project, "push" if push else "pull")
     remote = cache.remote  # type: ignore[attr-defined]
+    if mkdir:
+        from .remote import FileRemote, RemoteError
+
+        if not isinstance(remote, FileRemote):
+            raise UsageError(
+                "--mkdir is for a file:// remote; other remotes are created by their owners"
+            )
+        try:
+            remote.make_root()
+        except RemoteError as exc:
+            raise UsageError(f"remote cache: {exc}") from None
     # An adopted edit (`edited`) is not a generation: its bytes live in the project (and
     # git), and a record made from its entry would serve them as its spec's image.
     entries = [e for e in project.load_lock().entries.values() if not e.edited]

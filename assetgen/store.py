@@ -329,12 +329,21 @@ class LocalCache:
         return {"entries": entries, "blobs": len(sizes), "bytes": sum(sizes.values())}
 
     def gc(
-        self, keep: set[str], older_than_s: float | None = None, keep_blobs: Iterable[str] = ()
+        self,
+        keep: set[str],
+        older_than_s: float | None = None,
+        keep_blobs: Iterable[str] = (),
+        *,
+        include_locked: bool = False,
     ) -> dict[str, int]:
-        """Drop records the lock does not reference or, with ``older_than_s``, records cached
-        longer ago than that (the mode for a cache shared by several checkouts, whose
-        other locks this one cannot see); then drop blobs no record uses, but for
-        ``keep_blobs`` (adopted edits, which no record lists: see adopt.py)."""
+        """Drop records the lock does not reference (``keep``), then blobs no record uses,
+        but for ``keep_blobs`` (adopted edits, which no record lists: see adopt.py).
+
+        ``older_than_s`` narrows it to records cached longer ago than that: the mode for
+        a cache shared by several checkouts, whose other locks this one cannot see, so
+        what they stored recently stays. ``include_locked`` (only with an age) drops old
+        records this lock names too; they are the images a fresh clone restores, so
+        only when asked."""
         now = time.time()
         dropped = 0
         live_blobs: set[str] = set(keep_blobs)
@@ -343,10 +352,10 @@ class LocalCache:
         for path, rec in self.iter_records():
             if rec is None:
                 stale = True
-            elif older_than_s is not None:
-                stale = now - path.stat().st_mtime > older_than_s
             else:
-                stale = rec.spec_hash not in keep
+                stale = include_locked or rec.spec_hash not in keep
+                if stale and older_than_s is not None:
+                    stale = now - path.stat().st_mtime > older_than_s
             if stale:
                 dropped += 1
                 if path.parent != self._packs.dir:

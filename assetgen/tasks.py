@@ -77,9 +77,14 @@ class TaskContext:
         self.summary = summary
         self.spec = spec
         self.disk_full = disk_full  # the build's: stop submitting
+        self.shown: str | None = None  # the last state reported for this asset
 
     def state(self, state: str) -> None:
-        self.reporter.state(self.spec.name, state)
+        # Providers say "running" on every poll loop and the builder says it before
+        # calling them: a state is reported once per change, not once per saying.
+        if state != self.shown:
+            self.shown = state
+            self.reporter.state(self.spec.name, state)
 
     def submitted(self, task_id: str, credits: float | None = None) -> None:
         from .orphans import task_info

@@ -146,3 +146,116 @@ def test_no_terminal_prints_one_line_per_asset(quickstart: Path) -> None:
     lines = out.getvalue().splitlines()
     assert sum(1 for line in lines if line.startswith("  created ")) == 4
     assert lines[-1].startswith("Build done:")
+
+
+def test_commands_find_the_manifest_in_a_parent_folder(
+    quickstart: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run in a subfolder, a command works on the nearest assetgen.yaml above it, as git does."""
+    sub = quickstart / "assets" / "icons"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert main(["validate"]) == 0
+    assert "valid, 4 assets" in capsys.readouterr().out
+    assert find_project().root == quickstart.resolve()
+    assert find_project(sub).manifest_path == quickstart / "assetgen.yaml"
+
+
+def test_manifest_search_stops_at_the_repository_root(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The search does not leave a git repository: a manifest above its root is not its project."""
+    repo = quickstart / "vendor" / "other"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docs").mkdir()
+    assert main(["-C", str(repo / "docs"), "plan"]) == 2
+    err = capsys.readouterr().err
+    assert "no manifest here or in a parent folder" in err
+    assert find_project(repo / "docs").manifest_path == repo / "docs" / "assetgen.yaml"
+
+
+def test_init_writes_the_schema_its_manifest_names(tmp_path: Path) -> None:
+    """The starter's `$schema=` reference resolves: init writes that file, equal to `assetgen schema`."""
+    assert main(["-C", str(tmp_path), "init"]) == 0
+    first = (tmp_path / "assetgen.yaml").read_text(encoding="utf-8").splitlines()[0]
+    ref = first.split("$schema=", 1)[1]
+    schema_file = (tmp_path / ref).resolve()
+    assert schema_file.is_file()
+    out = io.StringIO()
+    commands.print_schema("manifest", out=out)
+    assert schema_file.read_text(encoding="utf-8") == out.getvalue()
+    assert json.loads(out.getvalue())["$schema"].startswith("https://json-schema.org/")
+
+
+def test_init_in_a_subfolder_writes_there(quickstart: Path) -> None:
+    """init names the manifest in the folder it is given, never the parent project's."""
+    sub = quickstart / "nested"
+    sub.mkdir()
+    assert main(["-C", str(sub), "init"]) == 0
+    assert (sub / "assetgen.yaml").is_file()
+
+
+def test_pre_commit_check_runs_on_every_commit() -> None:
+    """The `assetgen-check` hook is not filtered to the manifest and lock: an image edit alone
+    must run it (and a project in a subfolder is checked through `args: [-C, DIR]`)."""
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    check = next(h for h in hooks if h["id"] == "assetgen-check")
+    assert check.get("always_run") is True and "files" not in check
+    assert check["pass_filenames"] is False and check["entry"] == "assetgen check"
+
+
+def test_plan_check_gallery_and_diff_take_a_selection(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plan, check, gallery and diff take the NAME/GLOB selection build takes."""
+    root = str(quickstart)
+    assert main(["-C", root, "build", "--provider", "draft"]) == 0
+    old_lock = tmp_path / "old.lock"
+    old_lock.write_bytes((quickstart / "assetgen.lock").read_bytes())
+    (quickstart / "assets" / "hero-home.png").unlink()
+    capsys.readouterr()
+
+    assert main(["-C", root, "plan", "--provider", "draft", "--json", "icon-*"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(a["name"] for a in doc["actions"]) == [
+        "icon-profile",
+        "icon-search",
+        "icon-settings",
+    ]
+    assert main(["-C", root, "check", "--provider", "draft", "icon-*"]) == 0  # hero is not asked
+    assert main(["-C", root, "check", "--provider", "draft", "hero-home"]) == 1
+    assert main(["-C", root, "plan", "--provider", "draft", "nope-*"]) == 2
+    assert "no asset matches `nope-*`" in capsys.readouterr().err
+
+    assert main(["-C", root, "gallery", "--provider", "draft", "icon-search"]) == 0
+    assert "(1 asset: 1 up to date" in capsys.readouterr().out
+
+    manifest = quickstart / "assetgen.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("a simple icon", "a bold icon"),
+        encoding="utf-8",
+    )
+    args = ["-C", root, "diff", "--provider", "draft", "--json", "--lock", str(old_lock)]
+    assert main([*args, "icon-search"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in doc["assets"]] == ["icon-search"]
+    assert main(args) == 0
+    assert len(json.loads(capsys.readouterr().out)["assets"]) == 3
+
+
+def test_build_json_reports_each_state_once_and_ends_with_the_summary(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`build --json --gallery`: one event per state change, and the summary stays the last
+    line (the gallery event comes before it), for a build with work and a no-op one."""
+    for _ in range(2):  # the second build has nothing to do
+        args = ["-C", str(quickstart), "build", "--provider", "draft", "--json", "--gallery"]
+        assert main(args) == 0
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        states = [(e["name"], e["state"]) for e in events if e["event"] == "state"]
+        assert len(states) == len(set(states)), states
+        assert [e["event"] for e in events][-2:] == ["gallery", "summary"]
+        if _ == 0:
+            assert ("hero-home", "running") in states

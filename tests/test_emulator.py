@@ -379,7 +379,7 @@ def test_cli_without_the_extra_exits_2_with_a_hint() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
-    assert "pip install 'assetgen[emulator]'" in proc.stderr and proc.stdout == ""
+    assert "pip install 'assetgen-cli[emulator]'" in proc.stderr and proc.stdout == ""
 
 
 def test_cli_rejects_an_unknown_fail_code() -> None:

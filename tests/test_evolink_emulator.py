@@ -118,6 +118,43 @@ def test_kill_9_after_submits_resumes_without_paying_again(tmp_path: Path) -> No
         assert len(read_lock(root / "assetgen.lock").entries) == 8
 
 
+def test_renaming_100_assets_with_derived_seeds_submits_nothing(tmp_path: Path) -> None:
+    """Renaming 100 assets whose seeds came from their names plans 100 free moves and pays 0."""
+    root = many_assets(tmp_path / "p", 100)
+    with emulator.run_emulator(latency=0.05, seed=4) as emu:
+        code, _, err = finish(start(root, emu, "--jobs", "32"), timeout=180)
+        assert code == 0, err
+        paid = emu.stats()["submits"]
+        asked = emu.stats()["submit_requests"]
+        assert paid == 100
+        manifest = root / "assetgen.yaml"
+        manifest.write_text(
+            manifest.read_text(encoding="utf-8").replace("icon-${topic}", "glyph-${topic}"),
+            encoding="utf-8",
+        )
+        planned = subprocess.run(
+            [sys.executable, "-m", "assetgen", "-C", str(root), "plan", "--json"],
+            capture_output=True,
+            text=True,
+            env=env_for(emu),
+        )
+        doc = json.loads(planned.stdout)
+        assert doc["summary"]["move"] == 100 and doc["credits"] == 0, doc["summary"]
+        assert {a["reason"] for a in doc["actions"]} == {
+            f"renamed from {a['name'].replace('glyph-', 'icon-')}; seed kept"
+            for a in doc["actions"]
+        } and len(doc["actions"]) == 100
+        code, events, err = finish(start(root, emu, "--jobs", "32"))
+        assert code == 0, err
+        assert emu.stats()["submit_requests"] == asked  # not one submit, not even a replay
+        assert emu.stats()["submits"] == paid
+        assert events[-1]["credits"] == 0
+    lock = read_lock(root / "assetgen.lock")
+    assert sorted(lock.entries) == sorted(f"glyph-t{i:02d}" for i in range(100))
+    assert all((root / e.path).is_file() for e in lock.entries.values())
+    assert not list((root / "assets").glob("icon-*"))
+
+
 def test_many_jobs_against_a_hidden_concurrency_cap(tmp_path: Path) -> None:
     """--jobs 32 against a gateway that allows 4 tasks at once converges: all built, few 429s."""
     n = 40

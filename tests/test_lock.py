@@ -315,7 +315,7 @@ def test_newer_lock_asks_for_a_newer_assetgen(key: str) -> None:
     message = str(info.value)
     assert f"assetgen.lock:{_line_of(text, f'{key}: 2')}:" in message
     assert "newer assetgen" in message
-    assert "pip install -U assetgen" in message
+    assert "pip install -U assetgen-cli" in message
 
 
 def test_git_conflict_markers_are_located() -> None:

@@ -15,7 +15,7 @@ from assetgen import cli, render
 from assetgen.catalog import MODELS
 from assetgen.lock import LockEntry, Lockfile
 from assetgen.plan import Action, Change, Plan, make_plan, paths_to_check
-from assetgen.spec import REQUEST_FIELDS, AssetSpec, spec_hash
+from assetgen.spec import REQUEST_FIELDS, AssetSpec, derive_seed, spec_hash
 
 GOLDEN = Path(__file__).parent / "golden" / "plan.txt"
 
@@ -229,6 +229,64 @@ def test_renamed_and_changed_asset_is_a_create_and_a_delete() -> None:
         ("hero-new", "create"),
         ("hero-old", "delete"),
     ]
+
+
+def derived(name: str, **overrides: Any) -> AssetSpec:
+    """A spec whose seed was derived from its name (no `seed:` in the manifest)."""
+    info = MODELS["krea-2-turbo"]
+    seed = derive_seed(name, info.seed_min, info.seed_max)
+    return make_spec(name=name, seed=seed, seed_derived=True, **overrides)
+
+
+def test_rename_with_a_derived_seed_keeps_the_locked_seed_and_moves() -> None:
+    """A rename of an asset whose seed came from its old name is a free move keeping that seed."""
+    old = derived("hero-old")
+    new = derived("hero-new")
+    assert new.seed != old.seed  # the new name alone would draw another seed
+    plan = plan_for([new], {"hero-old": make_entry(old)})
+    a = only(plan)
+    assert (a.action, a.reason, a.credits) == ("move", "renamed from hero-old; seed kept", 0.0)
+    assert a.spec is not None and a.spec.seed == old.seed and a.spec.spec_hash == old.spec_hash
+    assert plan.credits == 0 and plan.summary["create"] == 0
+
+
+def test_a_pinned_seed_is_never_replaced_by_a_locked_one() -> None:
+    """A pinned seed that differs from the gone asset's is a new request: create and delete."""
+    old = derived("hero-old")
+    new = make_spec(name="hero-new", seed=old.seed + 1)
+    plan = plan_for([new], {"hero-old": make_entry(old)})
+    assert [(a.name, a.action) for a in plan.actions] == [
+        ("hero-new", "create"),
+        ("hero-old", "delete"),
+    ]
+
+
+def test_a_derived_seed_stays_the_locked_one_under_its_new_name() -> None:
+    """After a rename, the lock keeps the old seed: the next plan is up to date, not an update."""
+    old = derived("hero-old")
+    moved = make_entry(old, path="assets/hero-new.png")
+    a = only(plan_for([derived("hero-new")], {"hero-new": moved}))
+    assert (a.action, a.reason) == ("noop", "up to date")
+    edited = derived("hero-new", prompt="a city skyline at dusk")
+    a = only(plan_for([edited], {"hero-new": moved}))
+    assert (a.action, a.reason) == ("update", "prompt changed")
+    assert a.spec is not None and a.spec.seed == old.seed  # a prompt edit keeps the composition
+
+
+def test_rename_among_several_candidates_is_decided_by_name_and_said() -> None:
+    """Two gone assets with the same request but their own seeds: the first by name is taken."""
+    b_gone, a_gone = derived("b-old"), derived("a-old")
+    new = derived("hero-new")
+    plan = plan_for([new], {"b-old": make_entry(b_gone), "a-old": make_entry(a_gone)})
+    by_name = {a.name: a for a in plan.actions}
+    move = by_name["hero-new"]
+    assert move.action == "move" and move.old_name == "a-old"
+    assert (
+        move.reason
+        == "renamed from a-old; seed kept (also matched b-old: the first by name was taken)"
+    )
+    assert move.spec is not None and move.spec.seed == a_gone.seed
+    assert by_name["b-old"].action == "delete"
 
 
 @pytest.mark.parametrize(

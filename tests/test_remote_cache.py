@@ -26,6 +26,7 @@ from servers import (
     remote_backend,
 )
 
+from assetgen import cli
 from assetgen.cachesync import pull_all, push_all
 from assetgen.errors import RemoteCacheError, UsageError
 from assetgen.lock import LockEntry
@@ -248,6 +249,7 @@ class SlowRemote:
 
 def test_a_fresh_clones_plan_asks_the_remote_about_every_asset_at_once(tmp_path: Path) -> None:
     """Not one round trip per asset in turn: the plan looks ahead (has_many), then answers."""
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist: nothing creates it unasked
     shared = (tmp_path / "shared").as_uri()
     a = copy_example("design-system", tmp_path / "a")
     env = {**os.environ, "ASSETGEN_REMOTE_CACHE": shared}
@@ -366,7 +368,7 @@ def test_open_remote_picks_a_backend_by_scheme(tmp_path: Path) -> None:
 def test_s3_without_the_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """s3:// with s3fs missing: a usage error naming the extra."""
     monkeypatch.setitem(sys.modules, "s3fs", None)  # what an absent package looks like
-    with pytest.raises(UsageError, match=r"pip install 'assetgen\[s3\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'assetgen-cli\[s3\]'"):
         open_remote("s3://bucket/prefix")
 
 
@@ -478,3 +480,51 @@ def test_a_malformed_url_in_the_environment_is_a_usage_error(
     with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*not a valid URL") as info:
         project_cache(find_project(tmp_path), None, push=False)
     assert "pw" not in str(info.value)
+
+
+def test_a_file_remote_that_does_not_exist_is_never_created_unasked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A share that is not mounted does not quietly become a local folder: push fails and
+    says how to create it; `cache push --mkdir` creates it; a build warns and goes on."""
+    project = copy_example("quickstart", tmp_path / "p")
+    share = tmp_path / "mnt" / "team-cache"
+    env = {"ASSETGEN_REMOTE_CACHE": share.as_uri()}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        assert cli.main(["-C", str(project), "build", "--provider", "draft"]) == 0
+        err = capsys.readouterr().err
+        assert "does not exist" in err and "--mkdir" in err
+        assert cli.main(["-C", str(project), "cache", "push"]) == 1
+        out = capsys.readouterr()
+        assert "does not exist" in out.out + out.err
+        assert not (tmp_path / "mnt").exists()
+        assert cli.main(["-C", str(project), "cache", "push", "--mkdir"]) == 0
+        assert "pushed 4 images" in capsys.readouterr().out
+        assert len(list((share / "ac").iterdir())) == 4
+
+
+def test_gc_older_than_keeps_what_the_lock_names_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cache gc --older-than` drops only old entries the lock does not name; with
+    --include-locked, old locked ones too."""
+    project = copy_example("quickstart", tmp_path / "p")
+    assert cli.main(["-C", str(project), "build", "--provider", "draft"]) == 0
+    cache = LocalCache(project / ".assetgen" / "cache")
+    extra = cache.put(record("sha256:" + "ab" * 32), {"png": image(7)})
+    old = time.time() - 10 * 86400
+    for path, _ in cache.iter_records():
+        os.utime(path, (old, old))
+    capsys.readouterr()
+    assert cli.main(["-C", str(project), "cache", "gc", "--older-than", "1d"]) == 0
+    assert "dropped 1 entries" in capsys.readouterr().out
+    fresh = LocalCache(project / ".assetgen" / "cache")
+    assert not fresh.has(extra.spec_hash) and fresh.info()["entries"] == 4
+    assert cli.main(["-C", str(project), "cache", "gc", "--include-locked"]) == 2
+    assert "needs --older-than" in capsys.readouterr().err
+    assert (
+        cli.main(["-C", str(project), "cache", "gc", "--older-than", "1d", "--include-locked"]) == 0
+    )
+    assert LocalCache(project / ".assetgen" / "cache").info()["entries"] == 0

@@ -43,7 +43,7 @@ __all__ = [
     "start_emulator",
 ]
 
-INSTALL_HINT = "the emulator needs its extra: pip install 'assetgen[emulator]'"
+INSTALL_HINT = "the emulator needs its extra: pip install 'assetgen-cli[emulator]'"
 _BACKLOG = 2048  # connections queued before accept: enough for 2,000 clients at once
 
 
