@@ -189,6 +189,7 @@ def test_records_only_for_images_whose_pack_was_committed(
     monkeypatch.setattr(blobpacks, "ROTATE_BYTES", 2 * 4096)  # 2 images a pack
     a = LocalCache(tmp_path / "a")
     locked = entries(a, 5)
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     remote = open_remote((tmp_path / "shared").as_uri())
     push_all(a, remote, locked)
     real_replace, renames = os.replace, []
@@ -216,6 +217,7 @@ def test_gc_and_info_count_packed_blobs(tmp_path: Path) -> None:
     """gc keeps what a kept record names, frees the rest, and a rewritten pack reads back."""
     a = LocalCache(tmp_path / "a")
     locked = entries(a, 6)
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     remote = open_remote((tmp_path / "shared").as_uri())
     push_all(a, remote, locked)
     b = LocalCache(tmp_path / "b")
@@ -257,6 +259,7 @@ def test_a_pull_cut_short_keeps_what_it_fetched(tmp_path: Path, error: BaseExcep
     fetches only the rest."""
     a = LocalCache(tmp_path / "a")
     locked: list[LockEntry] = entries(a, 5)
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     remote = open_remote((tmp_path / "shared").as_uri())
     push_all(a, remote, locked)
     b = LocalCache(tmp_path / "b")
@@ -308,6 +311,7 @@ class CountingRemote:
 def pushed(tmp_path: Path, n: int) -> tuple[list[LockEntry], Any]:
     a = LocalCache(tmp_path / "a")
     locked = entries(a, n)
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     remote = open_remote((tmp_path / "shared").as_uri())
     push_all(a, remote, locked)
     return locked, remote
@@ -370,6 +374,7 @@ def test_a_restore_in_another_format_takes_the_remotes_image(tmp_path: Path) -> 
     remote has as delivered gets that image, not a local re-encode."""
     spec = "sha256:" + "ef" * 32
     png, webp = image(1), image(2)
+    (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     shared = (tmp_path / "shared").as_uri()
     with TieredCache(tmp_path / "a", open_remote(shared), on_warning=lambda m: None) as a:
         a.put(record(spec), {"png": png, "webp": webp}, replace=True)

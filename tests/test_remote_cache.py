@@ -398,6 +398,7 @@ def test_open_cache_reads_the_remote_from_the_environment(
 def test_a_pull_packs_its_records_and_gc_trims_the_pack(tmp_path: Path) -> None:
     """Pulled records go to one pack file, which has/record/info/gc treat as records."""
     shared = tmp_path / "shared"
+    shared.mkdir()  # a file:// remote must exist (nothing creates it unasked)
     a = LocalCache(tmp_path / "a")
     locked = entries(a, 4)
     remote = open_remote(shared.as_uri())
