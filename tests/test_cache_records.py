@@ -101,6 +101,7 @@ def test_a_remote_record_naming_a_file_outside_the_cache_deletes_nothing(
     into the local cache, so a build with the remote off leaves the file alone too."""
     victim = make_victim(tmp_path)
     remote_dir = tmp_path / "remote"
+    remote_dir.mkdir()  # a file:// remote must exist (nothing creates it unasked)
     url = remote_dir.as_uri()
     facts = first_build(tmp_path / "a", monkeypatch, url)
     tamper_remote(remote_dir, facts["spec_hash"], blobs={"png": [escaping(victim), 10]})
@@ -163,6 +164,7 @@ def test_the_lock_states_the_image_written_not_the_record(
     """A remote record whose pixel size and byte count lie (its digest is right): the
     restore writes the verified bytes, and the lock has their real size."""
     remote_dir = tmp_path / "remote"
+    remote_dir.mkdir()  # a file:// remote must exist (nothing creates it unasked)
     facts = first_build(tmp_path / "a", monkeypatch, remote_dir.as_uri())
     tamper_remote(
         remote_dir, facts["spec_hash"], width=7, height=9, blobs={"png": [facts["sha256"], 3]}
@@ -216,6 +218,7 @@ def test_a_bad_remote_record_is_refused_with_a_warning(tmp_path: Path, name: str
     spec_hash = "sha256:" + "ab" * 32
     data = b"an image standing in"
     sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "remote").mkdir()
     remote = open_remote((tmp_path / "remote").as_uri())
     remote.put("cas", sha, data)
     doc = {**CacheRecord(spec_hash, 1024, 1024, {"png": (sha, len(data))}).to_json()}

@@ -308,6 +308,7 @@ def test_a_real_full_disk(small_disk: Path, size: str) -> None:
 def test_a_cache_pull_onto_a_full_disk(tmp_path: Path, small_disk: Path, size: str) -> None:
     """`cache pull` filling the disk: exit 1 naming the packs folder; again, it completes."""
     src = copy_example("design-system", tmp_path / "src")
+    (tmp_path / "remote").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     env = {"ASSETGEN_REMOTE_CACHE": (tmp_path / "remote").as_uri()}
     assert _cli(src, "build", "--provider", "draft", env=env).returncode == 0
     _resize(small_disk, size)

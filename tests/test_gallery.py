@@ -218,14 +218,16 @@ def test_build_gallery_flag_and_hint(design_system: Path) -> None:
 
 
 def test_build_gallery_with_json_and_dry_run(built: Path) -> None:
-    """With --json the gallery is one more event; with --dry-run it is a usage error."""
+    """With --json the gallery is one more event, just before the summary (which stays the
+    last line); with --dry-run it is a usage error."""
     out = io.StringIO()
     project = find_project(built)
     commands.build(
         project, options=BuildOptions(), provider="draft", as_json=True, out=out, gallery=True
     )
-    event = json.loads(out.getvalue().splitlines()[-1])
+    *_, event, last = map(json.loads, out.getvalue().splitlines())
     assert event["event"] == "gallery" and event["states"]["up-to-date"] == 25
+    assert last["event"] == "summary"
     code = main(["-C", str(built), "build", "--dry-run", "--gallery"])
     assert code == 2
 
