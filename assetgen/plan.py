@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from .lock import LockEntry, Lockfile
-from .seeds import settle_seeds
+from .seeds import keep_locked_seed, settle_seeds
 from .spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
@@ -117,18 +117,25 @@ def make_plan(
     """
     ours = _Ours(lock, is_ours or _never)
     forced = set(force)
-    specs, notes = settle_seeds(list(specs), lock)
+    specs = list(specs)
     wanted = {s.name for s in specs}
     # Lock entries that left the manifest can be taken over by a renamed asset with
     # the same spec: renaming never pays again.
     orphans: dict[str, list[str]] = {}
-    for name in sorted(lock.entries):
+    for name, old_entry in lock.entries.items():
         if name not in wanted:
-            orphans.setdefault(lock.entries[name].spec_hash, []).append(name)
+            orphans.setdefault(old_entry.spec_hash, []).append(name)
+    for heirs in orphans.values():
+        heirs.sort()  # the first by name takes over: decided the same on every machine
+    notes: dict[str, str] = {}
+    if orphans:  # a rename may take over a gone asset's derived seed (seeds.py)
+        specs, notes = settle_seeds(specs, lock)
     adopted: set[str] = set()
     actions: list[Action] = []
     for spec in specs:
         entry = lock.get(spec.name)
+        if entry is not None and entry.spec_hash != spec.spec_hash and spec.seed_derived:
+            spec = keep_locked_seed(spec, entry)  # the lock's derived seed stays (seeds.py)
         if spec.name in forced:
             actions.append(_forced(spec, entry, digests, is_cached))
             continue
