@@ -390,12 +390,14 @@ class _Executor:
 
     async def _watch_signals(self, tg: TaskGroup) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
+            async for signum in signals:
                 if self.stopping and self.summary.interrupted:
                     raise KeyboardInterrupt  # a second ^C: stop now; the journal has what finished
                 self.summary.interrupted = True
+                again = "^C again" if signum == signal.SIGINT else "SIGTERM again"
                 self._stop(
-                    "interrupted: starting nothing new, finishing what is in hand (^C again to abort)"
+                    f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: starting "
+                    f"nothing new, finishing what is in hand ({again} to stop at once)"
                 )
 
     def _disk_full(self, exc: DiskFullError) -> None:
@@ -431,7 +433,7 @@ class _Executor:
                     return
 
     def _finish(self, result: JobResult) -> None:
-        if result.source != "skipped":
+        if result.source not in ("skipped", "running"):
             self.attempted.add(result.name)
         if not result.ok and result.action in ("create", "update", "restore"):
             self.unbuilt += 1
@@ -478,12 +480,26 @@ class _Executor:
                 if exc.errno in FULL_ERRNOS:
                     self._disk_full(DiskFullError(exc.filename or spec.output))
             except anyio.get_cancelled_exc_class():
-                result = JobResult(
-                    spec.name, action.action, False, "skipped", spec.output, error="interrupted"
-                )
-                self._finish(result)
+                self._finish(self._interrupted(action, spec))
                 raise
             self._finish(replace(result, seconds=time.monotonic() - t0))
+
+    def _interrupted(self, action: Action, spec: AssetSpec) -> JobResult:
+        """A job cut short: paid and still running when its task is journalled (the next
+        build collects it), else not started (nothing paid, nothing to show)."""
+        task = self.journal.task_for(spec.spec_hash)
+        if task is not None and task.provider == spec.provider:
+            return JobResult(
+                spec.name,
+                action.action,
+                False,
+                "running",
+                spec.output,
+                error="paid, still running: the next build collects it",
+            )
+        return JobResult(
+            spec.name, action.action, False, "skipped", spec.output, error="not started"
+        )
 
     @staticmethod
     def _failed(action: Action, spec: AssetSpec, error: str) -> JobResult:
@@ -553,9 +569,7 @@ class _Executor:
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:
-            return JobResult(
-                spec.name, action.action, False, "skipped", spec.output, error="interrupted"
-            )
+            return self._interrupted(action, spec)
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             async with self._writers:
                 if getattr(self.provider, "remote", False):

@@ -16,7 +16,10 @@ from typing import IO, Any, Protocol
 
 from .render import credits_text
 
-STATES = ("queued", "running", "downloading", "done", "failed")
+# The one vocabulary of a build's outcomes, in the bar and in the summary alike: done,
+# failed, not started (nothing paid, nothing to show), and paid but still running on
+# the gateway (the next build collects it without paying again).
+STATES = ("queued", "running", "downloading", "done", "failed", "not started", "still running")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +29,7 @@ class JobResult:
     name: str
     action: str
     ok: bool
-    source: str  # generated | cache | moved | deleted | kept | failed | skipped
+    source: str  # generated | cache | moved | deleted | kept | failed | skipped | running
     path: str
     credits: float = 0.0
     error: str | None = None
@@ -57,6 +60,8 @@ class BuildSummary:
         if not r.ok:
             if r.source == "skipped":
                 self.skipped += 1
+            elif r.source == "running":
+                pass  # counted once, from the journal, as still_running (see build)
             else:
                 self.failed += 1
                 self.failures.append((r.name, r.error or "failed"))
@@ -79,7 +84,7 @@ class BuildSummary:
             f"{n} {a}d" if a != "noop" else f"{n} unchanged"
             for a, n in sorted(self.actions.items())
         )
-        parts = [done or "nothing to do"]
+        parts = [done] if done else []
         parts.append(f"{self.generated} generated, {self.from_cache} from cache")
         if self.kept:
             parts.append(f"{self.kept} modified output{'s' if self.kept != 1 else ''} kept")
@@ -95,8 +100,7 @@ class BuildSummary:
         if self.still_running:
             n = self.still_running
             parts.append(
-                f"{n} task{'s' if n != 1 else ''} still running "
-                "(the next build collects them without paying again)"
+                f"{n} paid and still running (the next build collects them without paying again)"
             )
         parts.append(f"{credits_text(self.credits)} credits")
         if self.possible_double_charges:
@@ -120,6 +124,13 @@ class Reporter(Protocol):
     def summary(self, summary: BuildSummary) -> None: ...
 
 
+def outcome(r: JobResult) -> str:
+    """The finished state of a result, in the build's vocabulary (see STATES)."""
+    if r.ok:
+        return "done"
+    return {"skipped": "not started", "running": "still running"}.get(r.source, "failed")
+
+
 class LineReporter:
     """No terminal: one line per finished asset, then the summary."""
 
@@ -141,6 +152,8 @@ class LineReporter:
         if r.ok:
             cost = f", {credits_text(r.credits)} cr" if r.credits else ""
             self.out.write(f"  {_VERB[r.action]} {r.name} ({r.source}{cost}) {r.path}\n")
+        elif r.source == "running":
+            self.out.write(f"  still running {r.name} ({r.error})\n")
         elif r.source != "skipped":
             self.out.write(f"  failed {r.name}: {r.error}\n")
         self.out.flush()
@@ -222,7 +235,24 @@ class LiveReporter(LineReporter):
         )
 
         self.console = Console(file=self.out, highlight=False)
-        self.progress = Progress(
+        self.task: Any = None
+        self.states: dict[str, str] = {}
+        self.active: dict[str, str] = {}  # running or downloading, in the order they started
+        self.spent = 0.0
+        self.rate_note = ""
+        reporter = self
+
+        class _Progress(Progress):
+            # rich's documented hook: the bar, then the few assets most recently started.
+            def get_renderables(self) -> Any:
+                yield self.make_tasks_table(self.tasks)
+                lines = reporter.running_lines()
+                if lines:
+                    from rich.text import Text
+
+                    yield Text("\n".join(lines), style="dim")
+
+        self.progress = _Progress(
             TextColumn("[bold]building"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -232,9 +262,16 @@ class LiveReporter(LineReporter):
             console=self.console,
             transient=False,
         )
-        self.task: Any = None
-        self.states: dict[str, str] = {}
-        self.spent = 0.0
+
+    def running_lines(self, most: int = 5) -> list[str]:
+        """The assets in flight, most recent first (a few), and why the build is slow."""
+        names = list(self.active)[::-1]
+        lines = [f"  {self.active[n]:<11} {n}" for n in names[:most]]
+        if len(names) > most:
+            lines.append(f"  ... and {len(names) - most} more")
+        if self.rate_note:
+            lines.append(f"  {self.rate_note}")
+        return lines
 
     def _counts(self) -> str:
         c = Counter(self.states.values())
@@ -253,10 +290,14 @@ class LiveReporter(LineReporter):
 
     def state(self, name: str, state: str) -> None:
         self.states[name] = state
+        if state in ("running", "downloading"):
+            self.active.pop(name, None)
+            self.active[name] = state
         self._refresh()
 
     def finished(self, r: JobResult) -> None:
-        self.states[r.name] = "done" if r.ok else "failed"
+        self.states[r.name] = outcome(r)
+        self.active.pop(r.name, None)
         self.spent += r.credits
         if not r.ok and r.source != "skipped":
             self.progress.console.print(f"[red]failed[/red] {r.name}: {r.error}", markup=True)

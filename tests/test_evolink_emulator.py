@@ -155,6 +155,30 @@ def test_renaming_100_assets_with_derived_seeds_submits_nothing(tmp_path: Path) 
     assert not list((root / "assets").glob("icon-*"))
 
 
+def test_an_interrupted_poll_is_paid_and_still_running_not_not_started(tmp_path: Path) -> None:
+    """^C while paid tasks run: the summary says each is paid and still running, once, and
+    none is "not started"; the next build collects them without a submit."""
+    root = many_assets(tmp_path / "p", 4)
+    with emulator.run_emulator(latency=3.0, seed=5) as emu:
+        proc = start(root, emu, "--jobs", "4")
+        deadline = time.monotonic() + 60
+        while emu.stats()["submits"] < 4:
+            assert time.monotonic() < deadline and proc.poll() is None, "submits did not happen"
+            time.sleep(0.02)
+        time.sleep(0.3)  # let the last answer reach the journal
+        proc.send_signal(signal.SIGINT)
+        code, events, err = finish(proc)
+        assert code == 130, err
+        summary = events[-1]
+        assert summary["event"] == "summary" and summary["interrupted"] is True
+        assert summary["still_running"] == 4 and summary["skipped"] == 0, summary
+        interrupted = [e for e in events if e["event"] == "finished"]
+        assert {e["source"] for e in interrupted} == {"running"}
+        code, _, err = finish(start(root, emu))
+        assert code == 0, err
+        assert emu.stats()["submits"] == 4
+
+
 def test_many_jobs_against_a_hidden_concurrency_cap(tmp_path: Path) -> None:
     """--jobs 32 against a gateway that allows 4 tasks at once converges: all built, few 429s."""
     n = 40
