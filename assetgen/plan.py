@@ -125,8 +125,8 @@ def make_plan(
     for name, old_entry in lock.entries.items():
         if name not in wanted:
             orphans.setdefault(old_entry.spec_hash, []).append(name)
-    for heirs in orphans.values():
-        heirs.sort()  # the first by name takes over: decided the same on every machine
+    for names in orphans.values():
+        names.sort()  # the first by name takes over: decided the same on every machine
     notes: dict[str, str] = {}
     if orphans:  # a rename may take over a gone asset's derived seed (seeds.py)
         specs, notes = settle_seeds(specs, lock)
