@@ -28,9 +28,11 @@ class JobResult:
     ok: bool
     source: str  # generated | cache | moved | deleted | kept | failed | skipped
     path: str
-    credits: float = 0.0
+    credits: float = 0.0  # what the gateway charged for it in this build
     error: str | None = None
     seconds: float = 0.0
+    collected: float = 0.0  # a task an earlier build paid for (journalled, or replayed)
+    listed: float = 0.0  # the price table's figure for what ``credits`` paid for
 
 
 @dataclass
@@ -40,7 +42,7 @@ class BuildSummary:
     from_cache: int = 0
     failed: int = 0
     skipped: int = 0
-    credits: float = 0.0
+    credits: float = 0.0  # charged by the gateway in this build (its usage figures)
     seconds: float = 0.0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -52,6 +54,9 @@ class BuildSummary:
     unwanted_collected: int = 0  # paid tasks of specs no longer wanted, cached (orphans.py)
     unwanted_running: int = 0  # ... still running: a later build caches them
     kept: int = 0  # outputs edited by hand (plan action `modified`), left as they are
+    credits_collected: float = 0.0  # of tasks earlier builds paid for, collected in this one
+    tasks_collected: int = 0
+    credits_listed: float = 0.0  # the price table's figure for what ``credits`` paid for
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -67,6 +72,19 @@ class BuildSummary:
         elif r.source == "cache":
             self.from_cache += 1
         self.credits = round(self.credits + r.credits, 6)
+        self.credits_listed = round(self.credits_listed + r.listed, 6)
+        if r.collected:
+            self.tasks_collected += 1
+            self.credits_collected = round(self.credits_collected + r.collected, 6)
+
+    def charge_note(self) -> str | None:
+        """One line when what the gateway charged is not what the price table says."""
+        if abs(self.credits - self.credits_listed) < 0.005:
+            return None
+        return (
+            f"The gateway charged {credits_text(self.credits)} credits for this build; "
+            f"the price table says {credits_text(self.credits_listed)}."
+        )
 
     def text(self) -> str:
         if not (
@@ -98,7 +116,13 @@ class BuildSummary:
                 f"{n} task{'s' if n != 1 else ''} still running "
                 "(the next build collects them without paying again)"
             )
-        parts.append(f"{credits_text(self.credits)} credits")
+        parts.append(f"{credits_text(self.credits)} credits charged")
+        if self.tasks_collected:
+            n = self.tasks_collected
+            parts.append(
+                f"{n} paid task{'s' if n != 1 else ''} collected "
+                f"({credits_text(self.credits_collected)} credits paid earlier)"
+            )
         if self.possible_double_charges:
             n = self.possible_double_charges
             parts.append(f"{n} possible double charge{'s' if n != 1 else ''} (see warnings)")
@@ -126,6 +150,7 @@ class LineReporter:
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.rate_warned = False
 
     def start(self, total: int, credits: float) -> None:
         if total:
@@ -140,6 +165,8 @@ class LineReporter:
     def finished(self, r: JobResult) -> None:
         if r.ok:
             cost = f", {credits_text(r.credits)} cr" if r.credits else ""
+            if r.collected:
+                cost += ", paid earlier"
             self.out.write(f"  {_VERB[r.action]} {r.name} ({r.source}{cost}) {r.path}\n")
         elif r.source != "skipped":
             self.out.write(f"  failed {r.name}: {r.error}\n")
@@ -148,12 +175,21 @@ class LineReporter:
     def warn(self, message: str) -> None:
         self.err.write(f"warning: {message}\n")
 
+    def rate_limited(self, note: str | None) -> None:
+        """429s hold the build back: said once, when it starts, not once per 429."""
+        if note is not None and not self.rate_warned:
+            self.rate_warned = True
+            self.warn(f"the gateway is rate limiting this build (HTTP 429): {note}")
+
     def summary(self, s: BuildSummary) -> None:
         if s.failures:
             self.out.write("Failed:\n")
             for name, why in s.failures:
                 self.out.write(f"  {name}: {why}\n")
         self.out.write(s.text() + "\n")
+        note = s.charge_note()
+        if note:
+            self.out.write(note + "\n")
 
 
 _VERB = {
@@ -175,6 +211,7 @@ class JsonReporter:
         # ``release()``, so events that follow the build (the gallery) come before it.
         self.hold_summary = hold_summary
         self.held: BuildSummary | None = None
+        self.rate_warned = False
 
     def _emit(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -191,6 +228,11 @@ class JsonReporter:
 
     def warn(self, message: str) -> None:
         self._emit({"event": "warning", "message": message})
+
+    def rate_limited(self, note: str | None) -> None:
+        if note is not None and not self.rate_warned:
+            self.rate_warned = True
+            self.warn(f"the gateway is rate limiting this build (HTTP 429): {note}")
 
     def summary(self, s: BuildSummary) -> None:
         if self.hold_summary:
@@ -229,12 +271,18 @@ class LiveReporter(LineReporter):
             TextColumn("{task.fields[states]}"),
             TextColumn("{task.fields[credits]} cr"),
             TimeRemainingColumn(),
+            TextColumn("[yellow]{task.fields[rate]}"),
             console=self.console,
             transient=False,
         )
         self.task: Any = None
         self.states: dict[str, str] = {}
         self.spent = 0.0
+        self.rate_note = ""  # e.g. "rate limited: 6 in flight (was 16)", while 429s slow it
+
+    def rate_limited(self, note: str | None) -> None:
+        self.rate_note = note or ""
+        self._refresh()
 
     def _counts(self) -> str:
         c = Counter(self.states.values())
@@ -244,12 +292,16 @@ class LiveReporter(LineReporter):
         if self.task is not None:
             done = sum(1 for s in self.states.values() if s in ("done", "failed"))
             self.progress.update(
-                self.task, completed=done, states=self._counts(), credits=credits_text(self.spent)
+                self.task,
+                completed=done,
+                states=self._counts(),
+                credits=credits_text(self.spent),
+                rate=f"  {self.rate_note}" if self.rate_note else "",
             )
 
     def start(self, total: int, credits: float) -> None:
         self.progress.start()
-        self.task = self.progress.add_task("build", total=total, states="", credits="0.00")
+        self.task = self.progress.add_task("build", total=total, states="", credits="0.00", rate="")
 
     def state(self, name: str, state: str) -> None:
         self.states[name] = state
@@ -291,6 +343,9 @@ class RecordingReporter:
 
     def warn(self, message: str) -> None:
         self.events.append(("warn", message))
+
+    def rate_limited(self, note: str | None) -> None:
+        self.events.append(("rate", note))
 
     def summary(self, s: BuildSummary) -> None:
         self.final = s
