@@ -271,12 +271,16 @@ class _Executor:
             if self.options.balance_check:  # and one that cannot pay is refused (balance.py)
                 from .balance import check_balance
 
-                check_balance(
-                    self.provider,
-                    lambda: self.provider_factory(self.manifest.provider),
-                    plan.credits,
-                    self.reporter.warn,
-                )
+                try:
+                    check_balance(
+                        self.provider,
+                        lambda: self.provider_factory(self.manifest.provider),
+                        plan.credits,
+                        self.reporter.warn,
+                    )
+                except AssetgenError:  # refused: nothing was started
+                    anyio.run(self.provider.aclose)
+                    raise
         elif self.unwanted:
             try:
                 self.provider = self.provider_factory(self.manifest.provider)

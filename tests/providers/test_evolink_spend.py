@@ -21,6 +21,11 @@ from assetgen.report import BuildSummary, JobResult, LineReporter, RecordingRepo
 from assetgen.tasks import TaskContext
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 def build(root: Path, gateway: FakeGateway, **opts: Any) -> tuple[int, str]:
     out = io.StringIO()
     code = commands.build(
