@@ -67,10 +67,12 @@ class BuildOutcome:
     def exit_code(self) -> int:
         if self.summary.interrupted:
             return 130
-        return 1 if self.summary.failed or self.summary.credits_ran_out else 0
+        s = self.summary
+        return 1 if s.failed or s.credits_ran_out or s.unfinished else 0
 
 
 ProviderFactory = Callable[[str], Provider]
+KEY_REFUSED = "stopped: the API key was refused"  # assets after the first a 401/403 stopped
 
 
 def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) -> Lockfile:
@@ -267,6 +269,19 @@ class _Executor:
         if any(a.generates for a in work):
             # Before anything is shown: a missing key is a usage error, not a failed build.
             self.provider = self.provider_factory(self.manifest.provider)
+            if self.options.balance_check:  # and one that cannot pay is refused (balance.py)
+                from .balance import check_balance
+
+                try:
+                    check_balance(
+                        self.provider,
+                        lambda: self.provider_factory(self.manifest.provider),
+                        plan.credits,
+                        self.reporter.warn,
+                    )
+                except AssetgenError:  # refused: nothing was started
+                    anyio.run(self.provider.aclose)
+                    raise
         elif self.unwanted:
             try:
                 self.provider = self.provider_factory(self.manifest.provider)
@@ -456,14 +471,21 @@ class _Executor:
                 )
                 return
             t0 = time.monotonic()
+            recap = ""
             try:
                 result = await self._produce(action, spec, slot)
             except ProviderAuthError as exc:
-                # The key cannot work for anyone: stop everything, keep what finished.
-                result = self._failed(action, spec, str(exc))
+                # The key cannot work for anyone: stop everything, keep what finished. The
+                # first asset's line and the final error say why; the others, briefly.
                 if self.fatal is None:
+                    result = self._failed(action, spec, str(exc))
+                    recap = "the API key was refused (the error is below)"
                     self.fatal = exc
-                    self._stop(f"{str(exc).splitlines()[0]}: stopping the build")
+                    self._stop("the API key was refused: stopping the build, starting nothing new")
+                else:
+                    result = JobResult(
+                        spec.name, action.action, False, "skipped", spec.output, error=KEY_REFUSED
+                    )
             except QuotaExhaustedError as exc:
                 result = self._out_of_credits(action, spec, exc)
             except DiskFullError as exc:
@@ -472,7 +494,11 @@ class _Executor:
             except AssetgenError as exc:
                 if isinstance(exc, (PermanentProviderError, IntegrityError)):
                     self.journal.forget_task(spec.spec_hash)  # the task is over; never resume it
-                result = self._failed(action, spec, str(exc))
+                    if action.forced:
+                        self.journal.forget_nonce(spec.spec_hash)
+                    result = self._failed(action, spec, str(exc))
+                else:  # transient: still paid and running when its task stays journalled
+                    result = self._interrupted(action, spec, why=str(exc), otherwise=True)
             except OSError as exc:  # the cache or state folder refused a write: that asset fails
                 result = self._failed(
                     action, spec, f"{exc.filename or spec.output}: {exc.strerror or exc}"
@@ -483,20 +509,28 @@ class _Executor:
                 self._finish(self._interrupted(action, spec))
                 raise
             self._finish(replace(result, seconds=time.monotonic() - t0))
+            if recap:  # said in full on its line and as the final error: the recap points there
+                self.summary.failures[-1] = (spec.name, recap)
 
-    def _interrupted(self, action: Action, spec: AssetSpec) -> JobResult:
-        """A job cut short: paid and still running when its task is journalled (the next
-        build collects it), else not started (nothing paid, nothing to show)."""
+    def _interrupted(
+        self, action: Action, spec: AssetSpec, *, why: str = "", otherwise: bool = False
+    ) -> JobResult:
+        """A job cut short (``why``): paid and still running when its task is journalled
+        (the next build collects it); else not started (nothing paid, nothing to show),
+        or, with ``otherwise``, failed with ``why``."""
         task = self.journal.task_for(spec.spec_hash)
         if task is not None and task.provider == spec.provider:
+            note = "paid, still running: the next build collects it"
             return JobResult(
                 spec.name,
                 action.action,
                 False,
                 "running",
                 spec.output,
-                error="paid, still running: the next build collects it",
+                error=f"{why.splitlines()[0]}; {note}" if why else note,
             )
+        if otherwise:
+            return self._failed(action, spec, why)
         return JobResult(
             spec.name, action.action, False, "skipped", spec.output, error="not started"
         )
@@ -560,7 +594,10 @@ class _Executor:
                 )
         if self.provider is None:
             self.provider = self.provider_factory(self.manifest.provider)
-        ctx = TaskContext(self.journal, self.reporter, self.summary, spec, self._disk_full)
+        fresh = action.forced and action.action != "restore"  # a new task, not a replay
+        ctx = TaskContext(
+            self.journal, self.reporter, self.summary, spec, self._disk_full, forced=fresh
+        )
         ctx.state("running")
         with anyio.CancelScope() as scope:
             self.in_flight.add(scope)
@@ -569,6 +606,10 @@ class _Executor:
             finally:
                 self.in_flight.discard(scope)
         if scope.cancelled_caught:
+            if isinstance(self.fatal, ProviderAuthError):
+                return JobResult(
+                    spec.name, action.action, False, "skipped", spec.output, error=KEY_REFUSED
+                )
             return self._interrupted(action, spec)
         with anyio.CancelScope(shield=True):  # what is paid for is always written
             async with self._writers:
@@ -578,8 +619,18 @@ class _Executor:
             self._commit(spec.name, entry, replaces=action.old_name, vacates=action.locked)
             if generated.task_id is not None:
                 self.journal.forget_task(spec.spec_hash)  # cached and written: collected
+            if fresh:
+                self.journal.forget_nonce(spec.spec_hash)
         return JobResult(
-            spec.name, action.action, True, "generated", spec.output, credits=generated.credits
+            spec.name,
+            action.action,
+            True,
+            "generated",
+            spec.output,
+            credits=generated.credits,
+            collected=generated.collected,
+            # the price table's figure for what was charged here (a collected task: nothing)
+            listed=0.0 if generated.collected else spec.credits,
         )
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:

@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse to start when the estimate is above X credits",
     )
     p.add_argument(
+        "--no-balance-check",
+        dest="balance_check",
+        action="store_false",
+        help="do not ask the gateway for the balance before a build that would spend more "
+        "than ASSETGEN_BALANCE_CHECK_ABOVE credits (default 5)",
+    )
+    p.add_argument(
         "--fail-fast", action="store_true", help="start nothing new after the first failure"
     )
     p.add_argument(
@@ -246,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     e("--key", default="sk-evo-emulator-local", help="the API key it accepts")
     e("--denied-key", action="append", metavar="KEY", help="also accept KEY, without model access")
     e("--credits", type=float, default=10_000.0, help="account balance (default 10000)")
+    e(
+        "--charge-factor",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="a completed task costs F times its reservation (default 1)",
+    )
     e("--latency", type=float, default=2.0, help="seconds from submit to done (default 2)")
     e("--jitter", type=float, default=0.0, help="+- seconds of uniform jitter on latency")
     e("--seed", type=int, default=None, help="seed for latency jitter, faults and task ids")
@@ -335,6 +349,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             fail_fast=args.fail_fast,
             dry_run=args.dry_run,
             max_credits=args.max_credits,
+            balance_check=args.balance_check,
             shard=args.shard,
             push=args.push,
         )

@@ -8,6 +8,9 @@ returns, and readable by the next build. Two tables:
   is lost or made again even when the lock was never written.
 - ``tasks``: paid provider tasks between submit and result, so a resumed build
   collects them instead of paying again.
+- ``nonces``: the Idempotency-Key nonce of a ``build --force`` submit, recorded before
+  the submit, so a retry of that same forced submit (even after a kill -9) reuses its
+  key and the gateway replays instead of charging again; dropped when the job ends.
 - ``removals``: old files of moved outputs, recorded as each move is committed and
   removed once the build's writes are all done; a build stopped before that (kill,
   ^C, 402, 401, --fail-fast) leaves them here for the next build to finish.
@@ -44,6 +47,11 @@ CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT NOT NULL,
     submitted_at REAL NOT NULL,
     info TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    spec_hash TEXT PRIMARY KEY,
+    nonce TEXT NOT NULL,
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS removals (
     path TEXT PRIMARY KEY,
@@ -152,6 +160,25 @@ class Journal:
         with self._full_disk():
             self.db.execute("DELETE FROM tasks WHERE spec_hash = ?", (spec_hash,))
 
+    # nonces of forced submits (see the module docstring)
+
+    def nonce_for(self, spec_hash: str) -> str | None:
+        with self._full_disk():
+            row = self.db.execute(
+                "SELECT nonce FROM nonces WHERE spec_hash = ?", (spec_hash,)
+            ).fetchone()
+        return row[0] if row and isinstance(row[0], str) and row[0] else None
+
+    def record_nonce(self, spec_hash: str, nonce: str) -> None:
+        with self._full_disk():
+            self.db.execute(
+                "INSERT OR REPLACE INTO nonces VALUES (?, ?, ?)", (spec_hash, nonce, time.time())
+            )
+
+    def forget_nonce(self, spec_hash: str) -> None:
+        with self._full_disk():
+            self.db.execute("DELETE FROM nonces WHERE spec_hash = ?", (spec_hash,))
+
     # old files of moved outputs, to remove (only while they keep these bytes)
 
     def record_removal(self, path: str, sha256: str) -> None:
@@ -171,6 +198,22 @@ class Journal:
                 self.db.execute("DELETE FROM removals")
             else:
                 self.db.executemany("DELETE FROM removals WHERE path = ?", [(p,) for p in paths])
+
+
+def task_hashes(path: Path, provider: str) -> frozenset[str]:
+    """The spec hashes of ``provider``'s journalled tasks, read without writing anything
+    (a plan or a dry run touches no state); empty when there is no journal to read."""
+    if not path.is_file():
+        return frozenset()
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = db.execute("SELECT spec_hash FROM tasks WHERE provider = ?", (provider,))
+            return frozenset(h for (h,) in rows.fetchall() if is_spec_hash(h))
+        finally:
+            db.close()
+    except sqlite3.Error:  # unreadable now: the plan prices those assets from the table
+        return frozenset()
 
 
 def _disk_full(exc: sqlite3.Error, directory: Path) -> bool:

@@ -45,6 +45,7 @@ class Action:
     old_name: str | None = None  # for a rename: the lock entry it takes over
     forced: bool = False  # --force: may overwrite the file at its path (see relocate.py)
     edit: bool = False  # a restore of an adopted edit's bytes (by digest), not of the spec's image
+    paid: bool = False  # a stopped build's journalled task is collected: free (paid.py)
 
     @property
     def path(self) -> str:
@@ -71,6 +72,11 @@ class Plan:
     @property
     def credits(self) -> float:
         return round(sum(a.credits for a in self.actions), 6)
+
+    @property
+    def paid_tasks(self) -> int:
+        """Generations whose task an earlier build paid for: collected, not charged."""
+        return sum(1 for a in self.actions if a.paid)
 
     @property
     def work(self) -> tuple[Action, ...]:

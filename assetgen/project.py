@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import BuildLockedError, UsageError
 from .lock import Lockfile, read_lock, yaml_str
 from .outpaths import output_dir_problem
+from .paid import journalled_tasks, mark_paid
 from .plan import Plan, make_plan, paths_to_check
 from .spec import Manifest
 from .statcache import StatCache
@@ -157,7 +158,20 @@ class Project:
         can be asked about them all at once rather than one round trip after another;
         it returns those it can serve, which answer the second pass. (The planner does
         not branch on the answers, so a first pass can list them.) ``is_ours`` is
-        make_plan's (``LocalCache.has_blob``): which files at new paths are assetgen's."""
+        make_plan's (``LocalCache.has_blob``): which files at new paths are assetgen's.
+        Generations whose task a stopped build journalled are paid already (paid.py)."""
+        plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours)
+        return mark_paid(plan, journalled_tasks(self, manifest.provider))
+
+    def _plan(
+        self,
+        manifest: Manifest,
+        lock: Lockfile,
+        is_cached: Callable[[str], bool],
+        force: Iterable[str],
+        lookahead: Callable[[list[str]], set[str]] | None,
+        is_ours: Callable[[str], bool] | None,
+    ) -> Plan:
         force = frozenset(force)  # read by both passes
         digests = self.output_digests(manifest, lock)
         if lookahead is None:

@@ -58,12 +58,15 @@ WRAP = 96  # a change whose line would be longer goes on two lines
 
 
 def action_cost(a: Action) -> str:
-    """``0.45 cr``, ``cached``, ``free`` or ``kept``: what this action costs."""
+    """``0.45 cr``, ``cached``, ``paid`` (a journalled task to collect), ``free`` or
+    ``kept``: what this action costs."""
     if a.action == "modified":
         return "kept"
     if a.action in GENERATING:
         if a.cached:
             return "cached"
+        if a.paid:
+            return "paid"
         return f"{credits_text(a.credits)} cr" if a.credits else "free"
     return "free"
 
@@ -110,7 +113,9 @@ def summary_line(plan: Plan) -> str:
     hits = plan.cache_hits
     cache = f", {hits} from cache" if hits else ""
     total = credits_text(plan.credits)
-    return f"Plan: {', '.join(parts)}. Estimated cost: {total} credits{cache}."
+    n = plan.paid_tasks
+    paid = f", {n} paid task{'s' if n != 1 else ''} to collect" if n else ""
+    return f"Plan: {', '.join(parts)}. Estimated cost: {total} credits{cache}{paid}."
 
 
 def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
@@ -161,6 +166,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "path": a.path,
                 **({"from": a.source} if a.action == "move" and a.source else {}),
                 **({"renamed_from": a.old_name} if a.old_name else {}),
+                **({"paid": True} if a.paid else {}),
                 **(
                     {"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in a.changes]}
                     if a.changes
@@ -171,6 +177,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         ],
         "summary": plan.summary,
         "credits": plan.credits,
+        **({"paid_tasks": plan.paid_tasks} if plan.paid_tasks else {}),
     }
 
 

@@ -31,9 +31,11 @@ class JobResult:
     ok: bool
     source: str  # generated | cache | moved | deleted | kept | failed | skipped | running
     path: str
-    credits: float = 0.0
+    credits: float = 0.0  # what the gateway charged for it in this build
     error: str | None = None
     seconds: float = 0.0
+    collected: float = 0.0  # a task an earlier build paid for (journalled, or replayed)
+    listed: float = 0.0  # the price table's figure for what ``credits`` paid for
 
 
 @dataclass
@@ -43,7 +45,8 @@ class BuildSummary:
     from_cache: int = 0
     failed: int = 0
     skipped: int = 0
-    credits: float = 0.0
+    unfinished: int = 0  # this build's jobs whose paid task is still running (collected next time)
+    credits: float = 0.0  # charged by the gateway in this build (its usage figures)
     seconds: float = 0.0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -55,13 +58,17 @@ class BuildSummary:
     unwanted_collected: int = 0  # paid tasks of specs no longer wanted, cached (orphans.py)
     unwanted_running: int = 0  # ... still running: a later build caches them
     kept: int = 0  # outputs edited by hand (plan action `modified`), left as they are
+    credits_collected: float = 0.0  # of tasks earlier builds paid for, collected in this one
+    tasks_collected: int = 0
+    credits_listed: float = 0.0  # the price table's figure for what ``credits`` paid for
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
             if r.source == "skipped":
                 self.skipped += 1
             elif r.source == "running":
-                pass  # counted once, from the journal, as still_running (see build)
+                # Not a failure, not built: said once, from the journal, as still_running.
+                self.unfinished += 1
             else:
                 self.failed += 1
                 self.failures.append((r.name, r.error or "failed"))
@@ -72,6 +79,19 @@ class BuildSummary:
         elif r.source == "cache":
             self.from_cache += 1
         self.credits = round(self.credits + r.credits, 6)
+        self.credits_listed = round(self.credits_listed + r.listed, 6)
+        if r.collected:
+            self.tasks_collected += 1
+            self.credits_collected = round(self.credits_collected + r.collected, 6)
+
+    def charge_note(self) -> str | None:
+        """One line when what the gateway charged is not what the price table says."""
+        if abs(self.credits - self.credits_listed) < 0.005:
+            return None
+        return (
+            f"The gateway charged {credits_text(self.credits)} credits for this build; "
+            f"the price table says {credits_text(self.credits_listed)}."
+        )
 
     def text(self) -> str:
         if not (
@@ -102,7 +122,13 @@ class BuildSummary:
             parts.append(
                 f"{n} paid and still running (the next build collects them without paying again)"
             )
-        parts.append(f"{credits_text(self.credits)} credits")
+        parts.append(f"{credits_text(self.credits)} credits charged")
+        if self.tasks_collected:
+            n = self.tasks_collected
+            parts.append(
+                f"{n} paid task{'s' if n != 1 else ''} collected "
+                f"({credits_text(self.credits_collected)} credits paid earlier)"
+            )
         if self.possible_double_charges:
             n = self.possible_double_charges
             parts.append(f"{n} possible double charge{'s' if n != 1 else ''} (see warnings)")
@@ -112,7 +138,13 @@ class BuildSummary:
         elif self.credits_ran_out:
             head = "Credits ran out"
         else:
-            head = "Build failed" if self.failed else "Build done"
+            head = (
+                "Build failed"
+                if self.failed
+                else "Build incomplete"
+                if self.unfinished
+                else "Build done"
+            )
         return f"{head}: " + "; ".join(parts) + "."
 
 
@@ -137,6 +169,7 @@ class LineReporter:
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.rate_warned = False
 
     def start(self, total: int, credits: float) -> None:
         if total:
@@ -151,6 +184,8 @@ class LineReporter:
     def finished(self, r: JobResult) -> None:
         if r.ok:
             cost = f", {credits_text(r.credits)} cr" if r.credits else ""
+            if r.collected:
+                cost += ", paid earlier"
             self.out.write(f"  {_VERB[r.action]} {r.name} ({r.source}{cost}) {r.path}\n")
         elif r.source == "running":
             self.out.write(f"  still running {r.name} ({r.error})\n")
@@ -161,12 +196,21 @@ class LineReporter:
     def warn(self, message: str) -> None:
         self.err.write(f"warning: {message}\n")
 
+    def rate_limited(self, note: str | None) -> None:
+        """429s hold the build back: said once, when it starts, not once per 429."""
+        if note is not None and not self.rate_warned:
+            self.rate_warned = True
+            self.warn(f"the gateway is rate limiting this build (HTTP 429): {note}")
+
     def summary(self, s: BuildSummary) -> None:
         if s.failures:
             self.out.write("Failed:\n")
             for name, why in s.failures:
                 self.out.write(f"  {name}: {why}\n")
         self.out.write(s.text() + "\n")
+        note = s.charge_note()
+        if note:
+            self.out.write(note + "\n")
 
 
 _VERB = {
@@ -188,6 +232,7 @@ class JsonReporter:
         # ``release()``, so events that follow the build (the gallery) come before it.
         self.hold_summary = hold_summary
         self.held: BuildSummary | None = None
+        self.rate_warned = False
 
     def _emit(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -204,6 +249,11 @@ class JsonReporter:
 
     def warn(self, message: str) -> None:
         self._emit({"event": "warning", "message": message})
+
+    def rate_limited(self, note: str | None) -> None:
+        if note is not None and not self.rate_warned:
+            self.rate_warned = True
+            self.warn(f"the gateway is rate limiting this build (HTTP 429): {note}")
 
     def summary(self, s: BuildSummary) -> None:
         if self.hold_summary:
@@ -273,6 +323,10 @@ class LiveReporter(LineReporter):
             lines.append(f"  {self.rate_note}")
         return lines
 
+    def rate_limited(self, note: str | None) -> None:
+        self.rate_note = note or ""
+        self._refresh()
+
     def _counts(self) -> str:
         c = Counter(self.states.values())
         return " ".join(f"{s} {c[s]}" for s in STATES if c[s])
@@ -281,7 +335,10 @@ class LiveReporter(LineReporter):
         if self.task is not None:
             done = sum(1 for s in self.states.values() if s in ("done", "failed"))
             self.progress.update(
-                self.task, completed=done, states=self._counts(), credits=credits_text(self.spent)
+                self.task,
+                completed=done,
+                states=self._counts(),
+                credits=credits_text(self.spent),
             )
 
     def start(self, total: int, credits: float) -> None:
@@ -332,6 +389,9 @@ class RecordingReporter:
 
     def warn(self, message: str) -> None:
         self.events.append(("warn", message))
+
+    def rate_limited(self, note: str | None) -> None:
+        self.events.append(("rate", note))
 
     def summary(self, s: BuildSummary) -> None:
         self.final = s

@@ -29,6 +29,7 @@ class BuildOptions:
     lock_every_s: float = 10.0
     shard: tuple[int, int] | None = None  # (I, N): only the names in shard I of N (shard.py)
     push: bool = True  # upload new results to the remote cache, when there is one
+    balance_check: bool = True  # a build that would spend checks the balance first (balance.py)
 
 
 def select(plan: Plan, patterns: Sequence[str]) -> set[str]:

@@ -7,6 +7,7 @@ instead of paying again. ``settle_tasks`` tidies the journal before a build plan
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -54,7 +55,7 @@ def checked_record(spec: AssetSpec, generated: Generated) -> tuple[ImageInfo, Ca
         blobs={},
         task_id=generated.task_id,
         results=(),  # result links expire in 24 h and may carry a token: not kept
-        credits=generated.credits,
+        credits=round(generated.credits + generated.collected, 6),  # what the image cost
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         request=spec.request,
     )
@@ -71,7 +72,11 @@ class TaskContext:
         summary: BuildSummary,
         spec: AssetSpec,
         disk_full: Callable[[DiskFullError], None] | None = None,
+        *,
+        forced: bool = False,
     ) -> None:
+        self.forced = forced  # build --force: a new task, under a key of its own
+        self._nonce: str | None = None
         self.journal = journal
         self.reporter = reporter
         self.summary = summary
@@ -106,6 +111,25 @@ class TaskContext:
             return None
         credits = task.info.get("credits")
         return TaskRef(task.task_id, float(credits) if isinstance(credits, (int, float)) else None)
+
+    def forced_nonce(self) -> str | None:
+        """For a forced build, the nonce of this spec's forced submit: the one journalled
+        by an earlier try of it, if any (the gateway then replays, charging nothing),
+        else a new one, journalled before the submit it is for."""
+        if not self.forced:
+            return None
+        if self._nonce is None:
+            nonce = self.journal.nonce_for(self.spec.spec_hash)
+            if nonce is None:
+                nonce = secrets.token_hex(16)
+                self.journal.record_nonce(self.spec.spec_hash, nonce)
+            self._nonce = nonce
+        return self._nonce
+
+    def rate_limited(self, window: int | None, was: int) -> None:
+        tell = getattr(self.reporter, "rate_limited", None)
+        if tell is not None:
+            tell(None if window is None else f"rate limited: {window} in flight (was {was})")
 
     def warn(self, message: str) -> None:
         self.reporter.warn(f"{self.spec.name}: {message}")

@@ -67,7 +67,8 @@ def test_submit_poll_download_exact_size(emu: Emulator, size: str, quality: str)
         assert created["task_info"]["estimated_time"] >= 1
         task = wait(c, created["id"])
         assert task["status"] == "completed" and task["progress"] == 100
-        assert "usage" not in task and "error" not in task
+        # What it was charged, in its usage (issue 12: the summary reports the gateway's figure)
+        assert task["usage"]["credits_used"] == KREA.credits[quality] and "error" not in task
         (url,) = task["results"]
         assert url.startswith(emu.base_url) and url.endswith(".png")
         image = httpx.get(url)

@@ -217,6 +217,7 @@ def serve_command(args: argparse.Namespace) -> int:
             key=args.key,
             denied_keys=tuple(args.denied_key or ()),
             credits=args.credits,
+            charge_factor=args.charge_factor,
             latency=args.latency,
             jitter=args.jitter,
             seed=args.seed,

@@ -56,6 +56,9 @@ class EmulatorConfig:
     key: str = "sk-evo-emulator-local"
     denied_keys: tuple[str, ...] = ()  # authenticate, but get 403 model_access_denied on submit
     credits: float = 10_000.0  # the account balance; a submit that does not fit gets 402
+    # What a completed task is finally charged, as a share of what its submit reserved
+    # (a discount below 1); reported in its usage (``credits_used``), the rest refunded.
+    charge_factor: float = 1.0
     latency: float = 2.0  # seconds from submit to a terminal status
     jitter: float = 0.0  # +- seconds, uniform
     seed: int | None = None  # None: a different run every time
@@ -74,7 +77,7 @@ class EmulatorConfig:
         for name in ("error_rate", "fail_rate", "truncate_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        for name in ("latency", "jitter", "url_lifetime", "credits"):
+        for name in ("latency", "jitter", "url_lifetime", "credits", "charge_factor"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name} must be 0 or more")
         if not 0 <= self.port <= 65535:

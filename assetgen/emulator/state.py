@@ -123,9 +123,14 @@ class EmulatorState:
             task = self.tasks[task_id]
             if task.fail_code is None:
                 self._n["tasks_completed"] += 1
+                self._charged -= task.credits - self._used(task)  # settled below the reservation
             else:
                 self._n["tasks_failed"] += 1
                 self._refunded += task.credits
+
+    def _used(self, task: Task) -> float:
+        """What a completed task is finally charged (a failed one is refunded: 0)."""
+        return _money(task.credits * self.config.charge_factor)
 
     def _status(self, task: Task, now: float) -> tuple[str, int]:
         elapsed = now - task.started
@@ -272,6 +277,17 @@ class EmulatorState:
         self._charged += price
         return task
 
+    @staticmethod
+    def _usage(task: Task, used: float) -> dict[str, Any]:
+        """A finished task's usage: what it reserved and what it was charged in the end
+        (``credits_used``, the field EvoLink's own client reads on finished tasks)."""
+        return {
+            "billing_rule": "per_call",
+            "credits_reserved": task.credits,
+            "credits_used": used,
+            "user_group": "default",
+        }
+
     def _created(self, task: Task) -> Reply:
         body = _task_body(task, "pending", 0)
         body["task_info"]["estimated_time"] = max(1, math.ceil(self.config.latency))
@@ -310,10 +326,12 @@ class EmulatorState:
             body["results"] = [
                 f"{base_url}/files/{task.id}_{i}.{ext}" for i in range(self.config.results)
             ]
+            body["usage"] = self._usage(task, self._used(task))
         elif status == "failed":
             assert task.fail_code is not None
             code = task.fail_code
             body["error"] = {"code": code, "message": TASK_ERRORS[code], "type": "task_error"}
+            body["usage"] = self._usage(task, 0.0)  # refunded
         return Reply(200, body)
 
     def credits(self, authorization: str | None) -> Reply:

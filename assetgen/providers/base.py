@@ -20,7 +20,8 @@ class Generated:
     data: bytes
     task_id: str | None = None
     results: tuple[str, ...] = ()
-    credits: float = 0.0
+    credits: float = 0.0  # what the gateway charged for it in this build
+    collected: float = 0.0  # what an earlier build paid for the task collected here
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,12 @@ class JobContext(Protocol):
 
     def possible_double_charge(self, why: str) -> None:
         """A request may have been paid twice (an ambiguous retry, an expired result link)."""
+
+    # Optional (a provider looks them up with getattr, so older contexts still work):
+    #   forced_nonce() -> str | None: for ``build --force``, a nonce journalled before the
+    #     submit, for an Idempotency-Key of its own (None: not forced).
+    #   rate_limited(window: int | None, was: int) -> None: 429s hold the provider at
+    #     ``window`` tasks in flight, below the ``was`` it reached (None: no longer).
 
 
 class Provider(Protocol):

@@ -60,7 +60,15 @@ from .evolink_http import (
     redact,
 )
 from .evolink_net import make_client
-from .evolink_retry import WINDOW_DECREASE, AIMDWindow, Backoff, Clock, Random, SystemClock
+from .evolink_retry import (
+    WINDOW_DECREASE,
+    AIMDWindow,
+    Backoff,
+    Clock,
+    Permit,
+    Random,
+    SystemClock,
+)
 from .evolink_task import Job, StillRunning, auth_error, idempotency_key, request_body
 
 __all__ = ["EvoLinkConfig", "EvoLinkProvider", "from_env", "idempotency_key", "request_body"]
@@ -109,6 +117,28 @@ class EvoLinkProvider:
             config.initial_in_flight, maximum=config.max_in_flight, decrease=WINDOW_DECREASE
         )
         self.quota_exhausted = False
+        self._rate_shown: int | None = None  # the window last reported as held down by 429s
+
+    def throttled(self, permit: Permit, ctx: JobContext) -> None:
+        """A 429 (or a task-level concurrency refusal): shrink the window, say so."""
+        self.window.throttled(permit)
+        self._window_moved(ctx)
+
+    def succeeded(self, permit: Permit, ctx: JobContext) -> None:
+        self.window.succeeded(permit)
+        self._window_moved(ctx)
+
+    def _window_moved(self, ctx: JobContext) -> None:
+        """Tell the build while 429s hold the window below the most tasks it had in flight,
+        once per change of the window (not once per 429), and once when that ends."""
+        limit, peak = self.window.limit, self.window.peak
+        shown = limit if limit < peak else None
+        if shown == self._rate_shown:
+            return
+        self._rate_shown = shown
+        tell = getattr(ctx, "rate_limited", None)
+        if tell is not None:
+            tell(shown, peak)
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         """Submit (or resume) ``spec``'s task, wait for it and download its image."""

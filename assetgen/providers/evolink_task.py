@@ -57,10 +57,16 @@ RETRYABLE_CODES = frozenset(
 )
 
 
-def idempotency_key(spec_hash: str, replaces: str | None = None) -> str:
+def idempotency_key(spec_hash: str, replaces: str | None = None, nonce: str | None = None) -> str:
     """A stable key per (spec, task replaced): a retried or re-run submit of the same request
-    reuses it, while a deliberate resubmission after a failed task gets a new one."""
+    reuses it, while a deliberate resubmission after a failed task gets a new one.
+
+    ``nonce``: a ``build --force`` of the spec, which wants a new task, not the gateway's
+    replay of the last one; the nonce is journalled before the submit (tasks.py), so a
+    retry of that same forced submit, even after a kill -9, still reuses its key."""
     seed = spec_hash if replaces is None else f"{spec_hash}\0{replaces}"
+    if nonce is not None:
+        seed = f"{seed}\0force:{nonce}"
     return "assetgen-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:48]
 
 
@@ -80,15 +86,16 @@ def request_body(spec: AssetSpec) -> dict[str, Any]:
 
 
 def auth_error(err: ApiError) -> ProviderAuthError:
-    """401: the key is refused; 403: it may not use the model. Both stop the build."""
+    """401: the key is refused; 403: it may not use the model (or that route). Worded for
+    every caller (a build, which says itself that it stops, and ``assetgen credits``)."""
     what = (
         f"{KEY_ENV} was refused by the gateway"
         if err.status == 401
         else f"{KEY_ENV} is not allowed to use this model (or this task)"
     )
     return ProviderAuthError(
-        f"{what} (HTTP {err.status}: {err.describe()}); the build stopped\n"
-        f"  hint: check the key and its model access, or build offline with `--provider draft`"
+        f"{what} (HTTP {err.status}: {err.describe()})\n"
+        f"  hint: check the key and its model access; `--provider draft` builds offline without one"
     )
 
 
@@ -98,6 +105,9 @@ class _Task:
     credits: float | None
     resumed: bool
     estimated: float | None = None
+    # Whether this build paid for it: not a journalled task of an earlier build, nor the
+    # gateway's replay of a task an earlier build submitted with the same key.
+    paid_here: bool = True
 
 
 class _TaskGone(Exception):
@@ -144,12 +154,13 @@ class Job:
             # Only a journal from an older assetgen can hold one; never send or lock it.
             self.ctx.warn(f"ignoring a journalled task: {task_id_problem(ref.task_id)}")
             ref = None
-        task = _Task(ref.task_id, ref.credits, resumed=True) if ref else None
+        task = _Task(ref.task_id, ref.credits, resumed=True, paid_here=False) if ref else None
         if task is None and self.collect:
             raise PermanentProviderError(
                 "no journalled task to collect", asset=self.spec.name, provider="evolink"
             )
         replaces: str | None = None
+        lost = 0.0  # what this build paid for tasks whose image it could not get (links gone)
         while True:
             if task is None:
                 task, permit = await self._submit(replaces)
@@ -166,7 +177,7 @@ class Job:
                 continue
             except _TaskFailed as failed:
                 if failed.code == "quota_exceeded":  # the task-level face of a concurrency cap
-                    self.p.window.throttled(permit)
+                    self.p.throttled(permit, self.ctx)
                 if not self._retryable(failed.code):
                     raise PermanentProviderError(
                         f"task {task.id} failed: {failed}", asset=self.spec.name, provider="evolink"
@@ -182,14 +193,31 @@ class Job:
             try:
                 data, results = await self._fetch(task, body)
             except _LinkDead as dead:
+                lost += self._charged(task, body) if task.paid_here else 0.0
                 self._spend_resubmit(f"the image of task {task.id} is gone ({dead})")
                 self.ctx.possible_double_charge(
                     f"the result link of task {task.id} expired ({dead}); submitted again, paying again"
                 )
                 replaces, task = task.id, None
                 continue
-            credits = task.credits if task.credits is not None else self.spec.credits
-            return Generated(data=data, task_id=task.id, results=results, credits=credits)
+            charged = self._charged(task, body)
+            # A task an earlier build paid for (journalled, or replayed by the gateway) is
+            # collected here, not charged: the summary keeps the two apart.
+            return Generated(
+                data=data,
+                task_id=task.id,
+                results=results,
+                credits=round(lost + charged if task.paid_here else lost, 6),
+                collected=0.0 if task.paid_here else charged,
+            )
+
+    def _charged(self, task: _Task, body: dict[str, Any]) -> float:
+        """What the gateway charged for a completed task: the usage of its final answer
+        where it gives one, else what it reserved at submit, else the price table."""
+        used = usage_credits(body)
+        if used is not None:
+            return used
+        return task.credits if task.credits is not None else self.spec.credits
 
     def _retryable(self, code: str) -> bool:
         if code in TERMINAL_CODES:
@@ -219,7 +247,9 @@ class Job:
 
     async def _submit(self, replaces: str | None) -> tuple[_Task, Permit]:
         body = request_body(self.spec)
-        key = idempotency_key(self.spec.spec_hash, replaces)
+        fresh = getattr(self.ctx, "forced_nonce", None)  # a JobContext before issue 12 has none
+        nonce = fresh() if fresh is not None else None
+        key = idempotency_key(self.spec.spec_hash, replaces, nonce)
         unsent = ambiguous = throttled = 0
         doubt: str | None = None
         started = self.clock.monotonic()
@@ -236,7 +266,7 @@ class Job:
             except ApiError as err:
                 self.p.window.release(permit)
                 if err.status == 429:
-                    self.p.window.throttled(permit)
+                    self.p.throttled(permit, self.ctx)
                     wait = parse_retry_after(
                         err.retry_after, self.clock.time(), self.cfg.retry_after_max
                     )
@@ -266,7 +296,10 @@ class Job:
                 self.p.window.release(permit)
                 raise
             else:
-                self.p.window.succeeded(permit)
+                self.p.succeeded(permit, self.ctx)
+                # A replay answers a submit an earlier build made with this key: not paid
+                # now. After an unclear first try of this build's own, it may be that try's.
+                task.paid_here = not reply.replayed or doubt is not None
                 if doubt is not None and not reply.replayed:
                     self.ctx.possible_double_charge(
                         f"the submit was retried after {doubt} (same Idempotency-Key); "
@@ -488,6 +521,22 @@ def _whole(data: bytes) -> bool:
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return int.from_bytes(data[4:8], "little") + 8 in (n, n - 1)
     return False
+
+
+def usage_credits(body: dict[str, Any]) -> float | None:
+    """The credits a finished task's ``usage`` says were charged (``credits_used``, or
+    ``cost.credits``, as EvoLink's own client reads them); None when it says nothing
+    usable (absent, NaN, negative): the caller falls back to the reservation."""
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    used = usage.get("credits_used")
+    if used is None:
+        cost = usage.get("cost")
+        used = cost.get("credits") if isinstance(cost, dict) else None
+    if used is None or credits_problem(used) is not None:
+        return None
+    return float(used)
 
 
 def _results(body: dict[str, Any]) -> tuple[str, ...]:

@@ -157,12 +157,13 @@ async def test_catalog_price_when_the_gateway_reserves_nothing() -> None:
 
 
 async def test_resume_polls_the_journalled_task_without_submitting() -> None:
-    """A journalled task is polled at once and never submitted again; its reserved credits are kept."""
+    """A journalled task is polled at once and never submitted again; its reserved credits are
+    kept, as collected (paid by an earlier build), not as charged in this one (issue 12)."""
     script = Script().poll(task("completed")).download(httpx.Response(200, content=IMAGE))
     clock = FakeClock()
     got = await run(script, RecordingContext(TaskRef(TASK, 1.8)), clock)
     assert not script.submits
-    assert got.task_id == TASK and got.credits == 1.8
+    assert got.task_id == TASK and got.collected == 1.8 and got.credits == 0
     assert clock.sleeps[0] == 0.0
 
 

@@ -136,7 +136,7 @@ def test_tasks_past_the_deadline_are_collected_by_the_next_build(quickstart: Pat
     gw = FakeGateway(polls=-1)
     code, out = build(quickstart, gw, config={"task_deadline": 30})
     assert code == 1
-    assert "4 tasks still running" in out
+    assert "4 paid and still running" in out and "failed" not in out  # one word for them
     assert len(journal_tasks(quickstart)) == 4
     for t in gw.tasks.values():
         t.polls_left = 0
@@ -164,7 +164,7 @@ def test_interrupt_keeps_running_tasks_for_the_next_build(quickstart: Path) -> N
     gw.handler = handler  # type: ignore[method-assign]
     code, out = build(quickstart, gw, jobs=4)
     assert code == 130, out
-    assert "4 tasks still running" in out and "without paying again" in out
+    assert "4 paid and still running" in out and "without paying again" in out
     assert len(journal_tasks(quickstart)) == 4
     gw.handler = inner  # type: ignore[method-assign]
     for task in gw.tasks.values():
