@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ from .schemacheck import Validator
 
 if TYPE_CHECKING:
     from .yamlpos import Positions
+
+# Booleans by YAML 1.1 only: the manifest is read by YAML 1.2 (yamlcore.py), where they are strings.
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 def _schema_dir() -> Path:
@@ -174,8 +178,18 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
             "integer" in wants and isinstance(err.instance, str) and err.instance.strip().isdigit()
         ):
             hint = f"write it without quotes: {err.instance.strip()}"
+        elif (
+            "integer" in wants
+            and isinstance(err.instance, str)
+            and re.fullmatch(r"[-+]?[0-9][0-9_]*[0-9]", err.instance)
+        ):  # `1_000`: a string by YAML 1.2, as editors read it
+            hint = f"write it without underscores: {err.instance.replace('_', '')}"
         elif "boolean" in wants and isinstance(err.instance, str):
-            hint = "write true or false, without quotes"
+            hint = (
+                f"YAML 1.2 reads `{err.instance}` as a string: write true or false"
+                if err.instance.lower() in _YAML11_BOOLEANS
+                else "write true or false, without quotes"
+            )
         return [at(path, f"{what} must be {want_s}, not {got}", hint)]
     if kind in ("minimum", "maximum"):
         lo, hi = schema.get("minimum"), schema.get("maximum")

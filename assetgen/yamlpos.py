@@ -4,14 +4,13 @@ PyYAML's constructors drop positions and silently keep the last of duplicate key
 so we compose a node tree (with the C parser when the wheel has it) and convert it
 ourselves: that is where duplicates, alias bombs and deep nesting are caught.
 
-Two deliberate departures from YAML 1.1 as PyYAML resolves it: base-60 numbers
-(``16:9`` would be the integer 969) stay strings, so an unquoted aspect ratio means
-what it says; everything else resolves as ``yaml.safe_load`` would.
+Plain scalars resolve by the YAML 1.2 core schema (yamlcore.py), as editors checking
+the manifest against its JSON Schema read them: ``yes`` and ``16:9`` are strings,
+``017`` is 17.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic, ManifestError
 from .limits import MAX_BYTES_ENV, max_manifest_bytes
-
-_BaseLoader: Any
-try:
-    _BaseLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+from .yamlcore import CoreLoader, core_value
 
 Path = tuple[str | int, ...]
 
@@ -40,32 +34,7 @@ MIN_ALIAS_BUDGET = 20_000
 ALIAS_BUDGET_PER_BYTE = 4
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    pass
-
-
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for ch, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
+_Loader = CoreLoader
 
 
 @dataclass
@@ -304,7 +273,9 @@ class _Converter:
         if tag == "tag:yaml.org,2002:str":
             return node.value
         try:
-            value = self.scalars.construct_object(node)
+            known, value = core_value(tag, node.value)
+            if not known:
+                value = self.scalars.construct_object(node)
         except yaml.YAMLError as exc:
             self._fail(node, f"cannot read value {node.value!r}: {exc}")
             return node.value
