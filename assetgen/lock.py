@@ -24,6 +24,7 @@ from .fsutil import atomic_write
 from .lockcheck import entry_problem, mismatched
 from .outpaths import path_problem, shown
 from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
+from .yamlhints import conflict_marker
 
 if TYPE_CHECKING:
     from .yamlpos import Positions
@@ -282,7 +283,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
     """Parse and validate lock text; a LockfileError names the line of the first problem."""
     from . import schema, yamlpos
 
-    marker = _conflict_marker(data)
+    marker = conflict_marker(data)
     if marker:
         raise LockfileError(
             f"{filename}:{marker}:1: the lock has git conflict markers\n"
@@ -343,19 +344,6 @@ def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> No
                 f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
                 f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
             )
-
-
-def _conflict_marker(data: bytes) -> int | None:
-    """The line of the first git conflict marker, if any."""
-    if b"<<<<<<<" not in data and b">>>>>>>" not in data:
-        return None
-    for i, line in enumerate(data.split(b"\n"), 1):
-        if (
-            line.startswith((b"<<<<<<<", b">>>>>>>", b"|||||||"))
-            or line.rstrip(b"\r") == b"======="
-        ):
-            return i
-    return None
 
 
 def _entry(body: dict[str, Any]) -> LockEntry:

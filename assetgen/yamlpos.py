@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .errors import Diagnostic, ManifestError
 from .limits import MAX_BYTES_ENV, max_manifest_bytes
 from .yamlcore import CoreLoader, core_value
+from .yamlhints import conflict_marker, misindented
 
 Path = tuple[str | int, ...]
 
@@ -130,6 +131,20 @@ def load_all_problems(
     bombs, nesting) still raise ManifestError.
     """
     text = decode_text(data, filename, max_bytes=max_bytes)
+    marker = conflict_marker(data)
+    if marker is not None:  # else the parser says "could not find expected ':'" further on
+        raise ManifestError(
+            [
+                Diagnostic(
+                    filename,
+                    marker,
+                    1,
+                    "git conflict markers: a merge of this file was left unfinished",
+                    "keep one side of each conflict (or combine them), delete the "
+                    "<<<<<<< ======= >>>>>>> lines, then run `assetgen validate`",
+                )
+            ]
+        )
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -186,6 +201,10 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagno
         # `prompt: "abc` closed by the next line's first quote: the error shows up there.
         mark, problem = opened, f"a quoted string runs on to line {mark.line + 1}"
         hint = "is its closing quote missing? Close it on the line where it starts"
+    elif mark is not None and (bad := _indentation(problem, text, mark)) is not None:
+        # The parser gives up where the indentation stops making sense: say that.
+        problem, hint, column = bad
+        return Diagnostic(filename, mark.line + 1, column, f"YAML syntax error: {problem}", hint)
     elif "mapping values are not allowed" in problem:
         hint = 'a value containing ": " must be quoted'
     elif "cannot start any token" in problem and mark is not None:
@@ -201,6 +220,17 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagno
         problem = f"{problem} ({exc.context} at line {context.line + 1})"
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(filename, line, col, f"YAML syntax error: {problem}", hint)
+
+
+def _indentation(problem: str, text: str, mark: Any) -> tuple[str, str, int] | None:
+    """``yamlhints.misindented`` for the errors a stray indentation gives."""
+    if "expected key" in problem:
+        return misindented(text, mark.line)
+    if "mapping values are not allowed" in problem:
+        head = text[text.rfind("\n", 0, mark.index) + 1 : mark.index].strip()
+        if head and ":" not in head and not any(c.isspace() for c in head):  # `key:` opens the line
+            return misindented(text, mark.line, run_on=True)
+    return None
 
 
 class _Converter:
