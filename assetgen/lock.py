@@ -291,7 +291,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
             "`assetgen build`: it restores the other side's assets from the cache or rebuilds them"
         )
     try:
-        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
+        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES, hand_written=False)
     except ManifestError as exc:
         raise LockfileError(f"{exc}\n{_RESTORE_HINT}") from None
     if not isinstance(doc, dict):

@@ -110,19 +110,25 @@ def decode_text(data: bytes, filename: str, *, max_bytes: int | None = None) -> 
         ) from None
 
 
-def load(data: bytes, filename: str, *, max_bytes: int | None = None) -> tuple[Any, Positions]:
+def load(
+    data: bytes, filename: str, *, max_bytes: int | None = None, hand_written: bool = True
+) -> tuple[Any, Positions]:
     """Parse one YAML document into plain values plus their positions.
 
     Raises ManifestError with every duplicate key found, or the first syntax error.
+    ``hand_written=False`` (the lock, which assetgen writes) keeps the parser's own words
+    for an indentation error: the fix there is to restore the file, not to indent it.
     """
-    value, positions, problems = load_all_problems(data, filename, max_bytes=max_bytes)
+    value, positions, problems = load_all_problems(
+        data, filename, max_bytes=max_bytes, hand_written=hand_written
+    )
     if problems:
         raise ManifestError(problems)
     return value, positions
 
 
 def load_all_problems(
-    data: bytes, filename: str, *, max_bytes: int | None = None
+    data: bytes, filename: str, *, max_bytes: int | None = None, hand_written: bool = True
 ) -> tuple[Any, Positions, list[Diagnostic]]:
     """Like ``load``, but duplicate keys come back as Diagnostics with the document.
 
@@ -148,7 +154,7 @@ def load_all_problems(
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise ManifestError([_syntax_error(exc, filename, text)]) from None
+        raise ManifestError([_syntax_error(exc, filename, text, hand_written)]) from None
     except yaml.YAMLError as exc:
         raise ManifestError([Diagnostic(filename, 1, 1, f"YAML error: {exc}")]) from None
     except RecursionError:  # the pure-Python composer on absurd nesting
@@ -185,7 +191,9 @@ def _runaway_quote(text: str, error_at: int) -> Any:
     return found
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagnostic:
+def _syntax_error(
+    exc: yaml.MarkedYAMLError, filename: str, text: str, hand_written: bool = True
+) -> Diagnostic:
     problem = exc.problem or "invalid YAML"
     mark, context = exc.problem_mark, exc.context_mark
     hint = None
@@ -201,7 +209,7 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagno
         # `prompt: "abc` closed by the next line's first quote: the error shows up there.
         mark, problem = opened, f"a quoted string runs on to line {mark.line + 1}"
         hint = "is its closing quote missing? Close it on the line where it starts"
-    elif mark is not None and (bad := _indentation(problem, text, mark)) is not None:
+    elif hand_written and mark is not None and (bad := _indentation(problem, text, mark)):
         # The parser gives up where the indentation stops making sense: say that.
         problem, hint, column = bad
         return Diagnostic(filename, mark.line + 1, column, f"YAML syntax error: {problem}", hint)
