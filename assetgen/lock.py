@@ -22,6 +22,7 @@ from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
 from .lockcheck import entry_problem, mismatched
+from .lockcost import RESTORE_HINT
 from .outpaths import path_problem, shown
 from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
 from .yamlhints import conflict_marker
@@ -35,7 +36,7 @@ HEADER = (
     "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
 )
 MAX_LOCK_BYTES = 1 << 30  # a lock grows with the project; the manifest's limit does not apply
-_RESTORE_HINT = "  hint: restore assetgen.lock from git, or delete it to rebuild everything"
+_RESTORE_HINT = RESTORE_HINT  # project.py adds what deleting the lock would cost (lockcost.py)
 
 
 @dataclass(frozen=True, slots=True)
