@@ -150,3 +150,25 @@ def test_lock_strings_read_back_under_the_core_schema(text: str) -> None:
     line = f"k: {yaml_str(text)}\n"
     assert yamlpos.load(line.encode(), "probe")[0] == {"k": text}
     assert yaml.safe_load(line) == {"k": text}
+
+
+def test_a_memo_of_the_yaml_1_1_reading_is_not_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest memoised by a YAML 1.1 reading (same assetgen version) is read again."""
+    from assetgen import manifest_memo
+    from assetgen.project import Project
+
+    (tmp_path / "assetgen.yaml").write_text(MANIFEST.format(prompt="a city", seed="017"))
+    project = Project(tmp_path, tmp_path / "assetgen.yaml")
+
+    class Yaml11(yaml.SafeLoader):  # PyYAML's own resolvers: `017` is octal
+        pass
+
+    with monkeypatch.context() as old:
+        old.setattr(yamlpos, "_Loader", Yaml11)
+        old.setattr(yamlpos, "core_value", lambda tag, text: (False, None))
+        old.setattr(manifest_memo, "_SCALARS", "yaml-1.1", raising=False)
+        assert project.load_manifest().specs[0].seed == 15
+        assert project.load_manifest().specs[0].seed == 15  # from the memo
+    assert project.load_manifest().specs[0].seed == 17
