@@ -35,13 +35,16 @@ DEFAULT_PULL_STREAMS = min(8, max(2, os.cpu_count() or 2))
 
 @dataclass
 class TransferStats:
-    """What a push or pull did: entries copied, already there, or nowhere to be found."""
+    """What a push or pull did: entries copied, already there, nowhere to be found, or
+    found with bytes that do not match their digest (corrupt: a damaged remote, not a
+    missing push, so told apart)."""
 
     copied: int = 0
     fetched: int = 0  # images received (copied counts entries: an image may serve several)
     to_fetch: int = 0  # images the local cache lacked
     present: int = 0
-    missing: int = 0  # not in the source cache (or its bytes did not verify)
+    missing: int = 0  # not in the source cache
+    corrupt: int = 0  # in the remote, but its bytes do not match their digest (not kept)
     bytes: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -123,10 +126,11 @@ def fetch_into(
                     writers.append(writer)
             writer.add(sha, data)
         with guard:
-            if data is None:
+            if problem:
+                stats.corrupt += len(wanted[sha])
+                stats.problems.append(problem)
+            elif data is None:
                 stats.missing += len(wanted[sha])
-                if problem:
-                    stats.problems.append(problem)
             else:
                 stats.fetched += 1
                 stats.copied += len(wanted[sha])

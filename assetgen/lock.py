@@ -22,8 +22,10 @@ from . import memo
 from .errors import LockfileError, ManifestError
 from .fsutil import atomic_write
 from .lockcheck import entry_problem, mismatched
+from .lockcost import RESTORE_HINT
 from .outpaths import path_problem, shown
 from .spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
+from .yamlhints import conflict_marker
 
 if TYPE_CHECKING:
     from .yamlpos import Positions
@@ -34,7 +36,7 @@ HEADER = (
     "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
 )
 MAX_LOCK_BYTES = 1 << 30  # a lock grows with the project; the manifest's limit does not apply
-_RESTORE_HINT = "  hint: restore assetgen.lock from git, or delete it to rebuild everything"
+_RESTORE_HINT = RESTORE_HINT  # project.py adds what deleting the lock would cost (lockcost.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +284,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
     """Parse and validate lock text; a LockfileError names the line of the first problem."""
     from . import schema, yamlpos
 
-    marker = _conflict_marker(data)
+    marker = conflict_marker(data)
     if marker:
         raise LockfileError(
             f"{filename}:{marker}:1: the lock has git conflict markers\n"
@@ -290,7 +292,7 @@ def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
             "`assetgen build`: it restores the other side's assets from the cache or rebuilds them"
         )
     try:
-        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
+        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES, hand_written=False)
     except ManifestError as exc:
         raise LockfileError(f"{exc}\n{_RESTORE_HINT}") from None
     if not isinstance(doc, dict):
@@ -343,19 +345,6 @@ def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> No
                 f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
                 f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
             )
-
-
-def _conflict_marker(data: bytes) -> int | None:
-    """The line of the first git conflict marker, if any."""
-    if b"<<<<<<<" not in data and b">>>>>>>" not in data:
-        return None
-    for i, line in enumerate(data.split(b"\n"), 1):
-        if (
-            line.startswith((b"<<<<<<<", b">>>>>>>", b"|||||||"))
-            or line.rstrip(b"\r") == b"======="
-        ):
-            return i
-    return None
 
 
 def _entry(body: dict[str, Any]) -> LockEntry:

@@ -29,6 +29,9 @@ _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
 # Rows are positional (AssetSpec(*row)): every memo key holds the layout they were
 # written in, so code with the fields in another order never reads them.
 _LAYOUT = memo.layout(AssetSpec, Manifest)
+# How scalars were read (yamlcore.py): a memo of the YAML 1.1 reading (`seed: 017` as 15)
+# is never served for the same bytes. Not imported from there: that would import PyYAML.
+_SCALARS = "yaml-1.2-core"
 _ASSETS_AT = re.compile(r"^assets:[ \t]*(?:#[^\n]*)?$", re.M)
 _TOP_LEVEL = re.compile(r"\n[^ \r\n#]")
 _FIRST_CONTENT = re.compile(r"^( +)[^ \r\n#]", re.M)
@@ -127,7 +130,7 @@ def load_manifest(
     if len(data) > max_manifest_bytes():
         state = create_state = None  # over the limit: only the whole parse may say so
     limits = f"{os.environ.get(MAX_BYTES_ENV, '')}|{os.environ.get(MAX_ASSETS_ENV, '')}"
-    salt = f"{__version__}|{_LAYOUT}|{provider or ''}|{limits}"
+    salt = f"{__version__}|{_LAYOUT}|{_SCALARS}|{provider or ''}|{limits}"
     key = f"{hashlib.sha256(data).hexdigest()}|{salt}"
     whole = _memo(state, "manifest") if state else None
     if whole is not None:

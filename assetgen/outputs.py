@@ -51,7 +51,24 @@ def write_output(root: Path, rel: str, data: bytes) -> None:
         reason = exc.strerror or str(exc)
         if isinstance(exc, IsADirectoryError) or (root / rel).is_dir():
             reason = "a directory is in the way"
+        elif (blocker := _file_in_the_way(root, rel)) is not None:  # mkdir says "File exists"
+            raise OutputError(
+                f"{rel}: cannot write the image: `{blocker}` is a file, not a folder "
+                "(move or rename that file, or choose another output path)"
+            ) from None
         raise OutputError(f"{rel}: cannot write the image ({reason})") from None
+
+
+def _file_in_the_way(root: Path, rel: str) -> str | None:
+    """The first folder on the way to ``rel`` that is something else (a file), if any."""
+    parts = Path(rel).parts[:-1]
+    for i in range(1, len(parts) + 1):
+        path = root.joinpath(*parts[:i])
+        if path.exists() and not path.is_dir():
+            return Path(*parts[:i]).as_posix()
+        if not path.exists():
+            return None
+    return None
 
 
 def remove_if_unchanged(root: Path, rel: str, sha256: str, output_dir: str = ".") -> bool:

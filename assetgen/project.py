@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BuildLockedError, UsageError
+from .errors import BuildLockedError, LockfileError, UsageError
 from .lock import Lockfile, read_lock, yaml_str
+from .lockcost import priced
 from .outpaths import output_dir_problem
 from .paid import journalled_tasks, mark_paid
 from .plan import Plan, make_plan, paths_to_check
@@ -66,6 +68,15 @@ class Project:
         """``.assetgen/`` with its own ``.gitignore``, so it never shows up in ``git status``."""
         d = self.state_dir
         if not d.is_dir():
+            if d.exists() or d.is_symlink():  # mkdir would say only "File exists"
+                shown = self.display(d)
+                what = "a file" if d.exists() else "a broken symlink"
+                move = f"mv {shlex.quote(shown)} {shlex.quote(shown + '.old')}"
+                raise UsageError(
+                    f"{shown}: is {what}, not assetgen's state folder\n"
+                    f"  hint: move it away (`{move}`): assetgen keeps its cache and journal "
+                    f"in the folder {STATE_DIR}/"
+                )
             try:
                 d.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -138,7 +149,13 @@ class Project:
 
     def load_lock(self) -> Lockfile:
         memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None
-        return read_lock(self.lock_path, memo_path)
+        try:
+            return read_lock(self.lock_path, memo_path)
+        except LockfileError as exc:  # a broken lock: say what deleting it would cost
+            from .store import LocalCache, cache_root
+
+            cache = LocalCache(cache_root(self))
+            raise priced(exc, lambda: self.load_manifest(remember=False), cache.has) from None
 
     def stat_cache(self) -> StatCache:
         return StatCache(self.state_dir / "stat.memo" if self.state_dir.is_dir() else None)

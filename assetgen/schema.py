@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ from .schemacheck import Validator
 
 if TYPE_CHECKING:
     from .yamlpos import Positions
+
+# Booleans by YAML 1.1 only: the manifest is read by YAML 1.2 (yamlcore.py), where they are strings.
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 def _schema_dir() -> Path:
@@ -153,16 +157,25 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
         )
         got = _type_name(err.instance)
         hint = None
-        if "object" in wants and err.instance is None:
+        asset = path[:1] == ("assets",) and len(path) == 2
+        if asset and err.instance is None and (below := _next_asset_key(positions, path)):
+            # `hero:` then `prompt:` at the same indentation: the fields are not under it
+            hint = (
+                f"its fields are not indented under it: indent `{below[0]}:` (line {below[1]}) "
+                "and the lines after it by two more spaces"
+            )
+        elif "object" in wants and err.instance is None:
             hint = "the key has no value; add entries under it or remove it"
         elif err.instance is None:
             hint = "the key has no value; write one after the colon, or remove the key"
-        elif (
-            "object" in wants
-            and isinstance(err.instance, str)
-            and path[:1] == ("assets",)
-            and len(path) == 2
-        ):
+        elif asset and field in asset_fields() and not isinstance(err.instance, (dict, list)):
+            above = _asset_above(positions, path)
+            under = f"under `{above[0]}:` (line {above[1]})" if above else "under its asset"
+            hint = f"`{field}` is an asset field: indent it {under} by two more spaces"
+            return [
+                at(path, f"{what} must be {want_s}, not {_type_name(err.instance)}", hint, True)
+            ]
+        elif asset and isinstance(err.instance, str):
             hint = f"put the prompt under it: `{field}: {{prompt: ...}}`"
         elif (
             wants == ["string"]
@@ -174,8 +187,18 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
             "integer" in wants and isinstance(err.instance, str) and err.instance.strip().isdigit()
         ):
             hint = f"write it without quotes: {err.instance.strip()}"
+        elif (
+            "integer" in wants
+            and isinstance(err.instance, str)
+            and re.fullmatch(r"[-+]?[0-9][0-9_]*[0-9]", err.instance)
+        ):  # `1_000`: a string by YAML 1.2, as editors read it
+            hint = f"write it without underscores: {err.instance.replace('_', '')}"
         elif "boolean" in wants and isinstance(err.instance, str):
-            hint = "write true or false, without quotes"
+            hint = (
+                f"YAML 1.2 reads `{err.instance}` as a string: write true or false"
+                if err.instance.lower() in _YAML11_BOOLEANS
+                else "write true or false, without quotes"
+            )
         return [at(path, f"{what} must be {want_s}, not {got}", hint)]
     if kind in ("minimum", "maximum"):
         lo, hi = schema.get("minimum"), schema.get("maximum")
@@ -211,6 +234,32 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
             at(path, f"{what}: {json.dumps(err.instance)} does not match {err.validator_value}")
         ]
     return [at(path, f"{what}: {err.message}")]
+
+
+def _asset_keys(positions: Positions) -> list[tuple[int, str]]:
+    """(line, name) of every key directly under `assets`, in file order."""
+    return sorted(
+        (line, str(p[1]))
+        for p, (line, _) in positions.keys.items()
+        if len(p) == 2 and p[0] == "assets"
+    )
+
+
+def _asset_above(positions: Positions, path: JsonPath) -> tuple[str, int] | None:
+    """The key under `assets` just above ``path``'s: the asset a dedented field left."""
+    line = positions.of(path, key=True)[0]
+    above = [(n, name) for n, name in _asset_keys(positions) if n < line]
+    assets = [(n, name) for n, name in above if name not in asset_fields()] or above
+    return (assets[-1][1], assets[-1][0]) if assets else None
+
+
+def _next_asset_key(positions: Positions, path: JsonPath) -> tuple[str, int] | None:
+    """The key under `assets` just below ``path``'s, when it is an asset field."""
+    line = positions.of(path, key=True)[0]
+    below = [(n, name) for n, name in _asset_keys(positions) if n > line]
+    if below and below[0][1] in asset_fields():
+        return below[0][1], below[0][0]
+    return None
 
 
 def _unknown_key_hint(path: JsonPath, key: str, allowed: list[str]) -> str | None:

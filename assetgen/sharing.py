@@ -74,11 +74,23 @@ def cache_transfer(
             if stats.missing
             else ""
         )
+        + (
+            f"; {stats.corrupt} corrupt on the remote (bytes that do not match their digest; "
+            "not kept)"
+            if stats.corrupt
+            else ""
+        )
         + "\n"
     )
     for problem in stats.problems:
         out.write(f"  {problem}\n")
-    return 1 if stats.missing or stats.problems else 0
+    if stats.corrupt:
+        out.write(
+            "  hint: the remote's copies are damaged: remove them there (the cas/ files above "
+            "and the ac/ records naming them), then `assetgen cache push` from a clone that "
+            "has the images\n"
+        )
+    return 1 if stats.missing or stats.corrupt or stats.problems else 0
 
 
 def merge_lock(argv: list[str], *, err: IO[str] | None = None) -> int:

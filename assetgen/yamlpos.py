@@ -4,14 +4,13 @@ PyYAML's constructors drop positions and silently keep the last of duplicate key
 so we compose a node tree (with the C parser when the wheel has it) and convert it
 ourselves: that is where duplicates, alias bombs and deep nesting are caught.
 
-Two deliberate departures from YAML 1.1 as PyYAML resolves it: base-60 numbers
-(``16:9`` would be the integer 969) stay strings, so an unquoted aspect ratio means
-what it says; everything else resolves as ``yaml.safe_load`` would.
+Plain scalars resolve by the YAML 1.2 core schema (yamlcore.py), as editors checking
+the manifest against its JSON Schema read them: ``yes`` and ``16:9`` are strings,
+``017`` is 17.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +21,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Diagnostic, ManifestError
 from .limits import MAX_BYTES_ENV, max_manifest_bytes
-
-_BaseLoader: Any
-try:
-    _BaseLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+from .yamlcore import CoreLoader, core_value
+from .yamlhints import conflict_marker, misindented
 
 Path = tuple[str | int, ...]
 
@@ -40,32 +35,7 @@ MIN_ALIAS_BUDGET = 20_000
 ALIAS_BUDGET_PER_BYTE = 4
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    pass
-
-
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for ch, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
+_Loader = CoreLoader
 
 
 @dataclass
@@ -140,19 +110,25 @@ def decode_text(data: bytes, filename: str, *, max_bytes: int | None = None) -> 
         ) from None
 
 
-def load(data: bytes, filename: str, *, max_bytes: int | None = None) -> tuple[Any, Positions]:
+def load(
+    data: bytes, filename: str, *, max_bytes: int | None = None, hand_written: bool = True
+) -> tuple[Any, Positions]:
     """Parse one YAML document into plain values plus their positions.
 
     Raises ManifestError with every duplicate key found, or the first syntax error.
+    ``hand_written=False`` (the lock, which assetgen writes) keeps the parser's own words
+    for an indentation error: the fix there is to restore the file, not to indent it.
     """
-    value, positions, problems = load_all_problems(data, filename, max_bytes=max_bytes)
+    value, positions, problems = load_all_problems(
+        data, filename, max_bytes=max_bytes, hand_written=hand_written
+    )
     if problems:
         raise ManifestError(problems)
     return value, positions
 
 
 def load_all_problems(
-    data: bytes, filename: str, *, max_bytes: int | None = None
+    data: bytes, filename: str, *, max_bytes: int | None = None, hand_written: bool = True
 ) -> tuple[Any, Positions, list[Diagnostic]]:
     """Like ``load``, but duplicate keys come back as Diagnostics with the document.
 
@@ -161,10 +137,24 @@ def load_all_problems(
     bombs, nesting) still raise ManifestError.
     """
     text = decode_text(data, filename, max_bytes=max_bytes)
+    marker = conflict_marker(data)
+    if marker is not None:  # else the parser says "could not find expected ':'" further on
+        raise ManifestError(
+            [
+                Diagnostic(
+                    filename,
+                    marker,
+                    1,
+                    "git conflict markers: a merge of this file was left unfinished",
+                    "keep one side of each conflict (or combine them), delete the "
+                    "<<<<<<< ======= >>>>>>> lines, then run `assetgen validate`",
+                )
+            ]
+        )
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        raise ManifestError([_syntax_error(exc, filename, text)]) from None
+        raise ManifestError([_syntax_error(exc, filename, text, hand_written)]) from None
     except yaml.YAMLError as exc:
         raise ManifestError([Diagnostic(filename, 1, 1, f"YAML error: {exc}")]) from None
     except RecursionError:  # the pure-Python composer on absurd nesting
@@ -201,7 +191,9 @@ def _runaway_quote(text: str, error_at: int) -> Any:
     return found
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagnostic:
+def _syntax_error(
+    exc: yaml.MarkedYAMLError, filename: str, text: str, hand_written: bool = True
+) -> Diagnostic:
     problem = exc.problem or "invalid YAML"
     mark, context = exc.problem_mark, exc.context_mark
     hint = None
@@ -217,6 +209,10 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagno
         # `prompt: "abc` closed by the next line's first quote: the error shows up there.
         mark, problem = opened, f"a quoted string runs on to line {mark.line + 1}"
         hint = "is its closing quote missing? Close it on the line where it starts"
+    elif hand_written and mark is not None and (bad := _indentation(problem, text, mark)):
+        # The parser gives up where the indentation stops making sense: say that.
+        problem, hint, column = bad
+        return Diagnostic(filename, mark.line + 1, column, f"YAML syntax error: {problem}", hint)
     elif "mapping values are not allowed" in problem:
         hint = 'a value containing ": " must be quoted'
     elif "cannot start any token" in problem and mark is not None:
@@ -232,6 +228,17 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str, text: str) -> Diagno
         problem = f"{problem} ({exc.context} at line {context.line + 1})"
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return Diagnostic(filename, line, col, f"YAML syntax error: {problem}", hint)
+
+
+def _indentation(problem: str, text: str, mark: Any) -> tuple[str, str, int] | None:
+    """``yamlhints.misindented`` for the errors a stray indentation gives."""
+    if "expected key" in problem:
+        return misindented(text, mark.line)
+    if "mapping values are not allowed" in problem:
+        head = text[text.rfind("\n", 0, mark.index) + 1 : mark.index].strip()
+        if head and ":" not in head and not any(c.isspace() for c in head):  # `key:` opens the line
+            return misindented(text, mark.line, run_on=True)
+    return None
 
 
 class _Converter:
@@ -304,7 +311,9 @@ class _Converter:
         if tag == "tag:yaml.org,2002:str":
             return node.value
         try:
-            value = self.scalars.construct_object(node)
+            known, value = core_value(tag, node.value)
+            if not known:
+                value = self.scalars.construct_object(node)
         except yaml.YAMLError as exc:
             self._fail(node, f"cannot read value {node.value!r}: {exc}")
             return node.value

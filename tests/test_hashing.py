@@ -44,10 +44,11 @@ def _reads_back(text: str, value: str, flow: bool) -> bool:
 def scalar(value: Any, rnd: random.Random, *, flow: bool) -> str:
     """``value`` spelt in one of the ways YAML reads back as the same value."""
     if isinstance(value, bool):
-        spellings = ["true", "True", "TRUE", "yes", "on"] if value else ["false", "False", "no"]
+        # The YAML 1.2 core schema's spellings (yamlcore.py): `yes` and `on` are strings.
+        spellings = ["true", "True", "TRUE"] if value else ["false", "False", "FALSE"]
         return rnd.choice(spellings)
     if isinstance(value, int):
-        return rnd.choice([str(value), f"+{value}", hex(value)])
+        return rnd.choice([str(value), f"+{value}", hex(value), f"0o{value:o}", f"0{value}"])
     assert isinstance(value, str)
     style = rnd.choice(["plain", "single", "double"])
     candidates = {
