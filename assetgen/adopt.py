@@ -23,6 +23,7 @@ from .plan import Action, Plan
 from .project import Project
 from .render import KEPT_HINT
 from .selection import select
+from .spec import format_for_path
 from .store import open_cache
 
 _NAMES_SHOWN = 5
@@ -82,10 +83,15 @@ def adopt(
             changes[action.name] = entry
             if action.old_name:
                 changes[action.old_name] = None  # a rename: the old name leaves the lock
+            back = (
+                f"`assetgen build --force {action.name}` brings back the generated image"
+                if cache.has(entry.spec_hash)
+                else f"no generated image of this request is cached: `assetgen build --force "
+                f"{action.name}` would generate one (paid)"
+            )
             out.write(
                 f"adopted {action.name}: {entry.path} ({entry.width}x{entry.height}) is its "
-                f"output now; `assetgen build --force {action.name}` brings back the "
-                "generated image\n"
+                f"output now; {back}\n"
             )
         if changes:
             write_lock(project.lock_path, updated(lock, changes), project.state_file("lock.memo"))
@@ -101,37 +107,39 @@ def _adopted(project: Project, action: Action) -> tuple[LockEntry, bytes]:
 
     spec = action.spec
     assert spec is not None
+    # The edit is where the plan found it: the output path, or (an output moved since the
+    # edit) the locked path, which the next build then moves to the new one for free.
+    rel = action.source or spec.output
+    fmt = format_for_path(rel)
     try:
-        data = (project.root / spec.output).read_bytes()
+        data = (project.root / rel).read_bytes()
     except OSError as exc:
-        raise IntegrityError(f"{spec.output}: cannot read it ({exc.strerror or exc})") from None
+        raise IntegrityError(f"{rel}: cannot read it ({exc.strerror or exc})") from None
     try:
         info = imaging.probe(data)
     except IntegrityError as exc:
         raise IntegrityError(
-            f"{spec.output} is not a valid image ({exc}); nothing was adopted for it"
+            f"{rel} is not a valid image ({exc}); nothing was adopted for it"
         ) from None
-    if info.format != spec.format:
+    if info.format != fmt:
         raise IntegrityError(
-            f"{spec.output} is a {info.format.upper()} image, but its name says "
-            f"{spec.format.upper()}; save it as {spec.format.upper()} (or rename the output)"
+            f"{rel} is a {info.format.upper()} image, but its name says "
+            f"{fmt.upper()}; save it as {fmt.upper()} (or rename the output)"
         )
     sha = hashlib.sha256(data).hexdigest()
     base = action.locked
     if base is None or base.spec_hash != spec.spec_hash:
         # Someone's own file at a new asset's path, or an edit of an asset whose spec
         # changed since: recorded as the output of the manifest's current spec.
-        base = LockEntry(
-            spec.spec_hash, spec.request, spec.output, sha, 0, 1, 1, format=spec.format
-        )
+        base = LockEntry(spec.spec_hash, spec.request, rel, sha, 0, 1, 1, format=fmt)
     entry = replace(
         base,
-        path=spec.output,
+        path=rel,
         sha256=sha,
         bytes=len(data),
         width=info.width,
         height=info.height,
-        format=spec.format,
+        format=fmt,
         edited=True,
     )
     return entry, data

@@ -34,7 +34,7 @@ from .imagesize import header_size
 from .journal import Journal, JournalTask
 from .lock import LockEntry, Lockfile, updated, write_lock
 from .orphans import collect_unwanted, unwanted_tasks
-from .outpaths import outside_paths, use_problem
+from .outpaths import outside_paths, shown, use_problem
 from .outputs import remove_if_unchanged, write_output
 from .plan import Action, Plan
 from .plan import paths_to_check as plan_paths
@@ -751,6 +751,13 @@ class _Executor:
                 )
                 return JobResult(action.name, "delete", True, "kept", entry.path)
             return JobResult(action.name, "delete", True, "deleted", entry.path)
+        problem = use_problem(self.root, entry.path, self.manifest.output_dir)
+        if problem is not None and (self.root / entry.path).exists():
+            self.reporter.warn(
+                f"{shown(entry.path)}: kept, the path {problem} "
+                f"(asset `{action.name}` left the manifest)"
+            )
+            return JobResult(action.name, "delete", True, "kept", entry.path)
         if (
             not remove_if_unchanged(self.root, entry.path, entry.sha256, self.manifest.output_dir)
             and (self.root / entry.path).exists()

@@ -38,7 +38,7 @@ from .spec import FORMATS
 RESERVED = frozenset({".git", ".assetgen"})
 _DRIVE = re.compile(r"[A-Za-z]:")
 _FORMATS_HINT = ".png, .jpg, .jpeg or .webp"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line breaks
 
 
 def shown(rel: str) -> str:
@@ -51,6 +51,9 @@ def _parts_problem(rel: str) -> str | None:
         return "is empty"
     if "\0" in rel:
         return "contains a NUL character"
+    if _CONTROL.search(rel):
+        # An escape or a newline in a file name reaches every terminal that lists it.
+        return "contains a control character (such as an escape or a newline)"
     if "\\" in rel:
         return "contains a backslash (folders are separated by `/`)"
     if rel.startswith("/") or _DRIVE.match(rel):

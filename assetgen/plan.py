@@ -314,11 +314,21 @@ def _relocate(
     kept = _kept(spec, entry, digests, is_ours, f"; {renamed}" if renamed else "", (), old_name)
     if kept is not None:
         return kept
-    if entry.path != spec.output and digests.get(entry.path) == entry.sha256:
-        reason = renamed or "output moved"
-        return Action(
-            spec.name, "move", reason, spec=spec, locked=entry, source=entry.path, old_name=old_name
-        )
+    if entry.path != spec.output:
+        at_old = digests.get(entry.path)
+        if at_old == entry.sha256:
+            reason = renamed or "output moved"
+            return Action(
+                spec.name, "move", reason, spec=spec, locked=entry, source=entry.path,
+                old_name=old_name,
+            )  # fmt: skip
+        if at_old is not None and not is_ours(entry.path, at_old):
+            # Edited by hand, then its output moved: the edit stays where it is, kept,
+            # until adopted (then moved for free) or replaced with --force.
+            return Action(
+                spec.name, "modified", f"{MODIFIED} at {entry.path}; output moved",
+                spec=spec, locked=entry, source=entry.path, old_name=old_name,
+            )  # fmt: skip
     have = digests.get(spec.output)
     reason = "output missing" if have is None else "output modified"
     if renamed:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .journal import Journal
 from .lock import LockEntry, Lockfile
+from .outpaths import shown, use_problem
 from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 from .plan import Action
 from .spec import AssetSpec, Manifest
@@ -62,9 +63,17 @@ def guard_targets(
     for a in work:
         if a.locked is not None and a.action in ("move", "update", "restore", "delete"):
             stage(root, cache, a.locked)
-        if a.spec is None or a.action == "delete" or a.forced:
-            continue  # --force: the user chose to replace what is at the path
+        if a.spec is None or a.action == "delete":
+            continue
         target = a.spec.output
+        # Decided before anything is generated: a path the write would refuse (a symlink
+        # on the way) must not cost a generation first.
+        problem = use_problem(root, target)
+        if problem is not None:
+            blocked[a.name] = f"{shown(target)}: not written: the path {problem}"
+            continue
+        if a.forced:
+            continue  # --force: the user chose to replace what is at the path
         if a.action == "restore" and a.locked is not None and a.locked.path == target:
             continue  # restoring an asset's own output is what restore is for
         if a.action == "move" and a.source == target:

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .errors import UsageError
 from .fanout import Feed, run_workers
@@ -156,6 +156,11 @@ def open_remote(
             f"remote cache {display_url(url)}: not a valid URL ({exc})\n"
             "  hint: write it as file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
         ) from None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):  # %00 names no folder
+        raise UsageError(
+            f"remote cache {display_url(url)!r}: a control character (or its %-escape) is "
+            "in the URL\n  hint: write the URL without it"
+        )
     connect = remote_timeout() if timeout is None else timeout
     if scheme == "file":
         return FileRemote(url)

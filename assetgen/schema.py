@@ -209,7 +209,12 @@ def _translate(err: Any, positions: Positions, filename: str) -> list[tuple[Json
                 hint = (
                     "0 means a random seed to the gateway, which would not be reproducible; " + hint
                 )
-        return [at(path, f"{what} is {err.instance}, outside {lo}..{hi}", hint)]
+        bounds = (
+            f"outside {lo}..{hi}"
+            if lo is not None and hi is not None
+            else (f"below the minimum {lo}" if lo is not None else f"above the maximum {hi}")
+        )
+        return [at(path, f"{what} is {err.instance}, {bounds}", hint)]
     if kind == "minLength":
         return [at(path, f"{what} must not be empty")]
     if kind == "maxLength":

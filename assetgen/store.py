@@ -148,9 +148,19 @@ class LocalCache:
         return Path(self._blob_file(sha256))
 
     def has(self, spec_hash: str) -> bool:
+        """Whether the cache can serve ``spec_hash``: a record that reads as one, with a blob
+        present, so plan says "cached" only where build will not pay (asked only for the
+        assets a plan would generate, never on a null plan)."""
         if not is_spec_hash(spec_hash):
             return False
-        return os.path.isfile(self._spec_file(spec_hash)) or self._packs.get(spec_hash) is not None
+        try:
+            doc: Any = json.loads(self._spec_path(spec_hash).read_bytes())
+        except FileNotFoundError:
+            doc = self._packs.get(spec_hash)
+        except (OSError, ValueError, RecursionError):
+            return False
+        record = None if doc is None else _record_or_none(doc)
+        return record is not None and any(self.has_blob(sha) for sha, _ in record.blobs.values())
 
     def record(self, spec_hash: str) -> CacheRecord | None:
         return self._local_record(spec_hash)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 MAX_URL_LENGTH = 2048
 _NON_PUBLIC_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
@@ -136,6 +136,12 @@ def remote_url_problem(url: str) -> tuple[str, str] | None:
         return (
             f"is not a valid URL ({exc})",
             "use file:///shared/dir, http(s)://host/path or s3://bucket/prefix",
+        )
+
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):
+        return (
+            "has a control character (or its %-escape, such as %00) in it",
+            "write the URL without it",
         )
     scheme = parts.scheme.lower()
     if scheme not in REMOTE_SCHEMES:

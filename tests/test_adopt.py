@@ -304,3 +304,34 @@ def test_edited_lock_entries_read_the_same_by_both_readers() -> None:
     assert full.entries["hero"].edited and not full.entries["plain"].edited
     by_hand = parse_lock(text.replace("edited: true", "edited: false").encode())
     assert not by_hand.entries["hero"].edited
+
+
+def test_an_edit_whose_output_then_moved_is_kept_then_adopted_and_moved(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Retouch an icon, then change its output folder: the plan keeps the edit where it is
+    (not a silent restore of the original elsewhere); adopt records it; the next build
+    moves the edit to the new path for free."""
+    rec = RecordingProvider()
+    assert build(quickstart, rec)[0] == 0
+    edited = retouch(quickstart / "assets/icons/search.png")
+    manifest = quickstart / "assetgen.yaml"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("output: icons/", "output: ico/"),
+        encoding="utf-8",
+    )
+    code, out, _ = run(quickstart, "plan", "--provider", "draft", capsys=capsys)
+    line = next(ln for ln in out.splitlines() if "icon-search" in ln)
+    assert line.startswith("  ! icon-search"), out
+    assert "modified by hand at assets/icons/search.png; output moved" in line
+    assert run(quickstart, "check", "--provider", "draft", capsys=capsys)[0] == 1
+    code, _, _ = run(quickstart, "build", "--provider", "draft", capsys=capsys)
+    assert code == 0 and (quickstart / "assets/icons/search.png").read_bytes() == edited
+    assert not (quickstart / "assets/ico/search.png").exists()
+    assert run(quickstart, "adopt", "icon-search", "--provider", "draft", capsys=capsys)[0] == 0
+    calls = sum(rec.calls.values())
+    assert build(quickstart, rec)[0] == 0
+    assert sum(rec.calls.values()) == calls  # a move, free
+    assert (quickstart / "assets/ico/search.png").read_bytes() == edited
+    assert not (quickstart / "assets/icons/search.png").exists()
+    assert run(quickstart, "check", "--provider", "draft", capsys=capsys)[0] == 0

@@ -154,7 +154,8 @@ def test_a_local_record_naming_a_file_outside_the_cache_deletes_nothing(
     err = capsys.readouterr().err
     assert code == 0, out + err
     assert victim.read_bytes() == SECRET
-    assert "generating it again" in out + err
+    # The plan already counts a corrupt record as a miss, so it says what the build pays.
+    assert "restored hero (generated)" in out and "from cache" not in out.splitlines()[0]
     assert_built_right(root)
 
 
@@ -285,3 +286,27 @@ def test_a_journal_row_with_a_bad_spec_hash_or_size_is_not_used(tmp_path: Path) 
     journal.db.execute("INSERT INTO finished VALUES ('junk', 'x', '{not json', 0)")
     assert [name for name, _ in journal.finished()] == ["ok"]
     journal.close()
+
+
+def test_plan_and_build_agree_on_a_corrupt_local_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record that does not read as one (or whose blob is gone) is not "cached" in the
+    plan: the plan's estimate is what the build then pays."""
+    from assetgen.cli import main
+
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "assetgen.yaml").write_text(ONE)
+    assert build(root)[0] == 0
+    entry = read_lock(root / "assetgen.lock").entries["hero"]
+    h = spec_hex(entry.spec_hash)
+    record_file = root / ".assetgen" / "cache" / "specs" / h[:2] / f"{h}.json"
+    doc = json.loads(record_file.read_text())
+    doc["blobs"] = {"png": ["../../x", 7]}
+    record_file.write_text(json.dumps(doc))
+    output(root).unlink()
+    capsys.readouterr()
+    assert main(["-C", str(root), "plan", "--json", "--provider", "draft"]) == 0
+    (action,) = json.loads(capsys.readouterr().out)["actions"]
+    assert action["action"] == "restore" and action["cached"] is False

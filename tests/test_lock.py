@@ -265,7 +265,7 @@ def test_corrupt_yaml_names_the_line(broken: str, position: str, message: str) -
             "    bytes: lots",
             'assets.hero.bytes must be an integer, not the string "lots"',
         ),
-        ("    width: 2688", "    width: 0", "assets.hero.width is 0, outside 1"),
+        ("    width: 2688", "    width: 0", "assets.hero.width is 0, below the minimum 1"),
         ("    sha256: " + "ab" * 32, "    sha256: nothex", "assets.hero.sha256"),
         (
             "    format: png",

@@ -91,9 +91,12 @@ def test_symlinked_subfolder_is_neither_written_nor_deleted_through(
     edit(quickstart / "assetgen.yaml", "[search, settings, profile]", "[search, settings]")
     edit(quickstart / "assetgen.yaml", "a simple icon for", "a simple line icon for")
     before = tree(outside)
-    code, out = build(quickstart)
+    provider = RecordingProvider()
+    code, out = build(quickstart, provider)
     assert code == 1 and "goes through the symlink `assets/icons`" in out, out
     assert tree(outside) == before
+    # Known before anything is generated: not one generation paid for an unwritable path.
+    assert not [n for n in provider.calls if n.startswith("icon-")], provider.calls
 
 
 def test_writes_and_removals_check_the_path_again_at_use(tmp_path: Path) -> None:
@@ -177,6 +180,7 @@ def test_a_changed_output_dir_moves_the_images_and_keeps_the_old_files(
     [
         ('"assets/icons\\\\profile.png"', "contains a backslash"),
         ('"assets/a\\0b.png"', "contains a NUL character"),
+        ('"assets/a\\eb.png"', "contains a control character"),
         ("assets/.git/profile.png", "is inside `.git/`"),
         ("assets/.assetgen/profile.png", "is inside `.assetgen/`"),
         ("assets/icons/profile.gif", "does not end in"),
@@ -347,3 +351,21 @@ def test_case_variant_that_is_the_same_file_is_in_use(tmp_path: Path) -> None:
     (tmp_path / "assets/Icon.png").unlink()
     (tmp_path / "assets/Icon.png").write_bytes(b"png")  # now another file
     assert not in_use(tmp_path, "assets/Icon.png", claimed)
+
+
+@pytest.mark.parametrize("path", ["a\x1b[31mRED.png", "a\nline2.png", "a\x08b.png", "a\u2028b.png"])
+def test_control_characters_in_paths_are_refused_and_never_printed_raw(
+    quickstart: Path, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
+    """An escape or a newline in an output path (manifest or lock) would reach every terminal
+    that lists it: a located error, with the character shown as an escape."""
+    manifest = quickstart / "assetgen.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    escaped = path.encode("unicode_escape").decode("ascii")
+    manifest.write_text(
+        text.replace("output: icons/${topic}.png", f'output: "icons/{escaped}"'), encoding="utf-8"
+    )
+    capsys.readouterr()
+    assert run(quickstart, "validate") == 2
+    err = capsys.readouterr().err
+    assert "contains a control character" in err and "\x1b" not in err and "\x08" not in err

@@ -22,7 +22,7 @@ import httpx
 
 from .._version import __version__
 from ..errors import UsageError
-from .evolink_fetch import MAX_REDIRECTS, RateGuard, check_link, redirect_target
+from .evolink_fetch import MAX_REDIRECTS, RateGuard, UnsafeLink, check_link, redirect_target
 from .evolink_secrets import redact, scrub
 
 __all__ = ["redact"]  # re-exported: the provider's one redaction function lives in evolink_secrets
@@ -308,7 +308,10 @@ class Gateway:
                 guard = RateGuard(cfg.download_deadline, cfg.download_min_rate, self.monotonic())
                 with anyio.fail_after(cfg.download_deadline + cfg.read_timeout):
                     for hop in range(MAX_REDIRECTS + 1):
-                        check_link(url, cfg.base_url, redirected=hop > 0)
+                        try:
+                            check_link(url, cfg.base_url, redirected=hop > 0)
+                        except UnsafeLink as exc:  # its origin may echo the key
+                            raise UnsafeLink(redact(str(exc), cfg.api_key)) from None
                         trusted = trusted and _origin(url) == _origin(cfg.base_url)
                         headers = self._auth if trusted else {"User-Agent": USER_AGENT}
                         async with self.client.stream(
@@ -355,13 +358,18 @@ class Gateway:
     def _api_error(self, response: httpx.Response) -> ApiError:
         code, message, param = _envelope(response)
         key = self.config.api_key
+        # Redacted whole, then cut: a key cut in half by the cut would no longer match.
         return ApiError(
             response.status_code,
-            redact(code, key),
-            redact(message, key),
-            param=redact(param, key) if param else None,
-            retry_after=response.headers.get("retry-after"),
+            redact(code, key)[:_MAX_CODE],
+            redact(message, key)[:_MAX_MESSAGE],
+            param=redact(param, key)[:_MAX_CODE] if param else None,
+            retry_after=redact(response.headers.get("retry-after") or "", key)[:64] or None,
         )
+
+
+_MAX_MESSAGE = 500  # characters of a gateway's error message that reach a person
+_MAX_CODE = 100
 
 
 def _envelope(response: httpx.Response) -> tuple[str, str, str | None]:
@@ -379,7 +387,7 @@ def _envelope(response: httpx.Response) -> tuple[str, str, str | None]:
         str(code) if isinstance(code, (str, int)) and str(code) else str(response.status_code)
     )
     message = err.get("message")
-    message_text = message[:500] if isinstance(message, str) and message else default
+    message_text = message if isinstance(message, str) and message else default
     param = err.get("param")
     return code_text, message_text, param if isinstance(param, str) and param else None
 

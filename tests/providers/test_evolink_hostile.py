@@ -143,6 +143,18 @@ def test_a_key_body_alone_is_redacted_from_errors() -> None:
     assert BODY not in str(info.value) and "***" in str(info.value)
 
 
+@pytest.mark.parametrize("pad", [460, 480, 495])
+def test_a_key_cut_by_the_message_limit_is_still_redacted(pad: int) -> None:
+    """An error message is redacted whole, then cut: a key that straddles the cut does not
+    leave its first part behind."""
+    script = Script().submit(error(400, "bad", "x" * pad + BODY, param="p"))
+    p = make_provider(script.handler)
+    with pytest.raises(PermanentProviderError) as info:
+        run(p.generate(spec(), RecordingContext()))
+    text = str(info.value)
+    assert BODY[:8] not in text, text[-80:]
+
+
 def test_credits_json_keeps_only_known_fields(capsys: pytest.CaptureFixture[str]) -> None:
     """Unknown fields, echoed headers and non-finite numbers never reach `credits --json`."""
     p = make_provider(echoing_gateway())
