@@ -28,9 +28,9 @@ if TYPE_CHECKING:
         ProviderError,
         UsageError,
     )
-    from .lock import LockEntry, Lockfile, read_lock, write_lock
-    from .manifest import parse_manifest
-    from .plan import Action, Plan, make_plan
+    from .lock.model import LockEntry, Lockfile, read_lock, write_lock
+    from .manifest.resolve import parse_manifest
+    from .plan.planner import Action, Plan, make_plan
     from .project import Project, find_project
     from .spec import HASH_VERSION, AssetSpec, Manifest, spec_hash
 
@@ -41,14 +41,14 @@ _EXPORTS = {
     "ManifestError": "errors",
     "ProviderError": "errors",
     "UsageError": "errors",
-    "LockEntry": "lock",
-    "Lockfile": "lock",
-    "read_lock": "lock",
-    "write_lock": "lock",
-    "parse_manifest": "manifest",
-    "Action": "plan",
-    "Plan": "plan",
-    "make_plan": "plan",
+    "LockEntry": "lock.model",
+    "Lockfile": "lock.model",
+    "read_lock": "lock.model",
+    "write_lock": "lock.model",
+    "parse_manifest": "manifest.resolve",
+    "Action": "plan.planner",
+    "Plan": "plan.planner",
+    "make_plan": "plan.planner",
     "Project": "project",
     "find_project": "project",
     "HASH_VERSION": "spec",
@@ -94,7 +94,7 @@ def __getattr__(name: str) -> Any:
 
 def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     """Load ``project``'s manifest and lock and plan against its cache and files."""
-    from .store import project_cache
+    from .cache.store import project_cache
 
     manifest = project.load_manifest(provider)
     cache = project_cache(project, manifest, push=False)

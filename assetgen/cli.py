@@ -287,7 +287,7 @@ def _positive_int(text: str) -> int:
 
 
 def _shard(text: str) -> tuple[int, int]:
-    from .shard import parse_shard
+    from .build.shard import parse_shard
 
     try:
         return parse_shard(text)
@@ -306,7 +306,7 @@ def _credits(text: str) -> float:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import commands
+    from .commands import project as commands
 
     if args.command == "schema":
         return commands.print_schema("lock" if args.lock else "manifest")
@@ -317,13 +317,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return serve_command(args)
     if args.command == "merge-lock":  # run by git in the repository; no project of its own
-        from .sharing import merge_lock
+        from .commands.sharing import merge_lock
 
         return merge_lock(args.files)
     project = find_project(args.directory, args.manifest, search=args.command != "init")
     if args.command == "init":
         if args.git:
-            from .sharing import init_git
+            from .commands.sharing import init_git
 
             if args.force or not project.manifest_path.exists():
                 commands.init(project, force=args.force)
@@ -340,7 +340,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             selection=tuple(args.names),
         )
     if args.command == "build":
-        from .selection import BuildOptions
+        from .build.selection import BuildOptions
 
         options = BuildOptions(
             jobs=args.jobs,
@@ -361,7 +361,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             gallery=args.gallery,
         )
     if args.command == "adopt":
-        from .adopt import adopt
+        from .build.adopt import adopt
 
         return adopt(project, list(args.names), provider=args.provider)
     if args.command == "gallery":
@@ -388,7 +388,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.cache_command == "info":
             return commands.cache_info(project)
         if args.cache_command in ("push", "pull"):
-            from .sharing import cache_transfer
+            from .commands.sharing import cache_transfer
 
             return cache_transfer(
                 project,

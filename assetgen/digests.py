@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from .limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
+from .schema.limits import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPEC_HASH = re.compile(r"sha256:[0-9a-f]{64}")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BuildLockedError, LockfileError, UsageError
-from .lock import Lockfile, read_lock, yaml_str
-from .lockcost import priced
+from .lock.cost import priced
+from .lock.model import Lockfile, read_lock, yaml_str
 from .outpaths import output_dir_problem
-from .paid import journalled_tasks, mark_paid
-from .plan import Plan, make_plan, paths_to_check
+from .plan.paid import journalled_tasks, mark_paid
+from .plan.planner import Plan, make_plan, paths_to_check
 from .spec import Manifest
 from .statcache import StatCache
 
@@ -124,10 +124,10 @@ class Project:
             ) from None
         if provider is not None and provider not in PROVIDERS:
             raise UsageError(f"unknown provider `{provider}`; known: {', '.join(PROVIDERS)}")
-        from .manifest_memo import load_manifest
+        from .manifest.memo import load_manifest
 
         def parse(text: bytes, origins: dict[str, list[str]] | None) -> Manifest:
-            from .manifest import parse_manifest
+            from .manifest.resolve import parse_manifest
 
             return parse_manifest(
                 text,
@@ -152,7 +152,7 @@ class Project:
         try:
             return read_lock(self.lock_path, memo_path)
         except LockfileError as exc:  # a broken lock: say what deleting it would cost
-            from .store import LocalCache, cache_root
+            from .cache.store import LocalCache, cache_root
 
             cache = LocalCache(cache_root(self))
             raise priced(exc, lambda: self.load_manifest(remember=False), cache.has) from None

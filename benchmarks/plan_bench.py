@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from assetgen.catalog import MODELS
-from assetgen.lock import LockEntry, Lockfile, format_lock
+from assetgen.lock.model import LockEntry, Lockfile, format_lock
 from assetgen.spec import derive_seed, spec_hash
 
 SIZES = ("1:1", "16:9", "4:3", "3:2", "9:16")

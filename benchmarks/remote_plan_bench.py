@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assetgen.cache.remote.stores import open_remote
+from assetgen.cache.tiered import TieredCache
 from assetgen.project import Project
-from assetgen.remote import open_remote
-from assetgen.tiered import TieredCache
 
 
 class Distant:

@@ -66,7 +66,7 @@ def write_project(root: Path, n: int) -> Path:
 def requests_of(root: Path) -> list[dict[str, Any]]:
     """The submit bodies the build will send, from the project's specs."""
     import assetgen
-    from assetgen.providers.evolink_task import request_body
+    from assetgen.providers.evolink.task import request_body
 
     manifest = assetgen.find_project(root).load_manifest()
     return [request_body(spec) for spec in manifest.specs]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_example
 
-from assetgen import commands
+from assetgen.build.selection import BuildOptions
+from assetgen.commands import project as commands
 from assetgen.project import find_project
-from assetgen.selection import BuildOptions
 
 
 def build(root: Path, *, gallery: bool = False, as_json: bool = False, **opts: object) -> str:

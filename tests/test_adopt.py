@@ -15,9 +15,9 @@ from test_build import build
 from test_plan import make_entry, make_spec, only, plan_for
 
 from assetgen.cli import main
-from assetgen.lock import Lockfile, format_lock, parse_lock, read_lock
-from assetgen.lockfast import parse_canonical
-from assetgen.plan import make_plan, paths_to_check
+from assetgen.lock.fast import parse_canonical
+from assetgen.lock.model import Lockfile, format_lock, parse_lock, read_lock
+from assetgen.plan.planner import make_plan, paths_to_check
 
 HERO = "assets/hero-home.png"
 
@@ -279,7 +279,7 @@ def test_missing_adopted_file_restores_the_edit_when_the_cache_has_it(kept: bool
 
 def test_edited_survives_the_lock_memo(tmp_path: Path) -> None:
     """The memo's rows carry `edited` too: a lock read back from its memo is the same lock."""
-    from assetgen.lock import write_lock
+    from assetgen.lock.model import write_lock
 
     lock = Lockfile({"hero": make_entry(make_spec(), sha256="ab" * 32, edited=True)})
     write_lock(tmp_path / "assetgen.lock", lock, tmp_path / "lock.memo")

@@ -14,16 +14,16 @@ import pytest
 from servers import nginx_binary, nginx_server
 from test_remote_cache import entries, image, record
 
-from assetgen import blobpacks
-from assetgen.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
-from assetgen.cachesync import pull_all, push_all
+from assetgen.cache import blobpacks
+from assetgen.cache.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
+from assetgen.cache.recordpacks import RecordPacks
+from assetgen.cache.remote.stores import Blob, Kind, RemoteUnavailable, Sink, open_remote
+from assetgen.cache.store import LocalCache, replace_record
+from assetgen.cache.sync import pull_all, push_all
+from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError
 from assetgen.fsutil import TEMP_PREFIX
-from assetgen.lock import LockEntry
-from assetgen.recordpacks import RecordPacks
-from assetgen.remote import Blob, Kind, RemoteUnavailable, Sink, open_remote
-from assetgen.store import LocalCache, replace_record
-from assetgen.tiered import TieredCache
+from assetgen.lock.model import LockEntry
 
 
 def sha(data: bytes) -> str:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import RecordingProvider, tree
 
-from assetgen import commands
-from assetgen.build import BuildOptions
+from assetgen.build.run import BuildOptions
 from assetgen.cli import main
-from assetgen.lock import read_lock
+from assetgen.commands import project as commands
+from assetgen.lock.model import read_lock
 from assetgen.project import find_project
 
 
@@ -160,7 +160,7 @@ def test_failed_asset_stays_out_of_the_lock_and_others_finish(quickstart: Path) 
 
 def test_last_build_failures_are_remembered_until_that_asset_builds(quickstart: Path) -> None:
     """The failures record names the failed asset and its spec; a later success clears it."""
-    from assetgen.failures import read_failures
+    from assetgen.build.failures import read_failures
 
     record = quickstart / ".assetgen" / "assetgen.failures.json"
     code, _ = build(quickstart, RecordingProvider(fail={"icon-search": "refused: policy"}))

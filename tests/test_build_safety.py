@@ -11,7 +11,7 @@ from conftest import RecordingProvider
 from test_build import build, edit
 
 from assetgen.cli import main
-from assetgen.lock import read_lock
+from assetgen.lock.model import read_lock
 
 TWO = """\
 version: 1
@@ -51,8 +51,8 @@ def test_swapped_outputs_without_a_cache_lose_nothing(tmp_path: Path) -> None:
 
 def test_move_copies_the_committed_bytes_not_another_generation(tmp_path: Path) -> None:
     """A moved output keeps its exact committed bytes even when the cache holds another generation."""
+    from assetgen.cache.store import CacheRecord, LocalCache
     from assetgen.providers.draft import render_draft
-    from assetgen.store import CacheRecord, LocalCache
 
     (tmp_path / "assetgen.yaml").write_text(TWO)
     assert build(tmp_path)[0] == 0
@@ -121,7 +121,7 @@ def test_force_records_the_new_generation(quickstart: Path) -> None:
     """After --force, the cache and the lock describe the new generation, not the first one."""
     assert build(quickstart)[0] == 0
     first = read_lock(quickstart / "assetgen.lock").entries["icon-search"]
-    from assetgen.store import LocalCache
+    from assetgen.cache.store import LocalCache
 
     cache = LocalCache(quickstart / ".assetgen/cache")
     old = cache.record(first.spec_hash)

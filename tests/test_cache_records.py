@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from test_build import build
 
-from assetgen.blobpacks import PackWriter, read_packs
-from assetgen.journal import Journal
-from assetgen.lock import read_lock
-from assetgen.orphans import spec_of
-from assetgen.remote import open_remote
-from assetgen.store import CacheRecord, LocalCache, spec_hex
-from assetgen.tiered import TieredCache
+from assetgen.build.journal import Journal
+from assetgen.build.orphans import spec_of
+from assetgen.cache.blobpacks import PackWriter, read_packs
+from assetgen.cache.remote.stores import open_remote
+from assetgen.cache.store import CacheRecord, LocalCache, spec_hex
+from assetgen.cache.tiered import TieredCache
+from assetgen.lock.model import read_lock
 
 ONE = """\
 version: 1

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assetgen import commands
 from assetgen._version import __version__
-from assetgen.build import BuildOptions
+from assetgen.build.run import BuildOptions
 from assetgen.cli import main
+from assetgen.commands import project as commands
 from assetgen.project import find_project
 
 

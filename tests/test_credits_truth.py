@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from test_evolink_emulator import env_for, failures, finish, many_assets, start, summary_of
 
-from assetgen.journal import Journal
-from assetgen.lock import read_lock
+from assetgen.build.journal import Journal
+from assetgen.lock.model import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")

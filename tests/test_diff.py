@@ -10,7 +10,7 @@ import pytest
 from pages import Page, build, committed_design_system, edit, git
 
 from assetgen.cli import main
-from assetgen.diffview import word_diff
+from assetgen.views.diff import word_diff
 
 
 @pytest.fixture

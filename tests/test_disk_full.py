@@ -21,10 +21,10 @@ import pytest
 from conftest import copy_example
 
 from assetgen import fsutil
+from assetgen.build.journal import Journal
 from assetgen.cli import main
 from assetgen.errors import DiskFullError
-from assetgen.journal import Journal
-from assetgen.lock import read_lock
+from assetgen.lock.model import read_lock
 
 
 def _no_space(*_: Any, **__: Any) -> Any:
@@ -182,11 +182,11 @@ def test_a_build_on_a_disk_that_fills_ends_with_exit_1_and_resumes(
 
             m.setattr(Journal, "__init__", init)
         elif seam == "lock":
-            from assetgen import lock
+            from assetgen.lock import model as lock
 
             m.setattr(lock, "atomic_write", _fails_after(after, lock.atomic_write))
         else:
-            from assetgen import outputs
+            from assetgen.build import outputs
 
             m.setattr(outputs, "atomic_write", _fails_after(after, outputs.atomic_write))
         code, events, err = _build(root, capsys)
@@ -235,7 +235,7 @@ def test_an_untranslated_enospc_is_still_not_called_a_bug(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The CLI's last line of defence: an ENOSPC from anywhere is exit 1, no traceback."""
-    from assetgen import commands
+    from assetgen.commands import project as commands
 
     def validate(*_: Any, **__: Any) -> int:
         raise OSError(errno.ENOSPC, "No space left on device", "somewhere.bin")

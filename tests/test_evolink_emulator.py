@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assetgen.catalog import MODELS
-from assetgen.lock import read_lock
+from assetgen.lock.model import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")
@@ -389,7 +389,7 @@ def test_download_check_catches_cut_and_damaged_images() -> None:
     from assetgen.emulator.app import render_result
     from assetgen.emulator.state import Task
     from assetgen.errors import IntegrityError
-    from assetgen.providers.evolink_task import check_complete
+    from assetgen.providers.evolink.task import check_complete
 
     request: dict[str, Any] = {"model": "krea-2-turbo", "prompt": "a check", "size": "1:1"}
     request.update(quality="1K", seed=1, nsfw_check=False)

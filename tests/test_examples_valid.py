@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from assetgen import catalog, cli, parse_manifest, schema, yamlpos
+from assetgen import catalog, cli, parse_manifest
+from assetgen.schema import shipped as schema
+from assetgen.schema import yamlpos
 from assetgen.spec import AssetSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,12 +11,12 @@ import pytest
 from conftest import RecordingProvider
 from pages import Page, build, built_design_system, edit
 
-from assetgen import commands
+from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
-from assetgen.gallery import build_gallery
+from assetgen.commands import project as commands
 from assetgen.project import find_project
-from assetgen.selection import BuildOptions
-from assetgen.thumbs import THUMB_PX, ThumbnailCache, render_thumbnail
+from assetgen.views.gallery import build_gallery
+from assetgen.views.thumbs import THUMB_PX, ThumbnailCache, render_thumbnail
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assetgen import parse_manifest, yamlpos
+from assetgen import parse_manifest
 from assetgen.errors import ManifestError
+from assetgen.schema import yamlpos
 from assetgen.spec import HASH_VERSION, REQUEST_FIELDS, derive_seed, spec_hash
 
 SEED_MIN, SEED_MAX = 1, 1_048_576

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from servers import nginx_binary, nginx_server
 
-from assetgen.http11 import Connection, ConnectionClosed, ProtocolError
-from assetgen.remote import RemoteUnavailable
-from assetgen.remote_http import HttpRemote
+from assetgen.cache.remote.http import HttpRemote
+from assetgen.cache.remote.http11 import Connection, ConnectionClosed, ProtocolError
+from assetgen.cache.remote.stores import RemoteUnavailable
 
 
 @pytest.fixture

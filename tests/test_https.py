@@ -13,8 +13,8 @@ import pytest
 from servers import nginx_binary, nginx_server
 from test_pipeline import fetch
 
-from assetgen.remote import RemoteUnavailable
-from assetgen.remote_http import HttpRemote
+from assetgen.cache.remote.http import HttpRemote
+from assetgen.cache.remote.stores import RemoteUnavailable
 
 KEYS = [f"{i:064x}" for i in range(30)]
 

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assetgen import cli, yamlpos
+from assetgen import cli
 from assetgen.errors import LockfileError
-from assetgen.lock import (
+from assetgen.lock.model import (
     HEADER,
     LockEntry,
     Lockfile,
@@ -26,7 +26,8 @@ from assetgen.lock import (
     write_lock,
     yaml_str,
 )
-from assetgen.schema import load_schema
+from assetgen.schema import yamlpos
+from assetgen.schema.shipped import load_schema
 from assetgen.spec import spec_hash
 
 SAFE_PATH = re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from assetgen import lock as lockmod
 from assetgen import memo
 from assetgen.cli import main
 from assetgen.errors import LockfileError
-from assetgen.lock import LockEntry, Lockfile, format_lock, parse_lock, read_lock, updated
-from assetgen.lockfast import parse_canonical
+from assetgen.lock import model as lockmod
+from assetgen.lock.fast import parse_canonical
+from assetgen.lock.model import LockEntry, Lockfile, format_lock, parse_lock, read_lock, updated
 from assetgen.spec import HASH_VERSION, spec_hash
 
 
@@ -283,8 +283,8 @@ def test_a_manifest_memo_of_another_layout_is_ignored(
     """Memos written by code whose AssetSpec had `size` and `quality` the other way round
     (no manual format bump) made plan read size "2K", quality "16:9". The memo keys hold the
     field layout: both the whole-manifest memo and the block memo (an edit) are rebuilt."""
-    from assetgen import manifest_memo
-    from assetgen.manifest import parse_manifest
+    from assetgen.manifest import memo as manifest_memo
+    from assetgen.manifest.resolve import parse_manifest
 
     def parse(data: bytes, origins: dict[str, list[str]] | None) -> object:
         return parse_manifest(data, "assetgen.yaml", origins=origins)
@@ -328,7 +328,7 @@ def test_a_cache_record_with_bad_credits_is_corrupt(tmp_path: Path, credits: str
     (ValueError, which every reader of records treats as such), so it never becomes a lock entry."""
     import json
 
-    from assetgen.store import CacheRecord
+    from assetgen.cache.store import CacheRecord
 
     text = json.dumps(
         {"spec_hash": "sha256:" + "a" * 64, "width": 8, "height": 8,

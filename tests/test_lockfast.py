@@ -7,9 +7,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assetgen.lock import LockEntry, Lockfile, format_lock, parse_lock
-from assetgen.lockfast import parse_canonical
-from assetgen.schema import load_schema
+from assetgen.lock.fast import parse_canonical
+from assetgen.lock.model import LockEntry, Lockfile, format_lock, parse_lock
+from assetgen.schema.shipped import load_schema
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40

@@ -9,8 +9,8 @@ import pytest
 
 from assetgen.cli import main
 from assetgen.errors import ManifestError
-from assetgen.limits import MAX_ASSETS
-from assetgen.manifest import parse_manifest
+from assetgen.manifest.resolve import parse_manifest
+from assetgen.schema.limits import MAX_ASSETS
 
 
 def _matrix(a: int, b: int) -> bytes:

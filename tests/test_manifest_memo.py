@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assetgen.errors import ManifestError
-from assetgen.manifest import parse_manifest
-from assetgen.manifest_memo import load_manifest, split_blocks
+from assetgen.manifest.memo import load_manifest, split_blocks
+from assetgen.manifest.resolve import parse_manifest
 from assetgen.spec import Manifest
 
 BASE = """\

@@ -18,9 +18,9 @@ from conftest import RecordingProvider, tree
 from test_build import build, edit
 from test_interrupts import build_again, start_build, wait_for_finished
 
+from assetgen.build.outputs import remove_if_unchanged, write_output
 from assetgen.cli import main
-from assetgen.lock import read_lock
-from assetgen.outputs import remove_if_unchanged, write_output
+from assetgen.lock.model import read_lock
 
 DRAFT = ("--provider", "draft")
 
@@ -203,7 +203,7 @@ def test_the_lock_schema_refuses_a_backslash_anywhere() -> None:
     """The published schema says what the reader enforces (not only a leading backslash)."""
     import re
 
-    from assetgen.schema import load_schema
+    from assetgen.schema.shipped import load_schema
 
     pattern = re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
     assert pattern.search("assets/hero.png")
@@ -304,7 +304,7 @@ def test_moves_of_a_killed_build_are_finished_by_the_next(quickstart: Path) -> N
 
 def test_a_pending_removal_never_takes_a_changed_or_wanted_file(quickstart: Path) -> None:
     """Journalled removals go only while the file has the locked bytes and nothing wants it."""
-    from assetgen.journal import Journal
+    from assetgen.build.journal import Journal
 
     assert build(quickstart)[0] == 0
     lock = read_lock(quickstart / "assetgen.lock")
@@ -341,7 +341,7 @@ def test_case_only_rename_leaves_one_file(quickstart: Path) -> None:
 
 def test_case_variant_that_is_the_same_file_is_in_use(tmp_path: Path) -> None:
     """On a case-insensitive file system both names are one file: never removed as the old one."""
-    from assetgen.relocate import claimed_paths, in_use
+    from assetgen.build.relocate import claimed_paths, in_use
 
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets/icon.png").write_bytes(b"png")

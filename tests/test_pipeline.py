@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from servers import nginx_binary, nginx_server
 
+from assetgen.cache.remote.http import HttpRemote, pipeline_depth
+from assetgen.cache.remote.stores import Blob, RemoteUnavailable
 from assetgen.errors import UsageError
-from assetgen.remote import Blob, RemoteUnavailable
-from assetgen.remote_http import HttpRemote, pipeline_depth
 
 KEYS = [f"{i:064x}" for i in range(40)]
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from assetgen import cli, render
+from assetgen import cli
 from assetgen.catalog import MODELS
-from assetgen.lock import LockEntry, Lockfile
-from assetgen.plan import Action, Change, Plan, make_plan, paths_to_check
+from assetgen.lock.model import LockEntry, Lockfile
+from assetgen.plan import render
+from assetgen.plan.planner import Action, Change, Plan, make_plan, paths_to_check
 from assetgen.spec import REQUEST_FIELDS, AssetSpec, derive_seed, spec_hash
 
 GOLDEN = Path(__file__).parent / "golden" / "plan.txt"

@@ -27,14 +27,14 @@ from servers import (
 )
 
 from assetgen import cli
-from assetgen.cachesync import pull_all, push_all
+from assetgen.cache.remote.http import HttpRemote
+from assetgen.cache.remote.stores import FileRemote, open_remote, remote_timeout
+from assetgen.cache.store import CacheRecord, LocalCache, open_cache, spec_hex
+from assetgen.cache.sync import pull_all, push_all
+from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError, UsageError
-from assetgen.lock import LockEntry
+from assetgen.lock.model import LockEntry
 from assetgen.project import Project
-from assetgen.remote import FileRemote, open_remote, remote_timeout
-from assetgen.remote_http import HttpRemote
-from assetgen.store import CacheRecord, LocalCache, open_cache, spec_hex
-from assetgen.tiered import TieredCache
 
 SPEC = "sha256:" + "ab" * 32
 
@@ -429,7 +429,7 @@ def test_netrc_credentials_only_for_their_own_host(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A netrc `default` entry is never sent to a remote it does not name."""
-    from assetgen.remote_http import _credentials
+    from assetgen.cache.remote.http import _credentials
 
     rc = tmp_path / "netrc"
     rc.write_text(
@@ -444,9 +444,9 @@ def test_netrc_credentials_only_for_their_own_host(
 def test_none_in_the_environment_turns_the_remote_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from assetgen.cache.store import project_cache
     from assetgen.project import find_project
     from assetgen.spec import Manifest
-    from assetgen.store import project_cache
 
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "none")
     project = find_project(tmp_path)
@@ -460,8 +460,8 @@ def test_none_in_the_environment_turns_the_remote_off(
 def test_a_bad_url_in_the_environment_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from assetgen.cache.store import project_cache
     from assetgen.project import find_project
-    from assetgen.store import project_cache
 
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "gopher://cache.example.com/x")
     with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*unknown scheme `gopher`"):
@@ -474,8 +474,8 @@ def test_a_malformed_url_in_the_environment_is_a_usage_error(
 ) -> None:
     """An unclosed IPv6 bracket is a usage error naming the variable (no ValueError
     traceback), and the user info of the malformed URL is not shown."""
+    from assetgen.cache.store import project_cache
     from assetgen.project import find_project
-    from assetgen.store import project_cache
 
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", url)
     with pytest.raises(UsageError, match=r"^ASSETGEN_REMOTE_CACHE: .*not a valid URL") as info:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from assetgen.report import BuildSummary, JobResult, LiveReporter, outcome
+from assetgen.build.report import BuildSummary, JobResult, LiveReporter, outcome
 
 
 def result(name: str, ok: bool, source: str, error: str | None = None) -> JobResult:

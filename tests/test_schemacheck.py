@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from assetgen.schema import load_schema
-from assetgen.schemacheck import Validator
+from assetgen.schema.shipped import load_schema
+from assetgen.schema.validator import Validator
 
 scalars = st.one_of(
     st.none(),

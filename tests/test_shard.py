@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from assetgen.build.shard import in_shard, parse_shard, select_shard, shard_of
 from assetgen.errors import UsageError
-from assetgen.shard import in_shard, parse_shard, select_shard, shard_of
 
 
 @pytest.mark.parametrize(("text", "expected"), [("1/3", (1, 3)), ("3/3", (3, 3)), (" 2 / 5 ", (2, 5)), ("1/1", (1, 1))])  # fmt: skip

@@ -11,9 +11,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assetgen import cli, parse_manifest, yamlpos
-from assetgen.lock import yaml_str
-from assetgen.yamlcore import CoreLoader
+from assetgen import cli, parse_manifest
+from assetgen.lock.model import yaml_str
+from assetgen.schema import yamlpos
+from assetgen.schema.yamlcore import CoreLoader
 
 CORE: list[tuple[str, Any]] = [
     # booleans: true/false in three spellings only
@@ -156,7 +157,7 @@ def test_a_memo_of_the_yaml_1_1_reading_is_not_served(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A manifest memoised by a YAML 1.1 reading (same assetgen version) is read again."""
-    from assetgen import manifest_memo
+    from assetgen.manifest import memo as manifest_memo
     from assetgen.project import Project
 
     (tmp_path / "assetgen.yaml").write_text(MANIFEST.format(prompt="a city", seed="017"))

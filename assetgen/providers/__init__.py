@@ -44,7 +44,7 @@ class _Delayed:
 
 
 def _evolink() -> Provider:
-    from .evolink import from_env
+    from .evolink.provider import from_env
 
     return from_env()
 

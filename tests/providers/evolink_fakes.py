@@ -16,8 +16,8 @@ from PIL import Image
 
 from assetgen.catalog import MODELS
 from assetgen.providers.base import TaskRef
-from assetgen.providers.evolink import EvoLinkProvider
-from assetgen.providers.evolink_http import EvoLinkConfig
+from assetgen.providers.evolink.http import EvoLinkConfig
+from assetgen.providers.evolink.provider import EvoLinkProvider
 
 KEY = "sk-evo-TESTKEY0123456789abcdef"
 BASE = "https://api.evolink.test"

@@ -33,8 +33,8 @@ from assetgen.errors import (
     TransientProviderError,
 )
 from assetgen.providers.base import Generated, TaskRef
-from assetgen.providers.evolink import idempotency_key
-from assetgen.providers.evolink_retry import WINDOW_DECREASE
+from assetgen.providers.evolink.provider import idempotency_key
+from assetgen.providers.evolink.retry import WINDOW_DECREASE
 from assetgen.spec import AssetSpec
 
 pytestmark = pytest.mark.anyio

@@ -13,14 +13,14 @@ import httpx
 import pytest
 from evolink_fakes import FakeClock, FakeGateway, error
 
-from assetgen import commands
-from assetgen.build import BuildOptions, run_build
+from assetgen.build.journal import Journal
+from assetgen.build.report import LineReporter
+from assetgen.build.run import BuildOptions, run_build
+from assetgen.cache.store import open_cache
+from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError
-from assetgen.journal import Journal
-from assetgen.lock import read_lock
+from assetgen.lock.model import read_lock
 from assetgen.project import find_project
-from assetgen.report import LineReporter
-from assetgen.store import open_cache
 
 NAMES = ["hero-home", "icon-profile", "icon-search", "icon-settings"]
 

@@ -9,12 +9,12 @@ import httpx
 import pytest
 from evolink_fakes import KEY, Script, jsonr, make_provider
 
-from assetgen import commands
 from assetgen.cli import main
+from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError, UsageError
 from assetgen.providers import create_provider
-from assetgen.providers.evolink import EvoLinkProvider
-from assetgen.providers.evolink_http import DEFAULT_BASE_URL, config_from_env
+from assetgen.providers.evolink.http import DEFAULT_BASE_URL, config_from_env
+from assetgen.providers.evolink.provider import EvoLinkProvider
 
 
 def test_missing_key_is_a_usage_error_naming_the_variable() -> None:

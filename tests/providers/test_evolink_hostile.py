@@ -31,16 +31,17 @@ from PIL import Image, ImageFile
 from test_draft import make_spec
 from test_evolink_build import build, journal_tasks
 
-from assetgen import cli, commands
+from assetgen import cli
+from assetgen.build.journal import Journal
 from assetgen.catalog import MODELS
+from assetgen.commands import project as commands
 from assetgen.errors import IntegrityError, PermanentProviderError, TransientProviderError
 from assetgen.imaging import verify
-from assetgen.journal import Journal
-from assetgen.lock import parse_lock
-from assetgen.providers import evolink as evolink_module
-from assetgen.providers.evolink import EvoLinkProvider
-from assetgen.providers.evolink_http import EvoLinkConfig
-from assetgen.providers.evolink_task import check_complete
+from assetgen.lock.model import parse_lock
+from assetgen.providers.evolink import provider as evolink_module
+from assetgen.providers.evolink.http import EvoLinkConfig
+from assetgen.providers.evolink.provider import EvoLinkProvider
+from assetgen.providers.evolink.task import check_complete
 from assetgen.spec import AssetSpec
 
 BODY = KEY.removeprefix("sk-evo-")
@@ -189,7 +190,7 @@ def test_a_bad_journalled_task_id_is_ignored_not_sent(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An id an older assetgen journalled unchecked is dropped with a warning, not polled."""
-    from assetgen.manifest import parse_manifest
+    from assetgen.manifest.resolve import parse_manifest
 
     manifest = parse_manifest((quickstart / "assetgen.yaml").read_bytes(), "assetgen.yaml")
     hero = next(s for s in manifest.specs if s.name == "hero-home")
@@ -372,7 +373,7 @@ def test_a_trickling_download_fails_and_is_retried(config: dict[str, Any], messa
 
 
 def test_download_knobs_come_from_the_environment() -> None:
-    from assetgen.providers.evolink_http import config_from_env
+    from assetgen.providers.evolink.http import config_from_env
 
     cfg = config_from_env(
         {
@@ -400,7 +401,7 @@ def test_result_links_are_not_locked_or_cached(quickstart: Path) -> None:
 
 def test_an_old_lock_with_result_links_still_reads() -> None:
     """A lock written before this change (with `results:`) reads, and the links are dropped."""
-    from assetgen.lock import format_lock
+    from assetgen.lock.model import format_lock
 
     text = (
         "version: 1\nhash_version: 1\nassets:\n  hero:\n"

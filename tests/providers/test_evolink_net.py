@@ -10,8 +10,8 @@ import anyio
 import httpx
 import pytest
 
-from assetgen.providers import evolink_net
-from assetgen.providers.evolink_net import FastTransport, make_client
+from assetgen.providers.evolink import net as evolink_net
+from assetgen.providers.evolink.net import FastTransport, make_client
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 

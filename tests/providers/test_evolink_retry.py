@@ -6,7 +6,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from assetgen.providers.evolink_retry import AIMDWindow, Backoff, parse_retry_after
+from assetgen.providers.evolink.retry import AIMDWindow, Backoff, parse_retry_after
 
 NOW = 1_767_225_600.0
 

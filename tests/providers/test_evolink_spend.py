@@ -11,14 +11,14 @@ import pytest
 from evolink_fakes import FakeClock, FakeGateway, RecordingContext, jsonr, make_provider
 from test_evolink import spec
 
-from assetgen import commands
-from assetgen.build import BuildOptions
+from assetgen.build.journal import Journal
+from assetgen.build.report import BuildSummary, JobResult, LineReporter, RecordingReporter
+from assetgen.build.run import BuildOptions
+from assetgen.build.tasks import TaskContext
+from assetgen.commands import project as commands
 from assetgen.errors import UsageError
-from assetgen.journal import Journal
 from assetgen.project import find_project
-from assetgen.providers.evolink import idempotency_key
-from assetgen.report import BuildSummary, JobResult, LineReporter, RecordingReporter
-from assetgen.tasks import TaskContext
+from assetgen.providers.evolink.provider import idempotency_key
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_rate_notes_reach_the_reporters() -> None:
     line.rate_limited(None)
     assert err.getvalue().count("warning:") == 1 and "6 in flight (was 16)" in err.getvalue()
 
-    from assetgen.report import LiveReporter
+    from assetgen.build.report import LiveReporter
 
     screen = io.StringIO()
     live = LiveReporter(screen)

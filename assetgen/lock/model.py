@@ -1,0 +1,382 @@
+"""``assetgen.lock``: what was built from what.
+
+The file is YAML in one fixed layout that assetgen writes by hand rather than
+through a YAML emitter: sorted by asset name, one block per asset, one key per line
+and the request on one line, so that a change to one asset is a change to that
+asset's lines only, and two branches touching different assets merge cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import memo
+from ..errors import LockfileError, ManifestError
+from ..fsutil import atomic_write
+from ..outpaths import path_problem, shown
+from ..schema.yamlhints import conflict_marker
+from ..spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
+from .check import entry_problem, mismatched
+from .cost import RESTORE_HINT
+
+if TYPE_CHECKING:
+    from ..schema.yamlpos import Positions
+
+LOCK_VERSION = 1
+LOCK_NAME = "assetgen.lock"
+HEADER = (
+    "# assetgen.lock: written by assetgen (what was built from what). Commit it; do not edit.\n"
+)
+MAX_LOCK_BYTES = 1 << 30  # a lock grows with the project; the manifest's limit does not apply
+_RESTORE_HINT = RESTORE_HINT  # project.py adds what deleting the lock would cost (lockcost.py)
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    spec_hash: str
+    request: Mapping[str, Any]
+    path: str
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    format: str | None = None
+    task_id: str | None = None
+    results: tuple[str, ...] = ()
+    credits: float = 0.0
+    generated_at: str | None = None
+    # The bytes were recorded by `assetgen adopt` (edited by hand), not generated: the
+    # generated original stays in the cache under spec_hash (see adopt.py).
+    edited: bool = False
+
+    def __post_init__(self) -> None:
+        # Credits come from gateways and cache records as well as from locks: a NaN or
+        # a negative one never enters a lock (`credits: nan` would not even read back).
+        if not 0.0 <= self.credits < math.inf:
+            raise ValueError(f"credits must be a finite number >= 0, not {self.credits!r}")
+
+    @property
+    def image_format(self) -> str:
+        """The format of the locked bytes: recorded, else implied by the path's extension
+        (locks written before ``format`` was recorded)."""
+        return self.format or format_for_path(self.path)
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        """A plain tuple for the memo, in the order of the fields (the memo's key holds
+        their layout); values most entries share are interned, so the memo stores them
+        once and a loaded lock shares one string for all."""
+        request = tuple(
+            sys.intern(v) if isinstance(v, str) and f != "prompt" else v
+            for f, v in zip(REQUEST_FIELDS, (self.request[f] for f in REQUEST_FIELDS), strict=True)
+        )
+        return tuple(
+            request
+            if f == "request"
+            else sys.intern(v)
+            if f in _INTERNED and isinstance(v, str)
+            else v
+            for f, v in ((f, getattr(self, f)) for f in _ENTRY_FIELDS)
+        )
+
+    @classmethod
+    def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
+        i = _REQUEST_AT
+        return cls(*t[:i], Request(t[i]), *t[i + 1 :])  # type: ignore[call-arg]
+
+    def moved(self, path: str) -> LockEntry:
+        return replace(self, path=path)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
+_REQUEST_AT = _ENTRY_FIELDS.index("request")
+_INTERNED = frozenset({"format", "generated_at"})
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    entries: Mapping[str, LockEntry] = field(default_factory=dict)
+    version: int = LOCK_VERSION
+    hash_version: int = HASH_VERSION
+
+    def get(self, name: str) -> LockEntry | None:
+        return self.entries.get(name)
+
+
+# The lock memo holds rows in the order of LockEntry's fields: keyed by that layout
+# too, a memo written before a field was added, removed or reordered is never read.
+_LAYOUT = memo.layout(LockEntry, Lockfile, REQUEST_FIELDS)
+
+
+# --- writing -------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+_NOT_PLAIN = re.compile(
+    r"""(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o?[0-7_]+|0b[01_]+
+    |[-+]?\.[0-9]+|\.(?:inf|nan)|y|n|yes|no|on|off|true|false|null|~|[0-9]+:[0-9:]+
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt].*)?)""",
+    re.X | re.I,
+)
+# Characters YAML does not allow raw inside a double-quoted scalar, beyond what JSON escapes.
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+def yaml_str(s: str) -> str:
+    """A YAML scalar for ``s``: plain when that reads back as the same string, else quoted."""
+    if _PLAIN.fullmatch(s) and not _NOT_PLAIN.fullmatch(s):
+        return s
+    quoted = json.dumps(s, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _yaml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return yaml_str(v)
+    raise TypeError(f"cannot write {type(v).__name__} to the lock")  # a bug, not user input
+
+
+def format_entry(name: str, e: LockEntry) -> str:
+    request = ", ".join(f"{k}: {_yaml_value(e.request[k])}" for k in REQUEST_FIELDS)
+    lines = [
+        f"  {yaml_str(name)}:",
+        f"    spec_hash: {e.spec_hash}",
+        f"    request: {{{request}}}",
+        f"    path: {yaml_str(e.path)}",
+        f"    sha256: {e.sha256}",
+        f"    bytes: {e.bytes}",
+        f"    width: {e.width}",
+        f"    height: {e.height}",
+    ]
+    if e.format:
+        lines.append(f"    format: {e.format}")
+    if e.task_id:
+        lines.append(f"    task_id: {yaml_str(e.task_id)}")
+    lines.append(f"    credits: {_credits(e.credits)}")
+    if e.generated_at:
+        lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
+    if e.edited:
+        lines.append("    edited: true")
+    return "\n".join(lines) + "\n"
+
+
+def _credits(value: float) -> str:
+    # Always digits with a point: repr() would write 1e+16, which YAML reads as a string.
+    text = f"{float(value):.6f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def format_lock(lock: Lockfile) -> str:
+    """The lock's text: byte-for-byte a function of its entries."""
+    parts = [HEADER, f"version: {LOCK_VERSION}\n", f"hash_version: {lock.hash_version}\n"]
+    if not lock.entries:
+        parts.append("assets: {}\n")
+    else:
+        parts.append("assets:\n")
+        parts.extend(format_entry(n, lock.entries[n]) for n in sorted(lock.entries))
+    return "".join(parts)
+
+
+def write_lock(path: Path, lock: Lockfile, memo_path: Path | None = None) -> bool:
+    """Write the lock atomically unless it already has these bytes; True if it was written.
+
+    The parsed form is memoised too, so the plan after a build need not parse it again.
+    """
+    data = format_lock(lock).encode("utf-8")
+    try:
+        unchanged = path.read_bytes() == data
+    except FileNotFoundError:
+        unchanged = False
+    if not unchanged:
+        atomic_write(path, data)
+    if memo_path is not None:
+        _remember(memo_path, hashlib.sha256(data).hexdigest(), lock)
+    return not unchanged
+
+
+def _remember(memo_path: Path, key: str, lock: Lockfile) -> None:
+    """Memoise a lock that is known good: read and verified, or made by assetgen."""
+    rows = {n: e.to_tuple() for n, e in lock.entries.items()}
+    memo.store(memo_path, f"{key}|{_LAYOUT}", (lock.version, lock.hash_version, rows))
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
+    """The lock at ``path`` (an empty one when there is none yet), verified: every
+    request hashes to its spec hash. The memo, keyed by the lock's bytes, holds only
+    verified locks, so an unchanged lock is checked once, not on every plan."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Lockfile()
+    except IsADirectoryError:
+        raise LockfileError(
+            f"{path.name}: is a directory, not a lock file\n"
+            "  hint: move it away: assetgen keeps its lock in this file"
+        ) from None
+    except OSError as exc:
+        raise LockfileError(
+            f"{path.name}: cannot read the lock ({exc.strerror or exc})\n"
+            "  hint: check the file's permissions"
+        ) from None
+    key = hashlib.sha256(data).hexdigest()
+    if memo_path is not None:
+        cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
+        if cached is not None:
+            version, hash_version, rows = cached
+            entries = {}
+            while rows:  # popping frees each row as its entry is made: a lower peak
+                name, row = rows.popitem()
+                entries[name] = LockEntry.from_tuple(row)
+            return Lockfile(entries, version=version, hash_version=hash_version)
+    from .fast import parse_canonical
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    lock = parse_canonical(text) or parse_lock(data, path.name)
+    verify_spec_hashes(lock, data, path.name)
+    if memo_path is not None:
+        _remember(memo_path, key, lock)
+    return lock
+
+
+def verify_spec_hashes(lock: Lockfile, data: bytes, filename: str = LOCK_NAME) -> None:
+    """A LockfileError at the first entry whose request does not hash to its spec hash.
+
+    Such a lock was edited by hand: it records a request that was never sent, and
+    planning against it would say "No changes" for what it claims. A lock of an older
+    hash version hashed differently; it plans as updates instead.
+    """
+    if lock.hash_version != HASH_VERSION:
+        return
+    bad = mismatched(lock.entries)
+    if not bad:
+        return
+    from ..schema import yamlpos
+
+    # Either reader accepted these bytes, so they are YAML with positions to report.
+    _, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
+    line, col = positions.of(("assets", bad[0], "request"))
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    raise LockfileError(
+        f"{filename}:{line}:{col}: asset `{bad[0]}`: the request does not hash to its "
+        f"spec_hash{more}: the lock was edited by hand and records a request never sent\n"
+        "  hint: restore the lock from git (`git checkout -- assetgen.lock`) "
+        "and change assetgen.yaml instead"
+    )
+
+
+def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
+    """Parse and validate lock text; a LockfileError names the line of the first problem."""
+    from ..schema import shipped as schema
+    from ..schema import yamlpos
+
+    marker = conflict_marker(data)
+    if marker:
+        raise LockfileError(
+            f"{filename}:{marker}:1: the lock has git conflict markers\n"
+            "  hint: take either side (`git checkout --theirs assetgen.lock`) and run "
+            "`assetgen build`: it restores the other side's assets from the cache or rebuilds them"
+        )
+    try:
+        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES, hand_written=False)
+    except ManifestError as exc:
+        raise LockfileError(f"{exc}\n{_RESTORE_HINT}") from None
+    if not isinstance(doc, dict):
+        raise LockfileError(
+            f"{filename}:1:1: not an assetgen lock (expected a mapping with `version` and `assets`)"
+            f"\n{_RESTORE_HINT}"
+        )
+    for key, supported in (("version", LOCK_VERSION), ("hash_version", HASH_VERSION)):
+        value = doc.get(key)
+        if isinstance(value, float):  # the schema's integers include 2.0: not ours
+            line, col = positions.of((key,))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: lock {key} must be a whole number, not {value!r}"
+                f"\n{_RESTORE_HINT}"
+            )
+        if isinstance(value, int) and not isinstance(value, bool) and value > supported:
+            line, col = positions.of((key,))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: lock {key} {value} was written by a newer assetgen "
+                f"(this one reads {key} {supported})\n"
+                "  hint: upgrade assetgen (pip install -U assetgen-cli)"
+            )
+    _check_paths(doc, positions, filename)  # before the schema: its message is plainer
+    problems = schema.validate("lock", doc, positions, filename)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LockfileError(f"{first}{more}\n{_RESTORE_HINT}")
+    entries = {}
+    for name, body in (doc.get("assets") or {}).items():
+        problem = entry_problem(str(name), {"credits": 0.0, "format": None, **body})
+        if problem:
+            field_name, what = problem
+            line, col = positions.of(
+                ("assets", name, field_name) if field_name else ("assets", name), key=not field_name
+            )
+            raise LockfileError(f"{filename}:{line}:{col}: asset `{name}`: {what}\n{_RESTORE_HINT}")
+        entries[str(name)] = _entry(body)
+    return Lockfile(entries, int(doc["version"]), int(doc.get("hash_version", HASH_VERSION)))
+
+
+def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> None:
+    """A LockfileError at the first entry whose path no output may have (outpaths.py)."""
+    assets = doc.get("assets")
+    for name, body in assets.items() if isinstance(assets, dict) else ():
+        path = body.get("path") if isinstance(body, dict) else None
+        if isinstance(path, str) and (problem := path_problem(path)) is not None:
+            line, col = positions.of(("assets", name, "path"))
+            raise LockfileError(
+                f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
+                f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
+            )
+
+
+def _entry(body: dict[str, Any]) -> LockEntry:
+    return LockEntry(
+        spec_hash=body["spec_hash"],
+        request={f: body["request"][f] for f in REQUEST_FIELDS},
+        path=body["path"],
+        sha256=body["sha256"],
+        bytes=body["bytes"],
+        width=body["width"],
+        height=body["height"],
+        format=body.get("format"),
+        task_id=body.get("task_id"),
+        results=(),  # result links expire and may carry a token: never kept (old locks had them)
+        credits=float(body.get("credits", 0.0)),
+        generated_at=body.get("generated_at"),
+        edited=body.get("edited") is True,
+    )
+
+
+def updated(lock: Lockfile, changes: Mapping[str, LockEntry | None]) -> Lockfile:
+    """A new Lockfile with ``changes`` applied (None removes an entry)."""
+    entries = dict(lock.entries)
+    for name, entry in changes.items():
+        if entry is None:
+            entries.pop(name, None)
+        else:
+            entries[name] = entry
+    hash_version = HASH_VERSION
+    if lock.hash_version != HASH_VERSION and mismatched(entries):
+        # Some entries still carry spec hashes of the older version: stamping the current
+        # one on them would make the next read refuse the lock as edited by hand.
+        hash_version = lock.hash_version
+    return Lockfile(entries, LOCK_VERSION, hash_version)

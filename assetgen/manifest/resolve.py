@@ -1,0 +1,596 @@
+"""From manifest bytes to validated, frozen AssetSpecs, with every problem located.
+
+Validation and resolution are one pass because most semantic checks (unique names,
+colliding outputs, unknown ${vars}) only make sense after matrix expansion. The pass
+never stops at the first problem: it collects them all and raises one ManifestError.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .. import catalog
+from ..errors import Diagnostic, ManifestError
+from ..outpaths import dir_problem, path_problem, shown
+from ..schema import shipped as schema
+from ..schema import yamlpos
+from ..schema.limits import MAX_ASSETS_ENV, max_assets
+from ..schema.yamlpos import Path, Positions
+from ..spec import FORMATS, AssetSpec, Manifest, derive_seed, spec_hash
+from ..urls import remote_url_problem
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_NAME_CHARS = re.compile(r"[a-z0-9._-]*")
+_NAME_HINT = (
+    "names use lowercase letters, digits, `.`, `_` and `-`, and start with a letter or digit"
+)
+_PLACEHOLDER = re.compile(r"\$(\$|\{([^}]*)\}|\{)")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_PROVIDER = "evolink"
+DEFAULT_OUTPUT_DIR = "assets"
+
+
+PriceFn = Callable[[str, str, str], float]  # (provider, model, quality) -> credits
+
+
+def parse_manifest(
+    data: bytes,
+    filename: str,
+    *,
+    provider: str | None = None,
+    providers: Iterable[str] = ("evolink", "draft"),
+    price: PriceFn | None = None,
+    origins: dict[str, list[str]] | None = None,
+) -> Manifest:
+    """Validate and resolve a manifest; raise ManifestError listing every problem.
+
+    ``provider`` overrides the manifest's own (``--provider``); ``price`` gives the
+    credits one generation costs (default: the catalog price, nothing for ``draft``).
+    ``origins``, when given, is filled with each asset entry's key (in document order)
+    and the names of the specs it expanded to.
+    """
+    doc, positions, problems = yamlpos.load_all_problems(data, filename)
+    resolver = _Resolver(filename, positions, tuple(providers), price or catalog_price)
+    resolver.diags.extend(problems)  # duplicate keys: reported with everything else
+    resolver.origins = origins
+    return resolver.run(doc, provider)
+
+
+def catalog_price(provider: str, model: str, quality: str) -> float:
+    if provider == "draft":
+        return 0.0
+    info = catalog.MODELS.get(model)
+    return info.credits.get(quality, 0.0) if info else 0.0
+
+
+class _SubstitutionError(Exception):
+    def __init__(self, message: str, hint: str | None = None, needle: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.needle = needle  # the text in the source the problem is about
+
+
+def substitute(template: str, context: Mapping[str, str]) -> str:
+    """Replace ``${name}`` from ``context``; ``$$`` is a literal ``$``; a lone ``$`` stays."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) == "$":
+            return "$"
+        name = m.group(2)
+        if name is None:
+            raise _SubstitutionError(
+                "unterminated `${`", "close it with `}`, or write `$$` for a literal `$`", "${"
+            )
+        if not _VAR_NAME.fullmatch(name):
+            raise _SubstitutionError(
+                f"`${{{name}}}` is not a valid variable reference",
+                "variable names use letters, digits and _; write `$$` for a literal `$`",
+                m.group(0),
+            )
+        if name not in context:
+            known = sorted(context)
+            import difflib  # only on this error path: it costs an import
+
+            close = difflib.get_close_matches(name, known, n=1)
+            if close:
+                hint = f"did you mean `${{{close[0]}}}`?"
+            elif known:
+                hint = f"known variables: {', '.join(known)}"
+            else:
+                hint = "define it under `vars:` or in the asset's `matrix:`"
+            raise _SubstitutionError(f"unknown variable `${{{name}}}`", hint, m.group(0))
+        return context[name]
+
+    if "$" not in template:
+        return template
+    return _PLACEHOLDER.sub(repl, template)
+
+
+def _referenced(template: str) -> set[str]:
+    return {m.group(2) for m in _PLACEHOLDER.finditer(template) if m.group(2)}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _bad_path(rel: str) -> bool:
+    return rel.startswith("/") or "\\" in rel or re.match(r"^[A-Za-z]:", rel) is not None
+
+
+def _escapes(norm: str) -> bool:
+    return norm == ".." or norm.startswith("../")
+
+
+Fields = dict[str, tuple[Any, Path]]  # field -> (value, where it was written)
+
+
+class _Resolver:
+    def __init__(
+        self, filename: str, positions: Positions, providers: tuple[str, ...], price: PriceFn
+    ) -> None:
+        self.origins: dict[str, list[str]] | None = None
+        self.filename = filename
+        self.pos = positions
+        self.providers = providers
+        self.price = price
+        self.diags: list[Diagnostic] = []
+        self._seen: set[tuple[int, int, str]] = set()
+        self.bad_defaults: set[str] = set()
+        self.limit = max_assets()
+        self.room = self.limit  # assets the manifest may still expand to; < 0: over
+
+    def error(
+        self,
+        path: Path,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        needle: str = "",
+    ) -> None:
+        line, col = self.pos.find(path, needle, key=key) if needle else self.pos.of(path, key=key)
+        if (line, col, message) in self._seen:  # a template error repeats for every matrix row
+            return
+        self._seen.add((line, col, message))
+        self.diags.append(Diagnostic(self.filename, line, col, message, hint))
+
+    def run(self, doc: Any, provider_override: str | None) -> Manifest:
+        if not isinstance(doc, dict):
+            self.error(
+                (),
+                "the manifest must be a mapping with `version` and `assets`",
+                "start from `assetgen init`",
+            )
+            raise ManifestError(self.diags)
+        bad_assets: set[str] = set()
+        for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
+            self.diags.append(diag)
+            if len(where) >= 2 and where[0] == "assets":
+                bad_assets.add(str(where[1]))  # resolving it would only repeat the problem
+            elif len(where) >= 2 and where[0] == "defaults":
+                self.bad_defaults.add(str(where[1]))
+
+        provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
+        if not isinstance(provider, str) or provider not in self.providers:
+            provider = DEFAULT_PROVIDER
+        output_dir = self._check_output_dir(doc.get("output_dir", DEFAULT_OUTPUT_DIR))
+        cache = doc.get("cache")
+        remote = self._check_remote(cache.get("remote")) if isinstance(cache, dict) else None
+
+        raw_vars = doc.get("vars") or {}
+        variables = (
+            {str(k): _text(v) for k, v in raw_vars.items()} if isinstance(raw_vars, dict) else {}
+        )
+        defaults = doc.get("defaults") or {}
+        known = set(schema.default_fields())
+        defaults = (
+            {k: v for k, v in defaults.items() if k in known} if isinstance(defaults, dict) else {}
+        )
+        assets = doc.get("assets") or {}
+        if not isinstance(assets, dict):
+            assets = {}
+
+        specs: list[AssetSpec] = []
+        names: dict[str, tuple[Path, str]] = {}
+        outputs: dict[str, tuple[str, str, str]] = {}
+        for template, body in assets.items():
+            if not isinstance(body, dict) or template in bad_assets:
+                continue  # the schema already said why
+            expanded = self.origins.setdefault(template, []) if self.origins is not None else []
+            for spec in self._expand(template, body, defaults, variables, provider, output_dir):
+                if self._register(spec, template, names, outputs):
+                    specs.append(spec)
+                    expanded.append(spec.name)
+        if self.diags:
+            raise ManifestError(self.diags)
+        specs.sort(key=lambda s: s.name)
+        return Manifest(
+            provider=provider, output_dir=output_dir, specs=tuple(specs), remote_cache=remote
+        )
+
+    def _check_remote(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return None  # the schema said why
+        problem = remote_url_problem(value)
+        if problem is not None:
+            self.error(("cache", "remote"), f"cache.remote `{value}`: {problem[0]}", problem[1])
+            return None
+        return value
+
+    def _check_output_dir(self, value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            return DEFAULT_OUTPUT_DIR
+        if _bad_path(value):
+            self.error(
+                ("output_dir",),
+                f"output_dir `{value}` must be a relative path with `/` separators",
+                "it is relative to the manifest's directory",
+            )
+            return DEFAULT_OUTPUT_DIR
+        norm = posixpath.normpath(value)
+        if _escapes(norm):
+            self.error(
+                ("output_dir",),
+                f"output_dir `{value}` is outside the manifest's directory",
+                "keep outputs next to the manifest, so the lock and the files travel together",
+            )
+            return DEFAULT_OUTPUT_DIR
+        problem = dir_problem(norm)
+        if problem is not None:
+            self.error(
+                ("output_dir",),
+                f"output_dir `{shown(value)}` {problem}",
+                "use a folder of your own, such as `assets`",
+            )
+            return DEFAULT_OUTPUT_DIR
+        return norm
+
+    def _expand(
+        self,
+        template: str,
+        body: dict[str, Any],
+        defaults: dict[str, Any],
+        variables: dict[str, str],
+        provider: str,
+        output_dir: str,
+    ) -> Iterable[AssetSpec]:
+        base: Path = ("assets", template)
+        matrix = body.get("matrix") or {}
+        keys = list(matrix)
+        used_in_name = _referenced(template)
+        ok = True
+        for key in keys:
+            if key not in used_in_name:
+                ok = False
+                self.error(
+                    (*base, "matrix", key),
+                    f"matrix key `{key}` is not used in the asset name `{template}`",
+                    f"add `${{{key}}}` to the name so every expanded name is unique",
+                    key=True,
+                )
+            seen: set[str] = set()
+            for i, value in enumerate(matrix[key]):
+                if _text(value) in seen:
+                    ok = False
+                    self.error(
+                        (*base, "matrix", key, i),
+                        f"matrix `{key}` lists `{_text(value)}` twice",
+                        "each value gives one asset; remove the repeat",
+                    )
+                seen.add(_text(value))
+        if not ok or not self._fits(template, [len(matrix[k]) for k in keys]):
+            return
+        for combo in itertools.product(*(list(enumerate(matrix[k])) for k in keys)):
+            row = {k: (v, (*base, "matrix", k, i)) for k, (i, v) in zip(keys, combo, strict=True)}
+            context = {**variables, **{k: _text(v) for k, (v, _) in row.items()}}
+            spec = self._resolve_one(template, body, defaults, row, context, provider, output_dir)
+            if spec is not None:
+                yield spec
+
+    def _fits(self, template: str, lengths: list[int]) -> bool:
+        """Whether this asset's rows fit under the cap, counted before expanding any."""
+        count = math.prod(lengths)
+        if self.room < 0:
+            return False  # already reported
+        self.room -= count
+        if self.room >= 0:
+            return True
+        limit = self.limit
+        total = limit - self.room
+        if lengths:
+            factors = " x ".join(f"{n:,}" for n in lengths)
+            what = f"`{template}` expands to {count:,} assets ({factors})"
+            if count < total:
+                what += f", {total:,} with those before it"
+        else:
+            what = f"`{template}` is asset number {total:,}"
+        self.error(
+            ("assets", template, "matrix") if lengths else ("assets", template),
+            f"{what}; the limit is {limit:,} assets per manifest",
+            f"split it over several manifests (-f FILE), or raise {MAX_ASSETS_ENV}",
+            key=True,
+        )
+        return False
+
+    def _sub(
+        self, path: Path, value: str, context: Mapping[str, str], *, key: bool = False
+    ) -> str | None:
+        try:
+            return substitute(value, context)
+        except _SubstitutionError as exc:
+            self.error(path, str(exc), exc.hint, key=key, needle=exc.needle)
+            return None
+
+    def _check_name(self, name: str, template: str, row: dict[str, tuple[Any, Path]]) -> None:
+        if NAME_RE.fullmatch(name):
+            return
+        # A matrix value that brings in a character names cannot have is the thing to fix.
+        for value, where in row.values():
+            if not _NAME_CHARS.fullmatch(_text(value)):
+                self.error(
+                    where,
+                    f"matrix value `{_text(value)}` cannot be part of an asset name (`{template}`)",
+                    _NAME_HINT,
+                )
+                return
+        expanded = f" (expanded from `{template}`)" if name != template else ""
+        self.error(
+            ("assets", template), f"invalid asset name `{name}`{expanded}", _NAME_HINT, key=True
+        )
+
+    def _resolve_one(
+        self,
+        template: str,
+        body: dict[str, Any],
+        defaults: dict[str, Any],
+        row: dict[str, tuple[Any, Path]],
+        context: dict[str, str],
+        provider: str,
+        output_dir: str,
+    ) -> AssetSpec | None:
+        base: Path = ("assets", template)
+        before = len(self.diags)
+        name = self._sub(base, template, context, key=True)
+        if name is None:
+            return None
+        self._check_name(name, template, row)
+
+        # Precedence: defaults < asset < matrix row; remember where each value came from.
+        fields: Fields = {k: (v, ("defaults", k)) for k, v in defaults.items()}
+        fields.update({k: (v, (*base, k)) for k, v in body.items() if k != "matrix"})
+        field_names = set(schema.asset_fields()) - {"matrix", "output"}
+        fields.update({k: vw for k, vw in row.items() if k in field_names})
+        if any(
+            where[0] == "defaults" and k in self.bad_defaults for k, (_, where) in fields.items()
+        ):
+            return None  # inherits a default the schema rejected: reported once, there
+
+        def get(field: str) -> tuple[Any, Path]:
+            return fields.get(field, (None, base))
+
+        def text_field(field: str) -> tuple[str | None, Path]:
+            value, path = get(field)
+            if value is None:
+                return None, path
+            if not isinstance(value, str):
+                self.error(path, f"`{field}` must be a string, not {value!r}")
+                return None, path
+            return self._sub(path, value, context), path
+
+        prompt, prompt_path = text_field("prompt")
+        if "prompt" not in fields:
+            self.error(
+                base,
+                f"asset `{name}` has no prompt",
+                "add `prompt: ...` to it, or to `defaults:`",
+                key=True,
+            )
+        model, model_path = text_field("model")
+        model = model or catalog.DEFAULT_MODEL
+        info = catalog.MODELS.get(model)
+        if info is None:
+            self.error(
+                model_path,
+                f"unknown model `{model}` for provider `{provider}`",
+                f"known models: {', '.join(sorted(catalog.MODELS))}",
+            )
+            return None
+        size, size_path = text_field("size")
+        size = size or info.default_size
+        if size not in info.pixels:
+            self.error(
+                size_path,
+                f"size `{size}` is not offered by {model}",
+                f"sizes: {', '.join(info.sizes)}",
+            )
+        quality, quality_path = text_field("quality")
+        quality = quality or info.default_quality
+        if quality not in info.credits:
+            self.error(
+                quality_path,
+                f"quality `{quality}` is not offered by {model}",
+                f"qualities: {', '.join(info.qualities)}",
+            )
+
+        seed_value, seed_path = get("seed")
+        seed_derived = seed_value is None
+        if seed_derived:
+            seed = derive_seed(name, info.seed_min, info.seed_max)
+        elif isinstance(seed_value, bool) or not isinstance(seed_value, int):
+            self.error(seed_path, f"seed must be an integer, not {seed_value!r}")
+            seed = 0
+        else:
+            seed = seed_value
+            if not info.seed_min <= seed <= info.seed_max:
+                self.error(
+                    seed_path,
+                    f"seed {seed} is outside {info.seed_min}..{info.seed_max}",
+                    "omit `seed` to derive a stable one from the asset's name",
+                )
+
+        nsfw_value, nsfw_path = get("nsfw_check")
+        if nsfw_value is not None and not isinstance(nsfw_value, bool):
+            self.error(nsfw_path, f"nsfw_check must be true or false, not {nsfw_value!r}")
+        nsfw = bool(nsfw_value)
+
+        callback_url, cb_path = text_field("callback_url")
+        if callback_url is not None:
+            from ..urls import callback_url_problem  # ipaddress and socket, only when needed
+
+            problem = callback_url_problem(callback_url)
+            if problem:
+                hint = (
+                    None if "characters long" in problem else "use an https:// URL on a public host"
+                )
+                self.error(cb_path, f"callback_url {problem}", hint)
+
+        if prompt is not None:
+            prompt = prompt.strip()
+            if not prompt:
+                self.error(prompt_path, "prompt is blank", "describe the image to generate")
+            tokens = catalog.estimate_tokens(prompt)
+            if tokens > info.prompt_max_tokens:
+                self.error(
+                    prompt_path,
+                    f"prompt is about {tokens} tokens; {model} accepts at most "
+                    f"{info.prompt_max_tokens}",
+                    "shorten it (the count is a conservative estimate: see the README)",
+                )
+
+        output = self._output(name, fields, context, output_dir, base)
+
+        if len(self.diags) != before or prompt is None or output is None:
+            return None
+        width, height = info.pixels[size][quality]
+        request = {
+            "provider": provider,
+            "model": model,
+            "prompt": prompt,
+            "size": size,
+            "quality": quality,
+            "seed": seed,
+            "nsfw_check": nsfw,
+        }
+        return AssetSpec(
+            name=name,
+            provider=provider,
+            model=model,
+            prompt=prompt,
+            size=size,
+            quality=quality,
+            seed=seed,
+            nsfw_check=nsfw,
+            output=output,
+            width=width,
+            height=height,
+            credits=self.price(provider, model, quality),
+            spec_hash=spec_hash(request),
+            seed_derived=seed_derived,
+            callback_url=callback_url,
+        )
+
+    def _output(
+        self,
+        name: str,
+        fields: Fields,
+        context: Mapping[str, str],
+        output_dir: str,
+        base: Path,
+    ) -> str | None:
+        raw, path = fields.get("output", (None, base))
+        if raw is None:
+            rel: str | None = f"{name}.png"
+        elif not isinstance(raw, str):
+            return None
+        else:
+            rel = self._sub(path, raw, context)
+        if rel is None:
+            return None
+        if _bad_path(rel):
+            self.error(
+                path,
+                f"output `{rel}` must be a relative path with `/` separators",
+                f"it is relative to output_dir (`{output_dir}`)",
+            )
+            return None
+        norm = posixpath.normpath(rel)
+        if _escapes(norm) or norm == ".":
+            self.error(
+                path,
+                f"output `{rel}` is outside output_dir `{output_dir}`",
+                "keep outputs inside output_dir, or change output_dir",
+            )
+            return None
+        base_name = posixpath.basename(norm)
+        ext = base_name.rsplit(".", 1)[-1].lower() if "." in base_name else ""
+        if ext not in FORMATS:
+            what = f"`.{ext}` is not an image format assetgen writes" if ext else "has no extension"
+            self.error(
+                path,
+                f"output `{rel}`: {what}",
+                "end it with .png, .jpg, .jpeg or .webp (the extension picks the format)",
+            )
+            return None
+        full = posixpath.normpath(posixpath.join(output_dir, norm))
+        problem = path_problem(full)  # the rule the lock and every write follow, too
+        if problem is not None:
+            self.error(
+                path,
+                f"output `{shown(rel)}` {problem}",
+                "outputs are images in folders of your own",
+            )
+            return None
+        return full
+
+    def _register(
+        self,
+        spec: AssetSpec,
+        template: str,
+        names: dict[str, tuple[Path, str]],
+        outputs: dict[str, tuple[str, str, str]],
+    ) -> bool:
+        """Record a resolved spec; False (with a located error) when it clashes with another."""
+        origin: Path = ("assets", template)
+        if spec.name in names:
+            first, first_template = names[spec.name]
+            if first_template == template:
+                message = f"`{template}` expands to `{spec.name}` more than once"
+            else:
+                line = self.pos.of(first, key=True)[0]
+                expanded = f" (expanded from `{template}`)" if spec.name != template else ""
+                message = (
+                    f"asset name `{spec.name}`{expanded} is already used (first at line {line})"
+                )
+            self.error(origin, message, "names must be unique after matrix expansion", key=True)
+            return False
+        names[spec.name] = (origin, template)
+        folded = spec.output.casefold()
+        if folded in outputs:
+            other, other_output, other_template = outputs[folded]
+            if other_template == template and other_output == spec.output:
+                keys = " ".join(f"`${{{k}}}`" for k in sorted(_referenced(template)))
+                message = f"every `{template}` asset writes the same `{spec.output}`"
+                hint = f"use the matrix keys in `output` ({keys}) so each gets its own file"
+            elif other_output == spec.output:
+                message = f"assets `{other}` and `{spec.name}` both write `{spec.output}`"
+                hint = "give one of them another `output`"
+            else:
+                message = (
+                    f"assets `{other}` and `{spec.name}` write `{other_output}` and "
+                    f"`{spec.output}`, which differ only in case"
+                )
+                hint = "they are the same file on macOS and Windows; rename one"
+            where = (*origin, "output")
+            has_output = where in self.pos.values
+            self.error(where if has_output else origin, message, hint, key=not has_output)
+            return False
+        outputs[folded] = (spec.name, spec.output, template)
+        return True
