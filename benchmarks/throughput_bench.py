@@ -42,7 +42,7 @@ from typing import Any
 
 from assetgen.emulator import EmulatorConfig, run_emulator, spec_key
 from assetgen.emulator import app as emulator_app
-from assetgen.emulator.state import Task
+from assetgen.emulator.tasks import Task
 
 
 def write_project(root: Path, n: int) -> Path:
@@ -66,7 +66,7 @@ def write_project(root: Path, n: int) -> Path:
 def requests_of(root: Path) -> list[dict[str, Any]]:
     """The submit bodies the build will send, from the project's specs."""
     import assetgen
-    from assetgen.providers.evolink.task import request_body
+    from assetgen.providers.evolink.body import request_body
 
     manifest = assetgen.find_project(root).load_manifest()
     return [request_body(spec) for spec in manifest.specs]

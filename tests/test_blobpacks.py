@@ -17,8 +17,9 @@ from test_remote_cache import entries, image, record
 from assetgen.cache import blobpacks
 from assetgen.cache.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
 from assetgen.cache.recordpacks import RecordPacks
+from assetgen.cache.records import replace_record
 from assetgen.cache.remote.stores import Blob, Kind, RemoteUnavailable, Sink, open_remote
-from assetgen.cache.store import LocalCache, replace_record
+from assetgen.cache.store import LocalCache
 from assetgen.cache.sync import pull_all, push_all
 from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError

@@ -51,7 +51,8 @@ def test_swapped_outputs_without_a_cache_lose_nothing(tmp_path: Path) -> None:
 
 def test_move_copies_the_committed_bytes_not_another_generation(tmp_path: Path) -> None:
     """A moved output keeps its exact committed bytes even when the cache holds another generation."""
-    from assetgen.cache.store import CacheRecord, LocalCache
+    from assetgen.cache.records import CacheRecord
+    from assetgen.cache.store import LocalCache
     from assetgen.providers.draft import render_draft
 
     (tmp_path / "assetgen.yaml").write_text(TWO)

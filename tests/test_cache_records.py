@@ -22,8 +22,9 @@ from test_build import build
 from assetgen.build.journal import Journal
 from assetgen.build.orphans import spec_of
 from assetgen.cache.blobpacks import PackWriter, read_packs
+from assetgen.cache.records import CacheRecord, spec_hex
 from assetgen.cache.remote.stores import open_remote
-from assetgen.cache.store import CacheRecord, LocalCache, spec_hex
+from assetgen.cache.store import LocalCache
 from assetgen.cache.tiered import TieredCache
 from assetgen.lock.model import read_lock
 

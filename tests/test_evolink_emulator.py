@@ -387,9 +387,9 @@ def test_jpeg_results_are_stored_as_the_manifest_png(quickstart: Path) -> None:
 def test_download_check_catches_cut_and_damaged_images() -> None:
     """The provider's cheap whole-file check (no pixel decode) rejects cut or damaged PNG/JPEG bytes."""
     from assetgen.emulator.app import render_result
-    from assetgen.emulator.state import Task
+    from assetgen.emulator.tasks import Task
     from assetgen.errors import IntegrityError
-    from assetgen.providers.evolink.task import check_complete
+    from assetgen.providers.evolink.body import check_complete
 
     request: dict[str, Any] = {"model": "krea-2-turbo", "prompt": "a check", "size": "1:1"}
     request.update(quality="1K", seed=1, nsfw_check=False)

@@ -180,8 +180,8 @@ else:
     ("module", "how"),
     [
         ("assetgen.project", "script"),  # imported by assetgen.cli itself
-        ("assetgen.lock", "-m"),
-        ("assetgen.commands", "script"),  # imported by main() before the command runs
+        ("assetgen.lock.model", "-m"),
+        ("assetgen.commands.project", "script"),  # imported by main() before the command runs
         ("assetgen.cli", "-m"),
     ],
 )

@@ -328,7 +328,7 @@ def test_a_cache_record_with_bad_credits_is_corrupt(tmp_path: Path, credits: str
     (ValueError, which every reader of records treats as such), so it never becomes a lock entry."""
     import json
 
-    from assetgen.cache.store import CacheRecord
+    from assetgen.cache.records import CacheRecord
 
     text = json.dumps(
         {"spec_hash": "sha256:" + "a" * 64, "width": 8, "height": 8,

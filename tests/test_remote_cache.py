@@ -27,9 +27,10 @@ from servers import (
 )
 
 from assetgen import cli
+from assetgen.cache.records import CacheRecord, spec_hex
 from assetgen.cache.remote.http import HttpRemote
 from assetgen.cache.remote.stores import FileRemote, open_remote, remote_timeout
-from assetgen.cache.store import CacheRecord, LocalCache, open_cache, spec_hex
+from assetgen.cache.store import LocalCache, open_cache
 from assetgen.cache.sync import pull_all, push_all
 from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError, UsageError

@@ -29,7 +29,8 @@ from ..outpaths import shown, use_problem
 from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 from ..plan.planner import Action
 from ..spec import AssetSpec, Manifest
-from ..cache.store import LocalCache, record_from_entry
+from ..cache.store import LocalCache
+from ..cache.records import record_from_entry
 
 
 def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:

@@ -37,7 +37,8 @@ from .report import BuildSummary, JobResult, Reporter
 from ..lock.seeds import settle_manifest
 from .selection import BuildOptions, plan_selection
 from ..spec import AssetSpec, Manifest
-from ..cache.store import CacheRecord, LocalCache
+from ..cache.records import CacheRecord
+from ..cache.store import LocalCache
 from .tasks import TaskContext, checked_record, settle_tasks
 
 

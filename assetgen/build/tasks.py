@@ -17,7 +17,8 @@ from .journal import Journal
 from ..providers import Generated, TaskRef
 from .report import BuildSummary, Reporter
 from ..spec import AssetSpec, Manifest
-from ..cache.store import CacheRecord, LocalCache
+from ..cache.records import CacheRecord
+from ..cache.store import LocalCache
 
 if TYPE_CHECKING:
     from ..imaging import ImageInfo

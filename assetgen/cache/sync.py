@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from ..errors import RemoteCacheError
 from ..lock.model import LockEntry
 from .blobpacks import PackClosed, PackWriter
+from .records import CacheRecord, record_from_entry, spec_hex
 from .remote.stores import Blob, RemoteError, RemoteStore
-from .store import CacheRecord, LocalCache, record_from_entry, spec_hex
+from .store import LocalCache
 from .tiered import upload_entry
 
 # Uploads in flight: two per core, 4 to 16. A push is bound by CPU (hashing, Python

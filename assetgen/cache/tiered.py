@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from ..digests import CorruptRecord, is_sha256, is_spec_hash
 from ..errors import UsageError
+from .records import CacheRecord, replace_record, spec_hex
 from .remote.fanout import Feed, run_workers
 from .remote.stores import RemoteCorrupt, RemoteError, RemoteStore, UploadRefused, get_blob
-from .store import CacheRecord, LocalCache, replace_record, spec_hex
+from .store import LocalCache
 
 if TYPE_CHECKING:
     from ..lock.model import LockEntry

@@ -21,7 +21,8 @@ from ..imaging import ImageInfo, convert
 from ..providers.draft import render_draft
 from ..spec import AssetSpec, spec_hash
 from .contract import MODEL, Reply
-from .state import EmulatorState, Task
+from .state import EmulatorState
+from .tasks import Task
 
 
 def render_result(task: Task, image_format: str) -> bytes:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from ..cache.store import Cache
+from ..cache.records import Cache
 from ..errors import UsageError
 from ..lock.model import LockEntry, Lockfile, parse_lock
 from ..lock.seeds import settle_seeds

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..cache.store import Cache
+from ..cache.records import Cache
 from ..fsutil import atomic_write
 from ..lock.model import format_entry
 from ..project import Project

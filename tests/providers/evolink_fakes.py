@@ -16,7 +16,7 @@ from PIL import Image
 
 from assetgen.catalog import MODELS
 from assetgen.providers.base import TaskRef
-from assetgen.providers.evolink.http import EvoLinkConfig
+from assetgen.providers.evolink.config import EvoLinkConfig
 from assetgen.providers.evolink.provider import EvoLinkProvider
 
 KEY = "sk-evo-TESTKEY0123456789abcdef"

@@ -13,7 +13,7 @@ from assetgen.cli import main
 from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError, UsageError
 from assetgen.providers import create_provider
-from assetgen.providers.evolink.http import DEFAULT_BASE_URL, config_from_env
+from assetgen.providers.evolink.config import DEFAULT_BASE_URL, config_from_env
 from assetgen.providers.evolink.provider import EvoLinkProvider
 
 

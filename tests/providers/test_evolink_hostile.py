@@ -39,9 +39,9 @@ from assetgen.errors import IntegrityError, PermanentProviderError, TransientPro
 from assetgen.imaging import verify
 from assetgen.lock.model import parse_lock
 from assetgen.providers.evolink import provider as evolink_module
-from assetgen.providers.evolink.http import EvoLinkConfig
+from assetgen.providers.evolink.body import check_complete
+from assetgen.providers.evolink.config import EvoLinkConfig
 from assetgen.providers.evolink.provider import EvoLinkProvider
-from assetgen.providers.evolink.task import check_complete
 from assetgen.spec import AssetSpec
 
 BODY = KEY.removeprefix("sk-evo-")
@@ -373,7 +373,7 @@ def test_a_trickling_download_fails_and_is_retried(config: dict[str, Any], messa
 
 
 def test_download_knobs_come_from_the_environment() -> None:
-    from assetgen.providers.evolink.http import config_from_env
+    from assetgen.providers.evolink.config import config_from_env
 
     cfg = config_from_env(
         {

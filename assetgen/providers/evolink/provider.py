@@ -50,18 +50,12 @@ import httpx
 from ...errors import ProviderAuthError, ProviderError, TransientProviderError
 from ...spec import AssetSpec
 from ..base import Generated, JobContext
-from .http import (
-    USER_AGENT,
-    ApiError,
-    EvoLinkConfig,
-    Gateway,
-    TransportFailure,
-    config_from_env,
-    redact,
-)
+from .body import StillRunning, auth_error, idempotency_key, request_body
+from .config import EvoLinkConfig, config_from_env
+from .http import USER_AGENT, ApiError, Gateway, TransportFailure, redact
 from .net import make_client
 from .retry import WINDOW_DECREASE, AIMDWindow, Backoff, Clock, Permit, Random, SystemClock
-from .task import Job, StillRunning, auth_error, idempotency_key, request_body
+from .task import Job
 
 __all__ = ["EvoLinkConfig", "EvoLinkProvider", "from_env", "idempotency_key", "request_body"]
 
