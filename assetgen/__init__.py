@@ -28,7 +28,8 @@ if TYPE_CHECKING:
         ProviderError,
         UsageError,
     )
-    from .lock.model import LockEntry, Lockfile, read_lock, write_lock
+    from .lock.model import LockEntry, Lockfile, write_lock
+    from .lock.read import read_lock
     from .manifest.resolve import parse_manifest
     from .plan.planner import Action, Plan, make_plan
     from .project import Project, find_project
@@ -94,7 +95,7 @@ def __getattr__(name: str) -> Any:
 
 def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     """Load ``project``'s manifest and lock and plan against its cache and files."""
-    from .cache.store import project_cache
+    from .cache.open import project_cache
 
     manifest = project.load_manifest(provider)
     cache = project_cache(project, manifest, push=False)

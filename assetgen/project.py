@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .errors import BuildLockedError, LockfileError, UsageError
 from .lock.cost import priced
-from .lock.model import Lockfile, read_lock, yaml_str
+from .lock.model import Lockfile, yaml_str
+from .lock.read import read_lock
 from .outpaths import output_dir_problem
 from .plan.paid import journalled_tasks, mark_paid
 from .plan.planner import Plan, make_plan, paths_to_check
@@ -152,7 +153,8 @@ class Project:
         try:
             return read_lock(self.lock_path, memo_path)
         except LockfileError as exc:  # a broken lock: say what deleting it would cost
-            from .cache.store import LocalCache, cache_root
+            from .cache.open import cache_root
+            from .cache.store import LocalCache
 
             cache = LocalCache(cache_root(self))
             raise priced(exc, lambda: self.load_manifest(remember=False), cache.has) from None

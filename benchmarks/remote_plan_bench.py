@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assetgen.cache.remote.stores import open_remote
+from assetgen.cache.remote.connect import open_remote
 from assetgen.cache.tiered import TieredCache
 from assetgen.project import Project
 

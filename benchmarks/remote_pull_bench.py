@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the same nginx launcher as the tests
 from servers import nginx_binary, nginx_server  # noqa: E402
 
 from assetgen.cache.records import record_from_entry  # noqa: E402
-from assetgen.cache.remote.stores import open_remote  # noqa: E402
+from assetgen.cache.remote.connect import open_remote  # noqa: E402
 from assetgen.cache.store import LocalCache  # noqa: E402
 from assetgen.cache.sync import DEFAULT_PULL_STREAMS, DEFAULT_TRANSFER_JOBS, pull_all, push_all  # noqa: E402
 from assetgen.lock.model import LockEntry  # noqa: E402

@@ -16,7 +16,8 @@ from test_plan import make_entry, make_spec, only, plan_for
 
 from assetgen.cli import main
 from assetgen.lock.fast import parse_canonical
-from assetgen.lock.model import Lockfile, format_lock, parse_lock, read_lock
+from assetgen.lock.model import Lockfile, format_lock
+from assetgen.lock.read import parse_lock, read_lock
 from assetgen.plan.planner import make_plan, paths_to_check
 
 HERO = "assets/hero-home.png"

@@ -18,7 +18,8 @@ from assetgen.cache import blobpacks
 from assetgen.cache.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
 from assetgen.cache.recordpacks import RecordPacks
 from assetgen.cache.records import replace_record
-from assetgen.cache.remote.stores import Blob, Kind, RemoteUnavailable, Sink, open_remote
+from assetgen.cache.remote.connect import open_remote
+from assetgen.cache.remote.stores import Blob, Kind, RemoteUnavailable, Sink
 from assetgen.cache.store import LocalCache
 from assetgen.cache.sync import pull_all, push_all
 from assetgen.cache.tiered import TieredCache

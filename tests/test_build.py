@@ -13,7 +13,7 @@ from conftest import RecordingProvider, tree
 from assetgen.build.run import BuildOptions
 from assetgen.cli import main
 from assetgen.commands import project as commands
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 from assetgen.project import find_project
 
 

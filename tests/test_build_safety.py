@@ -11,7 +11,7 @@ from conftest import RecordingProvider
 from test_build import build, edit
 
 from assetgen.cli import main
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 TWO = """\
 version: 1

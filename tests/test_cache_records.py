@@ -23,10 +23,10 @@ from assetgen.build.journal import Journal
 from assetgen.build.orphans import spec_of
 from assetgen.cache.blobpacks import PackWriter, read_packs
 from assetgen.cache.records import CacheRecord, spec_hex
-from assetgen.cache.remote.stores import open_remote
+from assetgen.cache.remote.connect import open_remote
 from assetgen.cache.store import LocalCache
 from assetgen.cache.tiered import TieredCache
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 ONE = """\
 version: 1

@@ -22,7 +22,7 @@ import pytest
 from test_evolink_emulator import env_for, failures, finish, many_assets, start, summary_of
 
 from assetgen.build.journal import Journal
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")

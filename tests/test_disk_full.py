@@ -24,7 +24,7 @@ from assetgen import fsutil
 from assetgen.build.journal import Journal
 from assetgen.cli import main
 from assetgen.errors import DiskFullError
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 
 def _no_space(*_: Any, **__: Any) -> Any:

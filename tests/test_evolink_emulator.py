@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assetgen.catalog import MODELS
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")

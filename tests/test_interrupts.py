@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 
 def draft_build(root: Path) -> list[str]:

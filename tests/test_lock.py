@@ -21,11 +21,10 @@ from assetgen.lock.model import (
     Lockfile,
     format_entry,
     format_lock,
-    parse_lock,
-    read_lock,
     write_lock,
     yaml_str,
 )
+from assetgen.lock.read import parse_lock, read_lock
 from assetgen.schema import yamlpos
 from assetgen.schema.shipped import load_schema
 from assetgen.spec import spec_hash

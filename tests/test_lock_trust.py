@@ -16,8 +16,10 @@ from assetgen import memo
 from assetgen.cli import main
 from assetgen.errors import LockfileError
 from assetgen.lock import model as lockmod
+from assetgen.lock import read as lockread
 from assetgen.lock.fast import parse_canonical
-from assetgen.lock.model import LockEntry, Lockfile, format_lock, parse_lock, read_lock, updated
+from assetgen.lock.model import LockEntry, Lockfile, format_lock, updated
+from assetgen.lock.read import parse_lock, read_lock
 from assetgen.spec import HASH_VERSION, spec_hash
 
 
@@ -76,7 +78,7 @@ def test_a_lock_is_verified_once_then_read_from_its_memo(
     def no_second_check(entries: object) -> list[str]:
         raise AssertionError("verified again")
 
-    monkeypatch.setattr(lockmod, "mismatched", no_second_check)
+    monkeypatch.setattr(lockread, "mismatched", no_second_check)
     assert read_lock(path, memo_path) == first
     path.write_text(CANONICAL.replace("a red fox", "a blue fox"), encoding="utf-8")
     with pytest.raises(AssertionError, match="verified again"):  # new bytes: checked again

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetgen.lock.fast import parse_canonical
-from assetgen.lock.model import LockEntry, Lockfile, format_lock, parse_lock
+from assetgen.lock.model import LockEntry, Lockfile, format_lock
+from assetgen.lock.read import parse_lock
 from assetgen.schema.shipped import load_schema
 
 texts = st.text(

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from assetgen.lock.merge import gitattributes_setup, main, merge_lock_files, merge_locks
-from assetgen.lock.model import LockEntry, Lockfile, format_lock, parse_lock, read_lock
+from assetgen.lock.model import LockEntry, Lockfile, format_lock
+from assetgen.lock.read import parse_lock, read_lock
 from assetgen.spec import spec_hash
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assetgen import cli
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 
 def run(project: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -20,7 +20,7 @@ from test_interrupts import build_again, start_build, wait_for_finished
 
 from assetgen.build.outputs import remove_if_unchanged, write_output
 from assetgen.cli import main
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 DRAFT = ("--provider", "draft")
 

@@ -27,10 +27,12 @@ from servers import (
 )
 
 from assetgen import cli
+from assetgen.cache.open import open_cache
 from assetgen.cache.records import CacheRecord, spec_hex
+from assetgen.cache.remote.connect import open_remote
 from assetgen.cache.remote.http import HttpRemote
-from assetgen.cache.remote.stores import FileRemote, open_remote, remote_timeout
-from assetgen.cache.store import LocalCache, open_cache
+from assetgen.cache.remote.stores import FileRemote, remote_timeout
+from assetgen.cache.store import LocalCache
 from assetgen.cache.sync import pull_all, push_all
 from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError, UsageError
@@ -445,7 +447,7 @@ def test_netrc_credentials_only_for_their_own_host(
 def test_none_in_the_environment_turns_the_remote_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetgen.cache.store import project_cache
+    from assetgen.cache.open import project_cache
     from assetgen.project import find_project
     from assetgen.spec import Manifest
 
@@ -461,7 +463,7 @@ def test_none_in_the_environment_turns_the_remote_off(
 def test_a_bad_url_in_the_environment_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assetgen.cache.store import project_cache
+    from assetgen.cache.open import project_cache
     from assetgen.project import find_project
 
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", "gopher://cache.example.com/x")
@@ -475,7 +477,7 @@ def test_a_malformed_url_in_the_environment_is_a_usage_error(
 ) -> None:
     """An unclosed IPv6 bracket is a usage error naming the variable (no ValueError
     traceback), and the user info of the malformed URL is not shown."""
-    from assetgen.cache.store import project_cache
+    from assetgen.cache.open import project_cache
     from assetgen.project import find_project
 
     monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", url)

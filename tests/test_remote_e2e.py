@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from servers import BACKENDS, Backend, have_moto, moto_server, remote_backend
 
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")

@@ -24,7 +24,7 @@ from ..project import Project
 from ..plan.render import KEPT_HINT
 from .selection import select
 from ..spec import format_for_path
-from ..cache.store import open_cache
+from ..cache.open import open_cache
 
 _NAMES_SHOWN = 5
 

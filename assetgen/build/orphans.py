@@ -29,6 +29,7 @@ from ..providers import Generated, TaskRef
 from .report import Reporter
 from ..spec import REQUEST_FIELDS, AssetSpec, Manifest
 from ..cache.store import LocalCache
+from .tasks import task_info
 
 COLLECT_AT_ONCE = 8  # orphans polled at once: they must not crowd out the build's own work
 
@@ -39,12 +40,6 @@ class Collector(Protocol):
     async def collect(self, spec: AssetSpec, ctx: Any) -> Generated | None: ...
 
 
-def task_info(spec: AssetSpec, credits: float | None) -> dict[str, Any]:
-    """What the journal keeps with a submitted task, so it can be collected unwanted."""
-    info: dict[str, Any] = {"request": spec.request, "width": spec.width, "height": spec.height}
-    if credits is not None:
-        info["credits"] = credits
-    return info
 
 
 def unwanted_tasks(journal: Journal, manifest: Manifest) -> list[JournalTask]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DiskFullError
 from .journal import Journal
@@ -93,7 +93,7 @@ class TaskContext:
             self.reporter.state(self.spec.name, state)
 
     def submitted(self, task_id: str, credits: float | None = None) -> None:
-        from .orphans import task_info
+        from .tasks import task_info
 
         spec = self.spec
         info = task_info(spec, credits)
@@ -138,3 +138,11 @@ class TaskContext:
     def possible_double_charge(self, why: str) -> None:
         self.summary.possible_double_charges += 1
         self.warn(f"possible double charge: {why}")
+
+
+def task_info(spec: AssetSpec, credits: float | None) -> dict[str, Any]:
+    """What the journal keeps with a submitted task, so it can be collected unwanted."""
+    info: dict[str, Any] = {"request": spec.request, "width": spec.width, "height": spec.height}
+    if credits is not None:
+        info["credits"] = credits
+    return info

@@ -8,20 +8,20 @@ transferring is all they were asked to do.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import RemoteCacheError
 from ..lock.model import LockEntry
 from .blobpacks import PackClosed, PackWriter
-from .records import CacheRecord, record_from_entry, spec_hex
+from .records import CacheRecord, record_from_entry, replace_record, spec_hex
 from .remote.stores import Blob, RemoteError, RemoteStore
 from .store import LocalCache
-from .tiered import upload_entry
 
 # Uploads in flight: two per core, 4 to 16. A push is bound by CPU (hashing, Python
 # per request) as soon as the remote is close: on a two-core runner 4 threads beat 8
@@ -256,3 +256,31 @@ def _stopped(remote: RemoteStore, exc: RemoteError, verb: str, done: str) -> Rem
         f"remote cache {remote.url}: {exc}; {verb} stopped after {done}\n"
         "  hint: check the URL, the server and the credentials, then run it again"
     )
+
+
+def upload_entry(
+    remote: RemoteStore, local: LocalCache, record: CacheRecord, given: Mapping[str, bytes]
+) -> bool:
+    """Upload ``record``'s blobs, then the record; False if no blob could be found.
+
+    ``given`` maps sha256 -> bytes already in memory; other blobs are read from
+    ``local`` (verified) unless the remote has them. The record uploaded lists only
+    the formats whose bytes the remote now has.
+    """
+    have: dict[str, tuple[str, int]] = {}
+    for fmt, (sha, size) in record.blobs.items():
+        data = given.get(sha)
+        if data is None:
+            if remote.exists("cas", sha):
+                have[fmt] = (sha, size)
+                continue
+            data = LocalCache.read_blob(local, sha)
+            if data is None:
+                continue
+        remote.put("cas", sha, data)
+        have[fmt] = (sha, size)
+    if not have:
+        return False
+    body = json.dumps(replace_record(record, have).to_json(), sort_keys=True).encode()
+    remote.put("ac", spec_hex(record.spec_hash), body)
+    return True

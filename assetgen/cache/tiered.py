@@ -240,6 +240,8 @@ class TieredCache(LocalCache):
     def _upload(self, record: CacheRecord, given: tuple[bytes, ...]) -> None:
         if self._push_off or self._down:
             return
+        from .sync import upload_entry
+
         by_sha = {hashlib.sha256(b).hexdigest(): b for b in given}
         try:
             upload_entry(self.remote, self, record, by_sha)
@@ -321,31 +323,3 @@ def parse_remote_record(data: bytes | bytearray, spec_hash: str) -> CacheRecord:
     if spec_hex(record.spec_hash) != spec_hex(spec_hash):
         raise RemoteCorrupt(f"{key} is not a record for this spec")
     return record
-
-
-def upload_entry(
-    remote: RemoteStore, local: LocalCache, record: CacheRecord, given: Mapping[str, bytes]
-) -> bool:
-    """Upload ``record``'s blobs, then the record; False if no blob could be found.
-
-    ``given`` maps sha256 -> bytes already in memory; other blobs are read from
-    ``local`` (verified) unless the remote has them. The record uploaded lists only
-    the formats whose bytes the remote now has.
-    """
-    have: dict[str, tuple[str, int]] = {}
-    for fmt, (sha, size) in record.blobs.items():
-        data = given.get(sha)
-        if data is None:
-            if remote.exists("cas", sha):
-                have[fmt] = (sha, size)
-                continue
-            data = LocalCache.read_blob(local, sha)
-            if data is None:
-                continue
-        remote.put("cas", sha, data)
-        have[fmt] = (sha, size)
-    if not have:
-        return False
-    body = json.dumps(replace_record(record, have).to_json(), sort_keys=True).encode()
-    remote.put("ac", spec_hex(record.spec_hash), body)
-    return True

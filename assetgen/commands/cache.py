@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import IO, TYPE_CHECKING
 
-from ..cache.store import open_cache
+from ..cache.open import open_cache
 from ..errors import UsageError
 from ..plan import render
 from ..project import Project

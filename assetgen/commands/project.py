@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ..cache.store import project_cache
+from ..cache.open import project_cache
 from ..errors import UsageError
 from ..plan import render
 from ..project import Project

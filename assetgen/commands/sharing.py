@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from typing import IO
 
-from ..cache.store import LocalCache, project_cache
+from ..cache.open import project_cache
+from ..cache.store import LocalCache
 from ..errors import UsageError
 from ..project import Project
 

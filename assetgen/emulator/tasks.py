@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import (
-    MODEL,
-)
+from .contract import MODEL
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 

@@ -105,7 +105,7 @@ def read_side(path: Path, label: str = LOCK_NAME) -> Lockfile:
     if not data.strip():
         return Lockfile()
     from .fast import parse_canonical
-    from .model import parse_lock
+    from .read import parse_lock
 
     try:
         text = data.decode("utf-8")

@@ -19,16 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import memo
-from ..errors import LockfileError, ManifestError
 from ..fsutil import atomic_write
-from ..outpaths import path_problem, shown
-from ..schema.yamlhints import conflict_marker
 from ..spec import HASH_VERSION, REQUEST_FIELDS, Request, format_for_path
-from .check import entry_problem, mismatched
+from .check import mismatched
 from .cost import RESTORE_HINT
 
 if TYPE_CHECKING:
-    from ..schema.yamlpos import Positions
+    pass
 
 LOCK_VERSION = 1
 LOCK_NAME = "assetgen.lock"
@@ -211,159 +208,6 @@ def _remember(memo_path: Path, key: str, lock: Lockfile) -> None:
 
 
 # --- reading -------------------------------------------------------------------------
-
-
-def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
-    """The lock at ``path`` (an empty one when there is none yet), verified: every
-    request hashes to its spec hash. The memo, keyed by the lock's bytes, holds only
-    verified locks, so an unchanged lock is checked once, not on every plan."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return Lockfile()
-    except IsADirectoryError:
-        raise LockfileError(
-            f"{path.name}: is a directory, not a lock file\n"
-            "  hint: move it away: assetgen keeps its lock in this file"
-        ) from None
-    except OSError as exc:
-        raise LockfileError(
-            f"{path.name}: cannot read the lock ({exc.strerror or exc})\n"
-            "  hint: check the file's permissions"
-        ) from None
-    key = hashlib.sha256(data).hexdigest()
-    if memo_path is not None:
-        cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
-        if cached is not None:
-            version, hash_version, rows = cached
-            entries = {}
-            while rows:  # popping frees each row as its entry is made: a lower peak
-                name, row = rows.popitem()
-                entries[name] = LockEntry.from_tuple(row)
-            return Lockfile(entries, version=version, hash_version=hash_version)
-    from .fast import parse_canonical
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    lock = parse_canonical(text) or parse_lock(data, path.name)
-    verify_spec_hashes(lock, data, path.name)
-    if memo_path is not None:
-        _remember(memo_path, key, lock)
-    return lock
-
-
-def verify_spec_hashes(lock: Lockfile, data: bytes, filename: str = LOCK_NAME) -> None:
-    """A LockfileError at the first entry whose request does not hash to its spec hash.
-
-    Such a lock was edited by hand: it records a request that was never sent, and
-    planning against it would say "No changes" for what it claims. A lock of an older
-    hash version hashed differently; it plans as updates instead.
-    """
-    if lock.hash_version != HASH_VERSION:
-        return
-    bad = mismatched(lock.entries)
-    if not bad:
-        return
-    from ..schema import yamlpos
-
-    # Either reader accepted these bytes, so they are YAML with positions to report.
-    _, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES)
-    line, col = positions.of(("assets", bad[0], "request"))
-    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-    raise LockfileError(
-        f"{filename}:{line}:{col}: asset `{bad[0]}`: the request does not hash to its "
-        f"spec_hash{more}: the lock was edited by hand and records a request never sent\n"
-        "  hint: restore the lock from git (`git checkout -- assetgen.lock`) "
-        "and change assetgen.yaml instead"
-    )
-
-
-def parse_lock(data: bytes, filename: str = LOCK_NAME) -> Lockfile:
-    """Parse and validate lock text; a LockfileError names the line of the first problem."""
-    from ..schema import shipped as schema
-    from ..schema import yamlpos
-
-    marker = conflict_marker(data)
-    if marker:
-        raise LockfileError(
-            f"{filename}:{marker}:1: the lock has git conflict markers\n"
-            "  hint: take either side (`git checkout --theirs assetgen.lock`) and run "
-            "`assetgen build`: it restores the other side's assets from the cache or rebuilds them"
-        )
-    try:
-        doc, positions = yamlpos.load(data, filename, max_bytes=MAX_LOCK_BYTES, hand_written=False)
-    except ManifestError as exc:
-        raise LockfileError(f"{exc}\n{_RESTORE_HINT}") from None
-    if not isinstance(doc, dict):
-        raise LockfileError(
-            f"{filename}:1:1: not an assetgen lock (expected a mapping with `version` and `assets`)"
-            f"\n{_RESTORE_HINT}"
-        )
-    for key, supported in (("version", LOCK_VERSION), ("hash_version", HASH_VERSION)):
-        value = doc.get(key)
-        if isinstance(value, float):  # the schema's integers include 2.0: not ours
-            line, col = positions.of((key,))
-            raise LockfileError(
-                f"{filename}:{line}:{col}: lock {key} must be a whole number, not {value!r}"
-                f"\n{_RESTORE_HINT}"
-            )
-        if isinstance(value, int) and not isinstance(value, bool) and value > supported:
-            line, col = positions.of((key,))
-            raise LockfileError(
-                f"{filename}:{line}:{col}: lock {key} {value} was written by a newer assetgen "
-                f"(this one reads {key} {supported})\n"
-                "  hint: upgrade assetgen (pip install -U assetgen-cli)"
-            )
-    _check_paths(doc, positions, filename)  # before the schema: its message is plainer
-    problems = schema.validate("lock", doc, positions, filename)
-    if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise LockfileError(f"{first}{more}\n{_RESTORE_HINT}")
-    entries = {}
-    for name, body in (doc.get("assets") or {}).items():
-        problem = entry_problem(str(name), {"credits": 0.0, "format": None, **body})
-        if problem:
-            field_name, what = problem
-            line, col = positions.of(
-                ("assets", name, field_name) if field_name else ("assets", name), key=not field_name
-            )
-            raise LockfileError(f"{filename}:{line}:{col}: asset `{name}`: {what}\n{_RESTORE_HINT}")
-        entries[str(name)] = _entry(body)
-    return Lockfile(entries, int(doc["version"]), int(doc.get("hash_version", HASH_VERSION)))
-
-
-def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> None:
-    """A LockfileError at the first entry whose path no output may have (outpaths.py)."""
-    assets = doc.get("assets")
-    for name, body in assets.items() if isinstance(assets, dict) else ():
-        path = body.get("path") if isinstance(body, dict) else None
-        if isinstance(path, str) and (problem := path_problem(path)) is not None:
-            line, col = positions.of(("assets", name, "path"))
-            raise LockfileError(
-                f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
-                f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
-            )
-
-
-def _entry(body: dict[str, Any]) -> LockEntry:
-    return LockEntry(
-        spec_hash=body["spec_hash"],
-        request={f: body["request"][f] for f in REQUEST_FIELDS},
-        path=body["path"],
-        sha256=body["sha256"],
-        bytes=body["bytes"],
-        width=body["width"],
-        height=body["height"],
-        format=body.get("format"),
-        task_id=body.get("task_id"),
-        results=(),  # result links expire and may carry a token: never kept (old locks had them)
-        credits=float(body.get("credits", 0.0)),
-        generated_at=body.get("generated_at"),
-        edited=body.get("edited") is True,
-    )
 
 
 def updated(lock: Lockfile, changes: Mapping[str, LockEntry | None]) -> Lockfile:

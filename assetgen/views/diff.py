@@ -22,7 +22,8 @@ from typing import IO, Any
 
 from ..cache.records import Cache
 from ..errors import UsageError
-from ..lock.model import LockEntry, Lockfile, parse_lock
+from ..lock.model import LockEntry, Lockfile
+from ..lock.read import parse_lock
 from ..lock.seeds import settle_seeds
 from ..project import Project
 from ..spec import REQUEST_FIELDS, AssetSpec, Manifest

@@ -16,10 +16,10 @@ from evolink_fakes import FakeClock, FakeGateway, error
 from assetgen.build.journal import Journal
 from assetgen.build.report import LineReporter
 from assetgen.build.run import BuildOptions, run_build
-from assetgen.cache.store import open_cache
+from assetgen.cache.open import open_cache
 from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError
-from assetgen.lock.model import read_lock
+from assetgen.lock.read import read_lock
 from assetgen.project import find_project
 
 NAMES = ["hero-home", "icon-profile", "icon-search", "icon-settings"]

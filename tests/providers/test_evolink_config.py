@@ -10,7 +10,7 @@ import pytest
 from evolink_fakes import KEY, Script, jsonr, make_provider
 
 from assetgen.cli import main
-from assetgen.commands import project as commands
+from assetgen.commands import cache as commands
 from assetgen.errors import ProviderAuthError, UsageError
 from assetgen.providers import create_provider
 from assetgen.providers.evolink.config import DEFAULT_BASE_URL, config_from_env

@@ -34,10 +34,10 @@ from test_evolink_build import build, journal_tasks
 from assetgen import cli
 from assetgen.build.journal import Journal
 from assetgen.catalog import MODELS
-from assetgen.commands import project as commands
+from assetgen.commands import cache as commands
 from assetgen.errors import IntegrityError, PermanentProviderError, TransientProviderError
 from assetgen.imaging import verify
-from assetgen.lock.model import parse_lock
+from assetgen.lock.read import parse_lock
 from assetgen.providers.evolink import provider as evolink_module
 from assetgen.providers.evolink.body import check_complete
 from assetgen.providers.evolink.config import EvoLinkConfig

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ...errors import UsageError
 from ...fsutil import atomic_write
@@ -134,52 +134,6 @@ def display_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def open_remote(
-    url: str, *, timeout: float | None = None, connections: int = DEFAULT_CONNECTIONS
-) -> RemoteStore:
-    """The backend for ``url``: ``file://``, ``http(s)://`` or ``s3://``.
-
-    Args:
-        url: the remote's base; objects live under ``<url>/cas/`` and ``<url>/ac/``.
-        timeout: connect timeout in seconds (default ``remote_timeout()``).
-        connections: how many requests may be in flight at once (the pool size).
-
-    Raises:
-        UsageError: an unknown scheme, a malformed URL, or s3fs not installed.
-    """
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError as exc:  # "https://[::1:1/x": the backends would parse it again
-        raise UsageError(
-            f"remote cache {display_url(url)}: not a valid URL ({exc})\n"
-            "  hint: write it as file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
-        ) from None
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):  # %00 names no folder
-        raise UsageError(
-            f"remote cache {display_url(url)!r}: a control character (or its %-escape) is "
-            "in the URL\n  hint: write the URL without it"
-        )
-    connect = remote_timeout() if timeout is None else timeout
-    if scheme == "file":
-        return FileRemote(url)
-    if scheme in ("http", "https"):
-        from .http import HttpRemote
-
-        return HttpRemote(url, timeout=connect, connections=connections)
-    if scheme == "s3":
-        return S3Remote(url, timeout=connect, connections=connections)
-    raise UsageError(
-        f"remote cache {display_url(url)}: unknown scheme `{scheme or url}`\n"
-        "  hint: use file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
-    )
-
-
-def _check(kind: Kind, key: str) -> str:
-    if kind not in ("cas", "ac") or not _KEY.fullmatch(key):
-        raise ValueError(f"not a cache key: {kind}/{key}")  # a bug: keys are our own digests
-    return f"{kind}/{key}"
 
 
 class FileRemote:
@@ -325,3 +279,9 @@ class S3Remote:
 
     def close(self) -> None:
         pass
+
+
+def _check(kind: Kind, key: str) -> str:
+    if kind not in ("cas", "ac") or not _KEY.fullmatch(key):
+        raise ValueError(f"not a cache key: {kind}/{key}")  # a bug: keys are our own digests
+    return f"{kind}/{key}"

@@ -7,9 +7,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...errors import (
-    ProviderAuthError,
-)
+from ...errors import ProviderAuthError
 from ...lock.check import credits_problem
 from ...spec import AssetSpec
 from .config import KEY_ENV

@@ -19,9 +19,7 @@ import anyio
 import httpx
 
 from ..._version import __version__
-from .config import (
-    EvoLinkConfig,
-)
+from .config import EvoLinkConfig
 from .fetch import MAX_REDIRECTS, RateGuard, UnsafeLink, check_link, redirect_target
 from .secrets import redact, scrub
 
