@@ -44,7 +44,7 @@ _EXPORTS = {
     "UsageError": "errors",
     "LockEntry": "lock.model",
     "Lockfile": "lock.model",
-    "read_lock": "lock.model",
+    "read_lock": "lock.read",
     "write_lock": "lock.model",
     "parse_manifest": "manifest.resolve",
     "Action": "plan.planner",
