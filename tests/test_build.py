@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import RecordingProvider, tree
 
-from assetgen.build.run import BuildOptions
+from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
 from assetgen.commands import project as commands
 from assetgen.lock.read import read_lock

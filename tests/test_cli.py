@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assetgen._version import __version__
-from assetgen.build.run import BuildOptions
+from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
 from assetgen.commands import project as commands
 from assetgen.project import find_project

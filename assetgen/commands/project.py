@@ -14,8 +14,8 @@ from ..plan import render
 from ..project import Project
 
 if TYPE_CHECKING:
+    from ..build.context import ProviderFactory
     from ..build.report import Reporter
-    from ..build.run import ProviderFactory
     from ..build.selection import BuildOptions
 
 SCHEMA_FILE = "manifest.schema.json"

@@ -15,7 +15,8 @@ from evolink_fakes import FakeClock, FakeGateway, error
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import LineReporter
-from assetgen.build.run import BuildOptions, run_build
+from assetgen.build.run import run_build
+from assetgen.build.selection import BuildOptions
 from assetgen.cache.open import open_cache
 from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError

@@ -13,7 +13,7 @@ from test_evolink import spec
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import BuildSummary, JobResult, LineReporter, RecordingReporter
-from assetgen.build.run import BuildOptions
+from assetgen.build.selection import BuildOptions
 from assetgen.build.tasks import TaskContext
 from assetgen.commands import project as commands
 from assetgen.errors import UsageError
