@@ -36,12 +36,13 @@ except KeyboardInterrupt:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .commands import cache as cache_commands
     from .commands import project as commands
 
     if args.command == "schema":
         return commands.print_schema("lock" if args.lock else "manifest")
     if args.command == "credits":
+        from .commands import cache as cache_commands
+
         return cache_commands.credits(as_json=args.json)
     if args.command == "emulator":
         from .emulator import serve_command
@@ -117,6 +118,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "cache":
         if args.cache_command == "info":
+            from .commands import cache as cache_commands
+
             return cache_commands.cache_info(project)
         if args.cache_command in ("push", "pull"):
             from .commands.sharing import cache_transfer
@@ -127,6 +130,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 jobs=args.jobs,
                 mkdir=getattr(args, "mkdir", False),
             )
+        from .commands import cache as cache_commands
+
         return cache_commands.cache_gc(
             project, older_than=args.older_than, include_locked=args.include_locked
         )

@@ -22,12 +22,12 @@ from .lock.read import read_lock
 from .outpaths import output_dir_problem
 from .plan.paid import journalled_tasks, mark_paid
 from .plan.planner import Plan, make_plan, paths_to_check
+from .providers import PROVIDERS
 from .spec import Manifest
 from .statcache import StatCache
 
 MANIFEST_NAME = "assetgen.yaml"
 STATE_DIR = ".assetgen"
-PROVIDERS = ("evolink", "draft")
 
 
 @dataclass(frozen=True)

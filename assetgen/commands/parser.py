@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import UsageError
-from ..project import PROVIDERS
+from ..providers import PROVIDERS
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

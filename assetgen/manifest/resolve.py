@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import catalog
 from ..errors import ManifestError
+from ..providers import PROVIDERS
 from ..schema import shipped as schema
 from ..schema import yamlpos
 from ..schema.yamlpos import Path
@@ -33,7 +34,7 @@ def parse_manifest(
     filename: str,
     *,
     provider: str | None = None,
-    providers: Iterable[str] = ("evolink", "draft"),
+    providers: Iterable[str] = PROVIDERS,
     price: PriceFn | None = None,
     origins: dict[str, list[str]] | None = None,
 ) -> Manifest:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from ..spec import AssetSpec
 from .base import Generated, JobContext, Provider, TaskRef
 
-__all__ = ["Generated", "JobContext", "Provider", "TaskRef", "create_provider"]
+__all__ = ["PROVIDERS", "Generated", "JobContext", "Provider", "TaskRef", "create_provider"]
 
 
 DRAFT_DELAY_ENV = "ASSETGEN_DRAFT_DELAY"
@@ -49,7 +49,9 @@ def _evolink() -> Provider:
     return from_env()
 
 
-FACTORIES: dict[str, Callable[[], Provider]] = {"draft": _draft, "evolink": _evolink}
+# The one list of providers: the manifest, the CLI and the project read their names here.
+FACTORIES: dict[str, Callable[[], Provider]] = {"evolink": _evolink, "draft": _draft}
+PROVIDERS: tuple[str, ...] = tuple(FACTORIES)
 
 
 def create_provider(name: str) -> Provider:
