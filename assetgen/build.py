@@ -411,8 +411,10 @@ class _Executor:
                 self.summary.interrupted = True
                 again = "^C again" if signum == signal.SIGINT else "SIGTERM again"
                 self._stop(
-                    f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: starting "
-                    f"nothing new, finishing what is in hand ({again} to stop at once)"
+                    f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: stopping; "
+                    "what finished is kept and locked, paid tasks still running are collected "
+                    f"by the next build ({again} to quit at once: the next build recovers "
+                    "what finished)"
                 )
 
     def _disk_full(self, exc: DiskFullError) -> None:
@@ -478,7 +480,8 @@ class _Executor:
                 # The key cannot work for anyone: stop everything, keep what finished. The
                 # first asset's line and the final error say why; the others, briefly.
                 if self.fatal is None:
-                    result = self._failed(action, spec, str(exc))
+                    # Its full text is the build's final error, printed once, at the end.
+                    result = self._failed(action, spec, "the API key was refused (see below)")
                     recap = "the API key was refused (the error is below)"
                     self.fatal = exc
                     self._stop("the API key was refused: stopping the build, starting nothing new")

@@ -66,6 +66,18 @@ def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -
         schema_path.write_text(schema.schema_text("manifest"), encoding="utf-8")
         wrote.append(project.display(schema_path))
     out.write(f"wrote {' and '.join(wrote)}; next: `assetgen plan`, then `assetgen build`\n")
+    from .project import nearest_manifest
+
+    above = (
+        nearest_manifest(path.parent.parent.absolute())
+        if path.parent.parent != path.parent
+        else None
+    )
+    if above is not None:
+        out.write(
+            f"note: {project.display(above)} is another project above this one; commands run "
+            "here now work on the new one (pass -C to choose)\n"
+        )
     return 0
 
 

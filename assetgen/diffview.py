@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import UsageError
-from .gitfiles import GitRevision
+from .gitfiles import GitRevision, NoCommitsYet
 from .lock import LockEntry, Lockfile, parse_lock
 from .project import Project
 from .seeds import settle_seeds
@@ -92,7 +92,11 @@ def old_lock(
         label = project.display(lock_file.absolute())
         return _parse(data, label), label, None
     rev = against or "HEAD"
-    git = GitRevision(project.lock_path.parent, rev)
+    try:
+        git = GitRevision(project.lock_path.parent, rev)
+    except NoCommitsYet:
+        # A repository's very first pull request: no revision has a lock.
+        return Lockfile(), f"{project.lock_path.name} (no commits yet: every asset is new)", None
     name = project.lock_path.name
     at_rev = git.read(name)
     if at_rev is None:

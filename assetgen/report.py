@@ -356,8 +356,11 @@ class LiveReporter(LineReporter):
         self.states[r.name] = outcome(r)
         self.active.pop(r.name, None)
         self.spent += r.credits
-        if not r.ok and r.source != "skipped":
+        state = outcome(r)
+        if state == "failed":
             self.progress.console.print(f"[red]failed[/red] {r.name}: {r.error}", markup=True)
+        elif state == "still running":
+            self.progress.console.print(f"[dim]still running[/dim] {r.name} ({r.error})")
         self._refresh()
 
     def warn(self, message: str) -> None:
