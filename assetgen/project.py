@@ -273,7 +273,7 @@ def find_project(
     if directory is not None and not base.is_dir():
         raise UsageError(f"-C {directory}: no such directory")
     if manifest is None and search:
-        found = _nearest_manifest(base.absolute())
+        found = nearest_manifest(base.absolute())
         if found is not None:
             return Project(root=found.parent.resolve(), manifest_path=found)
     path = base / (manifest or MANIFEST_NAME)
@@ -286,7 +286,8 @@ def find_project(
     return Project(root=path.parent.resolve(), manifest_path=path.absolute())
 
 
-def _nearest_manifest(start: Path) -> Path | None:
+def nearest_manifest(start: Path) -> Path | None:
+    """The nearest ``assetgen.yaml`` in ``start`` or its parents, within its repository."""
     for folder in (start, *start.parents):
         candidate = folder / MANIFEST_NAME
         if candidate.is_file():

@@ -191,8 +191,10 @@ def test_init_in_a_subfolder_writes_there(quickstart: Path) -> None:
     """init names the manifest in the folder it is given, never the parent project's."""
     sub = quickstart / "nested"
     sub.mkdir()
-    assert main(["-C", str(sub), "init"]) == 0
+    out = io.StringIO()
+    assert commands.init(find_project(sub, search=False), out=out) == 0
     assert (sub / "assetgen.yaml").is_file()
+    assert "is another project above this one" in out.getvalue()  # said, not silent
 
 
 def test_pre_commit_check_runs_on_every_commit() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,15 @@ def test_git_lfs_pointer_is_not_the_old_image(
     assert code == 0 and len(page.all("img")) == 1
     assert page.all("button", "open")  # the old side says it is unavailable
     assert "old image unavailable" in (repo / ".assetgen" / "diff" / "index.html").read_text()
+
+
+def test_a_repository_with_no_commit_yet_has_an_empty_old_side(
+    quickstart: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`git init`, build, `diff` before the first commit: every asset is new, exit 0."""
+    subprocess.run(["git", "init", "-q", str(quickstart)], check=True)
+    assert main(["-C", str(quickstart), "build", "--provider", "draft"]) == 0
+    capsys.readouterr()
+    code, out = diff(quickstart, capsys)
+    assert code == 0, out
+    assert "no commits yet: every asset is new" in out and "4 added" in out

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 
-from assetgen.build.report import BuildSummary, JobResult, LiveReporter, outcome
+from assetgen.build.live import LiveReporter
+from assetgen.build.report import BuildSummary, JobResult, outcome
 
 
 def result(name: str, ok: bool, source: str, error: str | None = None) -> JobResult:
@@ -64,3 +65,5 @@ def test_the_live_display_lists_assets_in_flight_most_recent_first() -> None:
     assert "done 1" in counts and "not started 1" in counts and "still running 1" in counts
     assert "failed" not in counts
     live.summary(BuildSummary())
+    shown = out.getvalue()
+    assert "still running asset-4" in shown and "failed asset-4" not in shown

@@ -17,14 +17,14 @@ import sys
 from dataclasses import replace
 from typing import IO
 
+from ..cache.open import open_cache
 from ..errors import IntegrityError
 from ..lock.model import LockEntry, updated, write_lock
 from ..plan.planner import Action, Plan
-from ..project import Project
 from ..plan.render import KEPT_HINT
-from .selection import select
+from ..project import Project
 from ..spec import format_for_path
-from ..cache.open import open_cache
+from .selection import select
 
 _NAMES_SHOWN = 5
 

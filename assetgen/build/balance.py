@@ -20,8 +20,8 @@ from typing import Any
 import anyio
 
 from ..errors import AssetgenError, CreditLimitError, ProviderAuthError, UsageError
-from ..providers import Provider
 from ..plan.render import credits_text
+from ..providers import Provider
 
 THRESHOLD_ENV = "ASSETGEN_BALANCE_CHECK_ABOVE"
 DEFAULT_THRESHOLD = 5.0  # credits: about 11 1K images or 3 2K ones

@@ -5,35 +5,24 @@ fail, commit a lock change); the job steps (jobs.py) and the phases (run.py) bui
 
 from __future__ import annotations
 
-import hashlib
-import signal
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
-import anyio
-from anyio.abc import TaskGroup
-from ..errors import AssetgenError, CreditLimitError, DiskFullError, IntegrityError, PermanentProviderError, ProviderAuthError, QuotaExhaustedError
-from ..fsutil import FULL_ERRNOS, sweep_temp_files
-from ..imagesize import header_size
-from .journal import Journal, JournalTask
-from ..lock.model import LockEntry, Lockfile, updated, write_lock
-from .orphans import collect_unwanted, unwanted_tasks
-from ..outpaths import outside_paths, shown, use_problem
-from .outputs import remove_if_unchanged, write_output
-from ..plan.planner import Action, Plan
-from ..plan.planner import paths_to_check as plan_paths
-from ..project import Project
-from ..providers import Provider, create_provider
-from .relocate import Claimed, claimed_paths, finish_removals, guard_targets, in_use, move, remove_vacated
-from .report import BuildSummary, JobResult, Reporter
-from ..lock.seeds import settle_manifest
-from .selection import BuildOptions, plan_selection
-from ..spec import AssetSpec, Manifest
-from ..cache.records import CacheRecord
-from ..cache.store import LocalCache
-from .tasks import TaskContext, checked_record, settle_tasks
 
+import anyio
+
+from ..cache.store import LocalCache
+from ..errors import (
+    DiskFullError,
+    ProviderAuthError,
+    QuotaExhaustedError,
+)
+from ..lock.model import LockEntry, Lockfile
+from ..plan.planner import Action
+from ..project import Project
+from ..providers import Provider
+from ..spec import AssetSpec, Manifest
+from .journal import Journal, JournalTask
+from .report import BuildSummary, JobResult, Reporter
+from .selection import BuildOptions
 
 ProviderFactory = Callable[[str], Provider]
 

@@ -5,35 +5,35 @@ Each job holds a _Slot under --jobs, given back as soon as its image is in hand.
 from __future__ import annotations
 
 import hashlib
-import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
+
 import anyio
-from anyio.abc import TaskGroup
-from ..errors import AssetgenError, CreditLimitError, DiskFullError, IntegrityError, PermanentProviderError, ProviderAuthError, QuotaExhaustedError
-from ..fsutil import FULL_ERRNOS, sweep_temp_files
-from ..imagesize import header_size
-from .journal import Journal, JournalTask
-from ..lock.model import LockEntry, Lockfile, updated, write_lock
-from .orphans import collect_unwanted, unwanted_tasks
-from ..outpaths import outside_paths, shown, use_problem
-from .outputs import remove_if_unchanged, write_output
-from ..plan.planner import Action, Plan
-from ..plan.planner import paths_to_check as plan_paths
-from ..project import Project
-from ..providers import Provider, create_provider
-from .relocate import Claimed, claimed_paths, finish_removals, guard_targets, in_use, move, remove_vacated
-from .report import BuildSummary, JobResult, Reporter
-from ..lock.seeds import settle_manifest
-from .selection import BuildOptions, plan_selection
-from ..spec import AssetSpec, Manifest
+
 from ..cache.records import CacheRecord
-from ..cache.store import LocalCache
-from .tasks import TaskContext, checked_record, settle_tasks
+from ..errors import (
+    AssetgenError,
+    DiskFullError,
+    IntegrityError,
+    PermanentProviderError,
+    ProviderAuthError,
+    QuotaExhaustedError,
+)
+from ..fsutil import FULL_ERRNOS
 from ..imagesize import header_size
+from ..lock.model import LockEntry
+from ..outpaths import outside_paths, shown, use_problem
+from ..plan.planner import Action
+from ..spec import AssetSpec
 from .context import KEY_REFUSED, BuildContext
+from .outputs import remove_if_unchanged, write_output
+from .relocate import (
+    Claimed,
+    in_use,
+    move,
+)
+from .report import JobResult
+from .tasks import TaskContext, checked_record
 
 
 def entry_from_record(
@@ -110,7 +110,8 @@ class JobRunner(BuildContext):
                 # The key cannot work for anyone: stop everything, keep what finished. The
                 # first asset's line and the final error say why; the others, briefly.
                 if self.fatal is None:
-                    result = self._failed(action, spec, str(exc))
+                    # Its full text is the build's final error, printed once, at the end.
+                    result = self._failed(action, spec, "the API key was refused (see below)")
                     recap = "the API key was refused (the error is below)"
                     self.fatal = exc
                     self._stop("the API key was refused: stopping the build, starting nothing new")

@@ -22,14 +22,13 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
+from ..cache.store import LocalCache
 from ..digests import is_side, is_spec_hash
 from ..errors import AssetgenError, ProviderAuthError, TransientProviderError
-from .journal import Journal, JournalTask
 from ..providers import Generated, TaskRef
-from .report import Reporter
 from ..spec import REQUEST_FIELDS, AssetSpec, Manifest
-from ..cache.store import LocalCache
-from .tasks import task_info
+from .journal import Journal, JournalTask
+from .report import Reporter
 
 COLLECT_AT_ONCE = 8  # orphans polled at once: they must not crowd out the build's own work
 
@@ -38,8 +37,6 @@ class Collector(Protocol):
     """A provider that can fetch a journalled task's image without submitting anything."""
 
     async def collect(self, spec: AssetSpec, ctx: Any) -> Generated | None: ...
-
-
 
 
 def unwanted_tasks(journal: Journal, manifest: Manifest) -> list[JournalTask]:

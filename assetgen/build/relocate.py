@@ -23,14 +23,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from .journal import Journal
+from ..cache.records import record_from_entry
+from ..cache.store import LocalCache
 from ..lock.model import LockEntry, Lockfile
 from ..outpaths import shown, use_problem
-from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 from ..plan.planner import Action
 from ..spec import AssetSpec, Manifest
-from ..cache.store import LocalCache
-from ..cache.records import record_from_entry
+from .journal import Journal
+from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 
 
 def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:

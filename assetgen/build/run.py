@@ -13,35 +13,40 @@ from __future__ import annotations
 import hashlib
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 from anyio.abc import TaskGroup
 
-from ..errors import AssetgenError, CreditLimitError, DiskFullError, IntegrityError, PermanentProviderError, ProviderAuthError, QuotaExhaustedError
-from ..fsutil import FULL_ERRNOS, sweep_temp_files
-from ..imagesize import header_size
-from .journal import Journal, JournalTask
+from ..cache.store import LocalCache
+from ..errors import (
+    AssetgenError,
+    CreditLimitError,
+    DiskFullError,
+)
+from ..fsutil import sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
-from .orphans import collect_unwanted, unwanted_tasks
-from ..outpaths import outside_paths, shown, use_problem
-from .outputs import remove_if_unchanged, write_output
+from ..lock.seeds import settle_manifest
+from ..outpaths import use_problem
 from ..plan.planner import Action, Plan
 from ..plan.planner import paths_to_check as plan_paths
 from ..project import Project
-from ..providers import Provider, create_provider
-from .relocate import Claimed, claimed_paths, finish_removals, guard_targets, in_use, move, remove_vacated
-from .report import BuildSummary, JobResult, Reporter
-from ..lock.seeds import settle_manifest
+from ..providers import create_provider
+from ..spec import Manifest
+from .context import ProviderFactory
+from .jobs import JobRunner
+from .journal import Journal, JournalTask
+from .orphans import collect_unwanted, unwanted_tasks
+from .relocate import (
+    claimed_paths,
+    finish_removals,
+    guard_targets,
+    remove_vacated,
+)
+from .report import BuildSummary, Reporter
 from .selection import BuildOptions, plan_selection
-from ..spec import AssetSpec, Manifest
-from ..cache.records import CacheRecord
-from ..cache.store import LocalCache
-from .tasks import TaskContext, checked_record, settle_tasks
-from .context import BuildContext, KEY_REFUSED, ProviderFactory
-from .jobs import JobRunner, _Slot
+from .tasks import settle_tasks
 
 
 @dataclass
@@ -56,8 +61,6 @@ class BuildOutcome:
             return 130
         s = self.summary
         return 1 if s.failed or s.credits_ran_out or s.unfinished else 0
-
-
 
 
 def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) -> Lockfile:
@@ -75,7 +78,6 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
         if hashlib.sha256(data).hexdigest() == entry.sha256:
             changes[name] = entry
     return updated(lock, changes) if changes else lock
-
 
 
 def run_build(
@@ -182,7 +184,6 @@ def _remember_failures(
 
 
 class _Executor(JobRunner):
-
     def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
         started = time.monotonic()
@@ -335,11 +336,11 @@ class _Executor(JobRunner):
                 self.summary.interrupted = True
                 again = "^C again" if signum == signal.SIGINT else "SIGTERM again"
                 self._stop(
-                    f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: starting "
-                    f"nothing new, finishing what is in hand ({again} to stop at once)"
+                    f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: stopping; "
+                    "what finished is kept and locked, paid tasks still running are collected "
+                    f"by the next build ({again} to quit at once: the next build recovers "
+                    "what finished)"
                 )
-
-
 
     async def _checkpoint_lock(self) -> None:
         """Rewrite the lock now and then during a long build, from what is finished."""
@@ -357,20 +358,6 @@ class _Executor(JobRunner):
                     self._disk_full(exc)
                     return
 
-
     # --- one generation job -------------------------------------------------------------
 
-
-
-
-
-
-
-
-
-
     # --- moves and deletes -----------------------------------------------------------
-
-
-
-

@@ -10,12 +10,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..cache.store import LocalCache
 from ..errors import UsageError
 from ..lock.model import Lockfile
 from ..plan.planner import Plan
 from ..project import Project
 from ..spec import Manifest
-from ..cache.store import LocalCache
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DiskFullError
-from .journal import Journal
-from ..providers import Generated, TaskRef
-from .report import BuildSummary, Reporter
-from ..spec import AssetSpec, Manifest
 from ..cache.records import CacheRecord
 from ..cache.store import LocalCache
+from ..errors import DiskFullError
+from ..providers import Generated, TaskRef
+from ..spec import AssetSpec, Manifest
+from .journal import Journal
+from .report import BuildSummary, Reporter
 
 if TYPE_CHECKING:
     from ..imaging import ImageInfo

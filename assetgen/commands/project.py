@@ -65,6 +65,15 @@ def init(project: Project, *, force: bool = False, out: IO[str] | None = None) -
         schema_path.write_text(schema.schema_text("manifest"), encoding="utf-8")
         wrote.append(project.display(schema_path))
     out.write(f"wrote {' and '.join(wrote)}; next: `assetgen plan`, then `assetgen build`\n")
+    from ..project import nearest_manifest
+
+    top = path.parent.absolute()
+    above = None if (top / ".git").exists() else nearest_manifest(top.parent)
+    if above is not None:
+        out.write(
+            f"note: {project.display(above)} is another project above this one; commands run "
+            "here now work on the new one (pass -C to choose)\n"
+        )
     return 0
 
 
@@ -114,7 +123,8 @@ def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:
 
 
 def _reporter(as_json: bool, out: IO[str], *, hold_summary: bool = False) -> Reporter:
-    from ..build.report import JsonReporter, LineReporter, LiveReporter
+    from ..build.live import LiveReporter
+    from ..build.report import JsonReporter, LineReporter
 
     if as_json:
         return JsonReporter(out, hold_summary=hold_summary)

@@ -28,7 +28,7 @@ from ..lock.seeds import settle_seeds
 from ..project import Project
 from ..spec import REQUEST_FIELDS, AssetSpec, Manifest
 from ..statcache import StatCache
-from .gitfiles import GitRevision
+from .gitfiles import GitRevision, NoCommitsYet
 
 STATUSES = ("changed", "renamed", "added", "removed")
 SYMBOLS = {"changed": "~", "renamed": ">", "added": "+", "removed": "-"}
@@ -93,7 +93,11 @@ def old_lock(
         label = project.display(lock_file.absolute())
         return _parse(data, label), label, None
     rev = against or "HEAD"
-    git = GitRevision(project.lock_path.parent, rev)
+    try:
+        git = GitRevision(project.lock_path.parent, rev)
+    except NoCommitsYet:
+        # A repository's very first pull request: no revision has a lock.
+        return Lockfile(), f"{project.lock_path.name} (no commits yet: every asset is new)", None
     name = project.lock_path.name
     at_rev = git.read(name)
     if at_rev is None:

@@ -27,6 +27,10 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         raise UsageError(f"git is not installed, so revisions cannot be read\n{_HINT}") from None
 
 
+class NoCommitsYet(UsageError):
+    """The repository has no commit yet: nothing was ever built at any revision."""
+
+
 class GitRevision:
     """One commit of the repository that holds ``folder``."""
 
@@ -40,8 +44,9 @@ class GitRevision:
             folder, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
         )
         if found.returncode != 0:
-            what = "has no commits yet" if rev == "HEAD" else "is not a known revision"
-            raise UsageError(f"{rev} {what}\n{_HINT}")
+            if rev == "HEAD":
+                raise NoCommitsYet(f"HEAD has no commits yet\n{_HINT}")
+            raise UsageError(f"{rev} is not a known revision\n{_HINT}")
         self.rev = rev
         self.commit = found.stdout.strip()
 

@@ -187,7 +187,7 @@ def test_rate_notes_reach_the_reporters() -> None:
     line.rate_limited(None)
     assert err.getvalue().count("warning:") == 1 and "6 in flight (was 16)" in err.getvalue()
 
-    from assetgen.build.report import LiveReporter
+    from assetgen.build.live import LiveReporter
 
     screen = io.StringIO()
     live = LiveReporter(screen)
