@@ -4,14 +4,26 @@ never pays for the HTTP stack."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ..spec import AssetSpec
-from .base import Generated, JobContext, Provider, TaskRef
+if TYPE_CHECKING:
+    from ..spec import AssetSpec
+    from .base import Generated, JobContext, Provider, TaskRef
 
 __all__ = ["PROVIDERS", "Generated", "JobContext", "Provider", "TaskRef", "create_provider"]
 
 
 DRAFT_DELAY_ENV = "ASSETGEN_DRAFT_DELAY"
+
+
+def __getattr__(name: str) -> Any:
+    # The seam's types for other rooms, loaded on first use: a plan needs only the
+    # provider names, and the dataclasses cost a null plan a millisecond.
+    if name in ("Generated", "JobContext", "Provider", "TaskRef"):
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _draft() -> Provider:
