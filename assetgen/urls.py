@@ -124,6 +124,12 @@ def fetch_url_problem(url: str, *, loopback_ok: bool) -> str | None:
 REMOTE_SCHEMES = ("file", "http", "https", "s3")
 
 
+def has_control_character(url: str) -> bool:
+    """Whether ``url``, or what its %-escapes stand for, holds a control character: a
+    ``%00`` names no folder, and an escape would reach the terminal of whoever reads it."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url))
+
+
 def remote_url_problem(url: str) -> tuple[str, str] | None:
     """Why ``url`` cannot be a manifest's ``cache.remote``, as (problem, hint); None if it can.
 
@@ -137,8 +143,7 @@ def remote_url_problem(url: str) -> tuple[str, str] | None:
             f"is not a valid URL ({exc})",
             "use file:///shared/dir, http(s)://host/path or s3://bucket/prefix",
         )
-
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):
+    if has_control_character(url):
         return (
             "has a control character (or its %-escape, such as %00) in it",
             "write the URL without it",

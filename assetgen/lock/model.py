@@ -85,8 +85,13 @@ class LockEntry:
 
     @classmethod
     def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
-        i = _REQUEST_AT
-        return cls(*t[:i], Request(t[i]), *t[i + 1 :])  # type: ignore[call-arg]
+        # A memo row: written only from a lock that was read and checked whole, so it is
+        # set field by field without ``__post_init__`` (a null plan reads 10,000 of them).
+        entry = object.__new__(cls)
+        for name, value in zip(_ENTRY_FIELDS, t, strict=True):
+            object.__setattr__(entry, name, value)
+        object.__setattr__(entry, "request", Request(t[_REQUEST_AT]))
+        return entry
 
     def moved(self, path: str) -> LockEntry:
         return replace(self, path=path)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from ...errors import UsageError
+from ...urls import has_control_character
 from .stores import (
     DEFAULT_CONNECTIONS,
     FileRemote,
@@ -35,7 +36,7 @@ def open_remote(
             f"remote cache {display_url(url)}: not a valid URL ({exc})\n"
             "  hint: write it as file:///shared/dir, http(s)://host/path or s3://bucket/prefix"
         ) from None
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in unquote(url)):  # %00 names no folder
+    if has_control_character(url):
         raise UsageError(
             f"remote cache {display_url(url)!r}: a control character (or its %-escape) is "
             "in the URL\n  hint: write the URL without it"
