@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import copy_example
+from tests.conftest import copy_example
 
 from assetgen.build.selection import BuildOptions
 from assetgen.commands import project as commands

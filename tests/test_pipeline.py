@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from servers import nginx_binary, nginx_server
+from tests.servers import nginx_binary, nginx_server
 
 from assetgen.cache.remote.http import HttpRemote, pipeline_depth
 from assetgen.cache.remote.stores import Blob, RemoteUnavailable

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from evolink_fakes import (
+from tests.providers.evolink_fakes import (
     BASE,
     KEY,
     RESULT,
@@ -24,7 +24,7 @@ from evolink_fakes import (
     submitted,
     task,
 )
-from test_draft import make_spec
+from tests.providers.test_draft import make_spec
 
 from assetgen.errors import (
     PermanentProviderError,

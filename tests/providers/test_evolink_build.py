@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from evolink_fakes import FakeClock, FakeGateway, error
+from tests.providers.evolink_fakes import FakeClock, FakeGateway, error
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import LineReporter

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from evolink_fakes import KEY, Script, jsonr, make_provider
+from tests.providers.evolink_fakes import KEY, Script, jsonr, make_provider
 
 from assetgen.cli import main
 from assetgen.commands import cache as commands

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from evolink_fakes import (
+from tests.providers.evolink_fakes import (
     BASE,
     KEY,
     RESULT,
@@ -28,8 +28,8 @@ from evolink_fakes import (
     task,
 )
 from PIL import Image, ImageFile
-from test_draft import make_spec
-from test_evolink_build import build, journal_tasks
+from tests.providers.test_draft import make_spec
+from tests.providers.test_evolink_build import build, journal_tasks
 
 from assetgen import cli
 from assetgen.build.journal import Journal

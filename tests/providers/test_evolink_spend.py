@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from evolink_fakes import FakeClock, FakeGateway, RecordingContext, jsonr, make_provider
-from test_evolink import spec
+from tests.providers.evolink_fakes import FakeClock, FakeGateway, RecordingContext, jsonr, make_provider
+from tests.providers.test_evolink import spec
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import BuildSummary, JobResult, LineReporter, RecordingReporter

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pages import Page, build, committed_design_system, edit, git
+from tests.pages import Page, build, committed_design_system, edit, git
 
 from assetgen.cli import main
 from assetgen.views.diff import word_diff

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import nginx_binary, nginx_server
+from tests.servers import nginx_binary, nginx_server
 
 from assetgen.cache.remote.http import HttpRemote
 from assetgen.cache.remote.http11 import Connection, ConnectionClosed, ProtocolError

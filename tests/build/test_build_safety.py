@@ -7,8 +7,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from conftest import RecordingProvider
-from test_build import build, edit
+from tests.conftest import RecordingProvider
+from tests.build.test_build import build, edit
 
 from assetgen.cli import main
 from assetgen.lock.read import read_lock

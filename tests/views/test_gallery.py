@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import RecordingProvider
-from pages import Page, build, built_design_system, edit
+from tests.conftest import RecordingProvider
+from tests.pages import Page, build, built_design_system, edit
 
 from assetgen.build.selection import BuildOptions
 from assetgen.cli import main

@@ -456,7 +456,7 @@ def test_every_action_plan_has_every_action() -> None:
 
 
 def test_text_plan_matches_golden() -> None:
-    """The text plan of a fixed plan is exactly tests/golden/plan.txt (no colour)."""
+    """The text plan of a fixed plan is exactly tests/plan/golden/plan.txt (no colour)."""
     assert text_of(every_action_plan()) == GOLDEN.read_text(encoding="utf-8")
 
 

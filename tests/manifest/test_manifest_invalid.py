@@ -1,6 +1,6 @@
 """Invalid manifests: every one exits 2 with located, helpful messages and writes nothing.
 
-Each file in ``manifests/invalid/`` states what it expects in its leading comments::
+Each file in ``invalid/`` states what it expects in its leading comments::
 
     # expect: LINE:COL: message (a substring of it)
     # hint: a substring of that problem's hint
@@ -22,7 +22,7 @@ import pytest
 from assetgen import cli, parse_manifest
 from assetgen.errors import ManifestError
 
-INVALID = Path(__file__).parent / "manifests" / "invalid"
+INVALID = Path(__file__).parent / "invalid"
 CASES = sorted(INVALID.glob("*.yaml"))
 _DIAG = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_build import build
+from tests.build.test_build import build
 
 from assetgen.build.journal import Journal
 from assetgen.build.orphans import spec_of

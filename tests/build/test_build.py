@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import RecordingProvider, tree
+from tests.conftest import RecordingProvider, tree
 
 from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
@@ -137,7 +137,7 @@ def test_missing_or_modified_output_is_restored_from_cache(quickstart: Path, dam
 
 def test_two_clean_builds_give_identical_images(tmp_path: Path) -> None:
     """The draft provider is deterministic: two fresh builds produce the same bytes and lock hashes."""
-    from conftest import copy_example
+    from tests.conftest import copy_example
 
     a = copy_example("quickstart", tmp_path / "a")
     b = copy_example("quickstart", tmp_path / "b")
@@ -308,7 +308,7 @@ def test_shared_cache_dir_serves_another_checkout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With ASSETGEN_CACHE_DIR shared, a second checkout builds without generating."""
-    from conftest import copy_example
+    from tests.conftest import copy_example
 
     monkeypatch.setenv("ASSETGEN_CACHE_DIR", str(tmp_path / "shared-cache"))
     a = copy_example("quickstart", tmp_path / "a")

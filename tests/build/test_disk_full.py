@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_example
+from tests.conftest import copy_example
 
 from assetgen import fsutil
 from assetgen.build.journal import Journal

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import nginx_binary, nginx_server
-from test_remote_cache import entries, image, record
+from tests.servers import nginx_binary, nginx_server
+from tests.cache.remote.test_remote_cache import entries, image, record
 
 from assetgen.cache import blobpacks
 from assetgen.cache.blobpacks import PackIndex, PackWriter, gc_packs, read_packs

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_example
-from servers import (
+from tests.conftest import copy_example
+from tests.servers import (
     BACKENDS,
     Backend,
     have_moto,

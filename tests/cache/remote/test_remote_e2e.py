@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import BACKENDS, Backend, have_moto, moto_server, remote_backend
+from tests.servers import BACKENDS, Backend, have_moto, moto_server, remote_backend
 
 from assetgen.lock.read import read_lock
 

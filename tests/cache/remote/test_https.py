@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import nginx_binary, nginx_server
-from test_pipeline import fetch
+from tests.servers import nginx_binary, nginx_server
+from tests.test_pipeline import fetch
 
 from assetgen.cache.remote.http import HttpRemote
 from assetgen.cache.remote.stores import RemoteUnavailable

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import RecordingProvider
+from tests.conftest import RecordingProvider
 from PIL import Image, ImageDraw
-from test_build import build
-from test_plan import make_entry, make_spec, only, plan_for
+from tests.build.test_build import build
+from tests.plan.test_plan import make_entry, make_spec, only, plan_for
 
 from assetgen.cli import main
 from assetgen.lock.fast import parse_canonical
