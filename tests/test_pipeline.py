@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.servers import nginx_binary, nginx_server
 
 from assetgen.cache.remote.http import HttpRemote, pipeline_depth
 from assetgen.cache.remote.stores import Blob, RemoteUnavailable
 from assetgen.errors import UsageError
+from tests.servers import nginx_binary, nginx_server
 
 KEYS = [f"{i:064x}" for i in range(40)]
 

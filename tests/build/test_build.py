@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import RecordingProvider, tree
 
 from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
 from assetgen.commands import project as commands
 from assetgen.lock.read import read_lock
 from assetgen.project import find_project
+from tests.conftest import RecordingProvider, tree
 
 
 def build(root: Path, provider: RecordingProvider | None = None, **opts: object) -> tuple[int, str]:

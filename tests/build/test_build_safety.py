@@ -7,11 +7,10 @@ import shutil
 import stat
 from pathlib import Path
 
-from tests.conftest import RecordingProvider
-from tests.build.test_build import build, edit
-
 from assetgen.cli import main
 from assetgen.lock.read import read_lock
+from tests.build.test_build import build, edit
+from tests.conftest import RecordingProvider
 
 TWO = """\
 version: 1

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import copy_example
 
 from assetgen import fsutil
 from assetgen.build.journal import Journal
 from assetgen.cli import main
 from assetgen.errors import DiskFullError
 from assetgen.lock.read import read_lock
+from tests.conftest import copy_example
 
 
 def _no_space(*_: Any, **__: Any) -> Any:

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.servers import nginx_binary, nginx_server
-from tests.cache.remote.test_remote_cache import entries, image, record
 
 from assetgen.cache import blobpacks
 from assetgen.cache.blobpacks import PackIndex, PackWriter, gc_packs, read_packs
@@ -26,6 +24,8 @@ from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError
 from assetgen.fsutil import TEMP_PREFIX
 from assetgen.lock.model import LockEntry
+from tests.cache.remote.test_remote_cache import entries, image, record
+from tests.servers import nginx_binary, nginx_server
 
 
 def sha(data: bytes) -> str:

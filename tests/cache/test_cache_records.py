@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.build.test_build import build
 
 from assetgen.build.journal import Journal
 from assetgen.build.orphans import spec_of
@@ -27,6 +26,7 @@ from assetgen.cache.remote.connect import open_remote
 from assetgen.cache.store import LocalCache
 from assetgen.cache.tiered import TieredCache
 from assetgen.lock.read import read_lock
+from tests.build.test_build import build
 
 ONE = """\
 version: 1

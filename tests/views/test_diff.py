@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.pages import Page, build, committed_design_system, edit, git
 
 from assetgen.cli import main
 from assetgen.views.diff import word_diff
+from tests.pages import Page, build, committed_design_system, edit, git
 
 
 @pytest.fixture

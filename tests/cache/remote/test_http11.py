@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.servers import nginx_binary, nginx_server
 
 from assetgen.cache.remote.http import HttpRemote
 from assetgen.cache.remote.http11 import Connection, ConnectionClosed, ProtocolError
 from assetgen.cache.remote.stores import RemoteUnavailable
+from tests.servers import nginx_binary, nginx_server
 
 
 @pytest.fixture

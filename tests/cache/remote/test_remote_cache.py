@@ -15,16 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import copy_example
-from tests.servers import (
-    BACKENDS,
-    Backend,
-    have_moto,
-    moto_server,
-    nginx_binary,
-    nginx_server,
-    remote_backend,
-)
 
 from assetgen import cli
 from assetgen.cache.open import open_cache
@@ -38,6 +28,16 @@ from assetgen.cache.tiered import TieredCache
 from assetgen.errors import RemoteCacheError, UsageError
 from assetgen.lock.model import LockEntry
 from assetgen.project import Project
+from tests.conftest import copy_example
+from tests.servers import (
+    BACKENDS,
+    Backend,
+    have_moto,
+    moto_server,
+    nginx_binary,
+    nginx_server,
+    remote_backend,
+)
 
 SPEC = "sha256:" + "ab" * 32
 
