@@ -18,7 +18,6 @@ import pytest
 from assetgen.cli import main
 from assetgen.lock.read import read_lock
 from assetgen.providers import is_provider, plugins
-from tests.conftest import copy_example
 
 PLUGIN = '''\
 """A third-party provider: solid images at the spec's pixel size, free, offline."""
@@ -192,8 +191,10 @@ def test_a_plugin_installed_by_pip_builds(tmp_path: Path) -> None:
     (pkg / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     site = tmp_path / "site"
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation"]
-        + ["--no-deps", "--disable-pip-version-check", "--target", str(site), str(pkg)],
+        [
+            *(sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation"),
+            *("--no-deps", "--disable-pip-version-check", "--target", str(site), str(pkg)),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -255,7 +256,9 @@ def test_an_unknown_provider_suggests_a_near_name(
     root = project(tmp_path, "fooo")
     code, text = run(root, "validate", capsys=capsys)
     assert code == 2
-    assert 'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "foo", not "fooo"' in text
+    assert (
+        'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "foo", not "fooo"' in text
+    )
     assert "hint: did you mean `foo`?" in text
     (root / "assetgen.yaml").write_text(MANIFEST.format(provider="draft"), encoding="utf-8")
     with pytest.raises(SystemExit) as exc:
@@ -273,7 +276,10 @@ def test_a_name_nobody_provides_says_how_to_get_one(
 
 
 def test_built_in_names_win_and_never_scan(
-    site: Path, quickstart: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    site: Path,
+    quickstart: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A plugin declaring `draft` is ignored, and a built-in manifest never reads entry points."""
     install_by_metadata(site, "assetgen-provider-evil", {"draft": "assetgen_provider_nope:x"})
