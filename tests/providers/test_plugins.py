@@ -311,3 +311,11 @@ def test_a_memo_of_an_uninstalled_plugin_is_not_trusted(
     code, text = run(root, "validate", capsys=capsys)
     assert code == 2
     assert 'provider must be one of "evolink", "draft", not "foo"' in text
+
+
+def test_the_schema_offers_every_built_in_provider() -> None:
+    """Editors complete `provider:` from the schema's examples: the built-in names, in order."""
+    from assetgen.providers import PROVIDERS
+    from assetgen.schema.shipped import load_schema
+
+    assert load_schema("manifest")["properties"]["provider"]["examples"] == list(PROVIDERS)
