@@ -15,7 +15,7 @@ them all without pytest. Only anyio is needed at run time (pytest for
 
 The checks: the factory gives a Provider of the declared name; ``generate`` returns
 bytes that decode to the pixel size of the spec (the catalog's for its model, size
-and quality), with ``credits`` and ``collected`` floats >= 0; a remote provider
+and quality), with ``credits`` and ``collected`` floats >= 0; a provider with tasks
 calls ``ctx.submitted`` before returning; the same seeded spec gives the same bytes
 again (unless the case says the model is not deterministic); a journalled task is
 resumed instead of paid for again; a refused request raises ProviderError, and no
@@ -68,6 +68,10 @@ class ProviderCase:
     build would leave it, and returns its TaskRef; ``paid_submits()``: how many paid
     submits the backend has seen (both None for a provider without tasks).
     ``context()``: entered around each check (a server, environment variables).
+    ``tasks``: the backend has paid tasks with ids to journal and resume (an
+    asynchronous API); None means the same as the provider's ``remote``. A
+    synchronous API (the image in the reply, no task id) sets False: then
+    ``ctx.submitted`` is not required, and a journalled task is simply not used.
     """
 
     name: str
@@ -79,10 +83,14 @@ class ProviderCase:
     journal: Callable[[AssetSpec], TaskRef] | None = None
     paid_submits: Callable[[], int] | None = None
     context: Callable[[], AbstractContextManager[object]] | None = None
+    tasks: bool | None = None
     id: str = ""  # the test id (default: name)
 
     def __str__(self) -> str:
         return self.id or self.name
+
+    def has_tasks(self, provider: Provider) -> bool:
+        return provider.remote if self.tasks is None else self.tasks
 
 
 @dataclass
@@ -190,15 +198,15 @@ def check_shape(case: ProviderCase) -> str | None:
 
 
 def check_generates_images(case: ProviderCase) -> str | None:
-    """Each spec's image at its pixel size; credits truthful floats; remote ones journal."""
+    """Each spec's image at its pixel size; credits truthful floats; tasks journalled."""
 
     async def body(provider: Provider) -> None:
         for spec in _specs(case):
             ctx = RecordingContext()
             g = await provider.generate(spec, ctx)
             _check_result(case, spec, g, ctx)
-            if provider.remote:
-                assert ctx.task_ids, f"{case}: a remote provider never called ctx.submitted"
+            if case.has_tasks(provider):
+                assert ctx.task_ids, f"{case}: a provider with tasks never called ctx.submitted"
                 if g.task_id is not None:
                     assert g.task_id == ctx.task_ids[-1], f"{case}: result of an unjournalled task"
 
@@ -228,9 +236,9 @@ def check_resumes_journalled_task(case: ProviderCase) -> str | None:
     async def body(provider: Provider) -> None:
         spec = _specs(case)[0]
         if journal is None:
-            if provider.remote:
-                raise _Skip("a remote provider: give ProviderCase.journal to check resuming")
-            ref = TaskRef("contract-journalled-task", 1.0)  # no tasks here: trivially fine
+            if case.has_tasks(provider):
+                raise _Skip("a provider with tasks: give ProviderCase.journal to check resuming")
+            ref = TaskRef("contract-journalled-task", 1.0)  # no tasks here: not used
         else:
             ref = journal(spec)
         before = case.paid_submits() if case.paid_submits is not None else None

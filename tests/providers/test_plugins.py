@@ -319,3 +319,21 @@ def test_the_schema_offers_every_built_in_provider() -> None:
     from assetgen.schema.shipped import load_schema
 
     assert load_schema("manifest")["properties"]["provider"]["examples"] == list(PROVIDERS)
+
+
+@pytest.mark.parametrize(
+    "target", ["assetgen_provider_foo:create", "assetgen_provider_foo:FooProvider"]
+)
+def test_the_entry_point_may_name_a_factory_or_a_class(site: Path, target: str) -> None:
+    """Either zero-argument callable gives the provider; the contract kit passes on it."""
+    from assetgen.providers import create_provider
+    from assetgen.testing.provider_kit import ProviderCase, check_provider
+
+    install_by_metadata(site, "assetgen-provider-foo", {"foo": target})
+    provider = create_provider("foo")
+    assert type(provider).__name__ == "FooProvider" and provider.name == "foo"
+    results = check_provider(ProviderCase("foo", lambda: create_provider("foo")))
+    assert results["check_refusal_is_provider_error"] is not None  # no failing prompt: skipped
+    assert [k for k, why in results.items() if why is not None] == [
+        "check_refusal_is_provider_error"
+    ]

@@ -173,8 +173,15 @@ class _Leaky(DraftProvider):
 
 def test_kit_refuses_a_remote_provider_that_does_not_journal() -> None:
     """A remote provider that never calls submitted() fails the kit."""
-    with pytest.raises(AssertionError, match=r"never called ctx\.submitted"):
+    with pytest.raises(AssertionError, match=r"a provider with tasks never called ctx\.submitted"):
         check_provider(ProviderCase("unjournalled", _Unjournalled))
+
+
+def test_kit_lets_a_synchronous_remote_provider_skip_journalling() -> None:
+    """A remote provider without tasks (`tasks=False`) passes without calling submitted()."""
+    results = check_provider(ProviderCase("unjournalled", _Unjournalled, tasks=False))
+    assert results["check_generates_images"] is None
+    assert results["check_resumes_journalled_task"] is None
 
 
 def test_kit_refuses_a_negative_charge() -> None:
