@@ -20,7 +20,8 @@ checks what can be checked from outside):
 
 1. Journal before waiting. Once a request may be charged (a task exists), call
    ``ctx.submitted(task_id, credits)`` before awaiting anything else, so a build
-   killed at that instant can collect the task instead of paying again.
+   killed at that instant can collect the task instead of paying again. (A
+   synchronous API, the image in the reply and no task id, has nothing to journal.)
 2. Resume, never pay twice. Before submitting, ask ``ctx.journalled_task()``: a
    TaskRef means an earlier build paid for this very spec; poll or fetch that task
    (and return ``Generated(collected=...)``, ``credits=0``). A provider that charges
@@ -51,8 +52,15 @@ checks what can be checked from outside):
    again when the service allows it. Where it cannot (a model without a seed),
    the lock's bytes are the record; say so in the provider's documentation.
 
+Optional: ``async def credits(self) -> dict``, the account's balance, read (free)
+before a build estimated above ``ASSETGEN_BALANCE_CHECK_ABOVE`` credits, shaped
+``{"user": {"remaining_credits": float, "unlimited_credits": bool}, "token": {...}}``
+(either part may be missing; see build/balance.py). A provider without it is not
+checked.
+
 A provider is made by a zero-argument factory (a function, or the class itself when
-its constructor takes none), once per build, when the first asset needs one: read
+its constructor takes none), when a build first needs to generate (and once more,
+for that check alone, when the provider has ``credits``): read
 configuration from the environment there, and raise ``UsageError`` (assetgen.errors)
 for a missing or bad setting. Built-in factories are ``FACTORIES`` in the registry
 (assetgen.providers); other packages add theirs through the ``assetgen.providers``
