@@ -22,7 +22,7 @@ from .lock.read import read_lock
 from .outpaths import output_dir_problem
 from .plan.paid import journalled_tasks, mark_paid
 from .plan.planner import Plan, make_plan, paths_to_check
-from .providers import PROVIDERS
+from .providers import PROVIDERS, is_provider, unknown_provider_hint
 from .spec import Manifest
 from .statcache import StatCache
 
@@ -123,8 +123,13 @@ class Project:
                 f"{' or in a parent folder' if self.manifest_path.name == MANIFEST_NAME else ''}\n"
                 "  hint: run `assetgen init` to write one, or point at it with -C DIR or -f FILE"
             ) from None
-        if provider is not None and provider not in PROVIDERS:
-            raise UsageError(f"unknown provider `{provider}`; known: {', '.join(PROVIDERS)}")
+        if provider is not None and not is_provider(provider):
+            from .providers import available_providers
+
+            raise UsageError(
+                f"unknown provider `{provider}`; known: {', '.join(available_providers())}\n"
+                f"  hint: {unknown_provider_hint(provider)}"
+            )
         from .manifest.memo import load_manifest
 
         def parse(text: bytes, origins: dict[str, list[str]] | None) -> Manifest:
@@ -134,7 +139,6 @@ class Project:
                 text,
                 self.display(self.manifest_path),
                 provider=provider,
-                providers=PROVIDERS,
                 origins=origins,
             )
 
@@ -146,7 +150,10 @@ class Project:
             return self.state_file("")
 
         state = self.state_file("") if self.state_dir.is_dir() else None
-        return load_manifest(data, parse, provider, state, create_state if remember else None)
+        manifest = load_manifest(data, parse, provider, state, create_state if remember else None)
+        if manifest.provider not in PROVIDERS and not is_provider(manifest.provider):
+            parse(data, None)  # a memo of a plugin since uninstalled: the located error
+        return manifest
 
     def load_lock(self) -> Lockfile:
         memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None

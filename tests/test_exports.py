@@ -24,3 +24,16 @@ def test_cli_start_does_not_import_heavy_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_provider_seam_is_exported() -> None:
+    """The provider protocol and its types, the registry and the contract kit resolve by name."""
+    import assetgen.providers as providers
+    import assetgen.testing.provider_kit as kit
+
+    for module in (providers, kit):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, name
+    assert providers.AssetSpec is assetgen.AssetSpec
+    assert providers.ProviderError is assetgen.ProviderError
+    assert providers.ENTRY_POINT_GROUP == "assetgen.providers"

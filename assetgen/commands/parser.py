@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import UsageError
-from ..providers import PROVIDERS
+from ..providers import PROVIDERS, is_provider, unknown_provider_hint
 
 
 def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -29,12 +29,26 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _provider_name(value: str) -> str:
+    """A built-in provider, or one an installed package declares (scanned only then)."""
+    if is_provider(value):
+        return value
+    from ..providers import available_providers
+
+    known = ", ".join(available_providers())
+    raise argparse.ArgumentTypeError(
+        f"unknown provider `{value}` (known: {known}); {unknown_provider_hint(value)}"
+    )
+
+
 def _provider(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--provider",
-        choices=PROVIDERS,
+        type=_provider_name,
         default=None,
-        help="generate with this provider instead of the manifest's (part of each spec)",
+        metavar="NAME",
+        help=f"generate with this provider instead of the manifest's (part of each spec): "
+        f"{', '.join(PROVIDERS)}, or one an installed package provides",
     )
 
 

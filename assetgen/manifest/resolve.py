@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import catalog
 from ..errors import ManifestError
-from ..providers import PROVIDERS
+from ..providers import PROVIDERS, is_provider, unknown_provider_hint
 from ..schema import shipped as schema
 from ..schema import yamlpos
 from ..schema.yamlpos import Path
@@ -34,19 +34,24 @@ def parse_manifest(
     filename: str,
     *,
     provider: str | None = None,
-    providers: Iterable[str] = PROVIDERS,
+    providers: Iterable[str] | None = None,
     price: PriceFn | None = None,
     origins: dict[str, list[str]] | None = None,
 ) -> Manifest:
     """Validate and resolve a manifest; raise ManifestError listing every problem.
 
-    ``provider`` overrides the manifest's own (``--provider``); ``price`` gives the
+    ``provider`` overrides the manifest's own (``--provider``; the caller checks it).
+    ``providers`` limits the names ``provider:`` may take; by default the built-in ones
+    and those installed packages declare (looked up only for a name not built in).
+    ``price`` gives the
     credits one generation costs (default: the catalog price, nothing for ``draft``).
     ``origins``, when given, is filled with each asset entry's key (in document order)
     and the names of the specs it expanded to.
     """
     doc, positions, problems = yamlpos.load_all_problems(data, filename)
-    resolver = _Resolver(filename, positions, tuple(providers), price or catalog_price)
+    names = PROVIDERS if providers is None else tuple(providers)
+    resolver = _Resolver(filename, positions, names, price or catalog_price)
+    resolver.plugins = providers is None
     resolver.diags.extend(problems)  # duplicate keys: reported with everything else
     resolver.origins = origins
     return resolver.run(doc, provider)
@@ -60,6 +65,8 @@ def catalog_price(provider: str, model: str, quality: str) -> float:
 
 
 class _Resolver(FieldRules):
+    plugins = True  # besides ``providers``, any name an installed package declares
+
     def run(self, doc: Any, provider_override: str | None) -> Manifest:
         if not isinstance(doc, dict):
             self.error(
@@ -77,7 +84,11 @@ class _Resolver(FieldRules):
                 self.bad_defaults.add(str(where[1]))
 
         provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
-        if not isinstance(provider, str) or provider not in self.providers:
+        if not isinstance(provider, str):
+            provider = DEFAULT_PROVIDER  # the schema said why
+        elif not self._known_provider(provider):
+            if not provider_override:
+                self._unknown_provider(provider)
             provider = DEFAULT_PROVIDER
         output_dir = self._check_output_dir(doc.get("output_dir", DEFAULT_OUTPUT_DIR))
         cache = doc.get("cache")
@@ -112,6 +123,26 @@ class _Resolver(FieldRules):
         specs.sort(key=lambda s: s.name)
         return Manifest(
             provider=provider, output_dir=output_dir, specs=tuple(specs), remote_cache=remote
+        )
+
+    def _known_provider(self, name: str) -> bool:
+        if name in self.providers:
+            return True
+        return self.plugins and is_provider(name)
+
+    def _unknown_provider(self, name: str) -> None:
+        known = list(self.providers)
+        if self.plugins:
+            from ..providers import available_providers
+
+            known = list(available_providers())
+        import json
+
+        shown = ", ".join(json.dumps(n) for n in known)
+        self.error(
+            ("provider",),
+            f"provider must be one of {shown}, not {json.dumps(name)}",
+            unknown_provider_hint(name),
         )
 
     def _expand(

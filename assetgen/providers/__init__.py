@@ -1,5 +1,10 @@
 """Provider registry: a plain dict from name to factory, imported lazily so that a plan
-never pays for the HTTP stack."""
+never pays for the HTTP stack, and then the ``assetgen.providers`` entry points of
+installed packages (plugins.py), looked up only for a name the dict does not have.
+
+The seam's types (``Provider``, ``AssetSpec``, ``Generated``, ``JobContext``,
+``TaskRef``, ``ProviderError``) are public and documented in base.py.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,27 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..errors import ProviderError
     from ..spec import AssetSpec
     from .base import Generated, JobContext, Provider, TaskRef
 
-__all__ = ["PROVIDERS", "Generated", "JobContext", "Provider", "TaskRef", "create_provider"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FACTORIES",
+    "PROVIDERS",
+    "AssetSpec",
+    "Generated",
+    "JobContext",
+    "Provider",
+    "ProviderError",
+    "TaskRef",
+    "available_providers",
+    "create_provider",
+    "is_provider",
+    "unknown_provider_hint",
+]
+
+ENTRY_POINT_GROUP = "assetgen.providers"  # the same as plugins.GROUP, without importing it
 
 
 DRAFT_DELAY_ENV = "ASSETGEN_DRAFT_DELAY"
@@ -23,6 +45,14 @@ def __getattr__(name: str) -> Any:
         from . import base
 
         return getattr(base, name)
+    if name == "AssetSpec":
+        from ..spec import AssetSpec
+
+        return AssetSpec
+    if name == "ProviderError":
+        from ..errors import ProviderError
+
+        return ProviderError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -61,16 +91,53 @@ def _evolink() -> Provider:
     return from_env()
 
 
-# The one list of providers: the manifest, the CLI and the project read their names here.
+# The built-in providers: the manifest, the CLI and the project read their names here,
+# and a name here always wins over a plugin's (plugins.py).
 FACTORIES: dict[str, Callable[[], Provider]] = {"evolink": _evolink, "draft": _draft}
 PROVIDERS: tuple[str, ...] = tuple(FACTORIES)
 
 
-def create_provider(name: str) -> Provider:
-    from ..errors import UsageError
+def is_provider(name: str) -> bool:
+    """A built-in provider, or one an installed package declares (scanned only then)."""
+    if name in FACTORIES:
+        return True
+    from . import plugins
 
-    try:
-        factory = FACTORIES[name]
-    except KeyError:
-        raise UsageError(f"unknown provider `{name}`") from None
-    return factory()
+    return plugins.installed(name)
+
+
+def available_providers() -> tuple[str, ...]:
+    """Every name ``provider:`` accepts: the built-ins, then installed plugins (a scan)."""
+    from . import plugins
+
+    return (*FACTORIES, *plugins.names(exclude=tuple(FACTORIES)))
+
+
+def unknown_provider_hint(name: str) -> str:
+    """What to say about a provider name nobody provides: a near name, or how to get one."""
+    import difflib  # error paths only
+
+    close = difflib.get_close_matches(name, available_providers(), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return (
+        f"a provider from another package needs that package installed "
+        f"(it declares `{name}` in the `{ENTRY_POINT_GROUP}` entry-point group)"
+    )
+
+
+def create_provider(name: str) -> Provider:
+    """The provider ``name``, ready to generate: built-in, else an installed plugin's."""
+    factory = FACTORIES.get(name)
+    if factory is not None:
+        return factory()
+    from . import plugins
+
+    if not plugins.installed(name):
+        from ..errors import UsageError
+
+        known = ", ".join(available_providers())
+        raise UsageError(
+            f"unknown provider `{name}`; known: {known}\n  hint: {unknown_provider_hint(name)}"
+        )
+    return plugins.load(name)

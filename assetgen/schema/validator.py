@@ -23,7 +23,7 @@ from typing import Any
 
 SUPPORTED = frozenset(
     {
-        "$schema", "$id", "$defs", "$ref", "title", "description", "default",
+        "$schema", "$id", "$defs", "$ref", "title", "description", "default", "examples",
         "type", "enum", "const", "properties", "additionalProperties", "required",
         "minimum", "maximum", "minLength", "maxLength", "minItems", "minProperties",
         "propertyNames", "pattern", "items",
@@ -142,8 +142,8 @@ class Validator:
                 types = sub if isinstance(sub, list) else [sub]
                 if not types or any(t not in _TYPES for t in types):
                     raise ValueError(f"unsupported type {sub!r}")
-            elif key == "enum" and not isinstance(sub, list):
-                raise ValueError(f"enum must be a list, not {sub!r}")
+            elif key in ("enum", "examples") and not isinstance(sub, list):
+                raise ValueError(f"{key} must be a list, not {sub!r}")
             elif key == "required" and not (
                 isinstance(sub, list) and all(isinstance(n, str) for n in sub)
             ):
