@@ -24,9 +24,9 @@ DEFAULT_N = 4
 
 
 def state_path(project: Project) -> Path:
-    from ..explore.state import STATE_FILE
+    from ..explore.state import state_file
 
-    return project.page_dir("explore") / STATE_FILE
+    return state_file(project)
 
 
 def _settled(project: Project, provider: str | None) -> Manifest:

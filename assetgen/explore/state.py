@@ -17,11 +17,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..fsutil import atomic_write
+from ..project import Project
 from ..spec import AssetSpec
 from .candidates import MAX_CANDIDATES, Candidate, candidate, candidates
 
 STATE_VERSION = 1
 STATE_FILE = "state.json"
+
+
+def state_file(project: Project) -> Path:
+    """``.assetgen/explore/state.json`` (``.assetgen/<stem>.explore/`` for another manifest)."""
+    return project.page_dir("explore") / STATE_FILE
+
+
+def undecided_names(project: Project, specs: Iterable[AssetSpec]) -> frozenset[str]:
+    """Assets with candidates here, none of which they ask for now (for the gallery's mark).
+
+    Cheap on purpose: no state file, no lookups; the local cache only."""
+    state = read_state(state_file(project))
+    if not state:
+        return frozenset()
+    from ..cache.open import cache_root
+    from ..cache.store import LocalCache
+
+    has = LocalCache(cache_root(project)).has
+    return frozenset(e.spec.name for e in explored(specs, state, has) if e.undecided)
 
 
 def read_state(path: Path) -> dict[str, int] | None:
