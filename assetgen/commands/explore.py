@@ -49,19 +49,19 @@ def explore(
 ) -> int:
     """Generate candidates 1..n of the selected assets (what is cached is not paid again),
     then, with ``page``, write the review page."""
-    from ..build.selection import match_names
-    from ..explore.candidates import MAX_CANDIDATES, candidates
-    from ..explore.run import plan_candidates, run_candidates
-    from ..explore.state import load_state, write_state
-
     out = out or sys.stdout
     if not selection:
-        if page:
+        if page:  # the page alone: without the build executor's imports
             return explore_page(project, provider=provider, as_json=as_json, out=out)
         raise UsageError(
             "name the assets to explore: `assetgen explore NAME -n 4` (names or globs)\n"
             "  hint: `assetgen explore --page` writes the review page of what was explored"
         )
+    from ..build.selection import match_names
+    from ..explore.candidates import MAX_CANDIDATES, candidates
+    from ..explore.run import plan_candidates, run_candidates
+    from ..explore.state import load_state, write_state
+
     if not 1 <= n <= MAX_CANDIDATES:
         raise UsageError(f"-n {n}: ask for 1 to {MAX_CANDIDATES} candidates per asset")
     manifest = _settled(project, provider)

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..cache.records import CacheRecord
 from ..cache.store import LocalCache
 from ..project import Project
 from ..spec import AssetSpec
@@ -67,7 +68,12 @@ def build_explore_page(
     manifest = settle_manifest(project.load_manifest(provider), lock)
     project.ensure_state_dir()
     cache = project_cache(project, manifest, push=False).local_view()
-    has = cache.has
+    found: dict[str, CacheRecord | None] = {}
+
+    def has(spec_hash: str) -> bool:  # each record read once: _publish needs it too
+        record = found[spec_hash] = cache.record(spec_hash)
+        return record is not None and any(cache.has_blob(sha) for sha, _ in record.blobs.values())
+
     rows = explored(manifest.specs, load_state(state_file, manifest.specs, has), has)
     digests = project.output_digests(manifest, lock)
     if out_dir is None:
@@ -87,10 +93,10 @@ def build_explore_page(
         for c in row.candidates:
             tile = _Tile(kind="candidate", k=c.k, spec=c.spec, picked=row.picked == c.k)
             if c.k in row.cached:
-                found = _publish(cache, c.spec, images)
-                if found is not None:
-                    tile.digest, tile.file = found
-                    sources[found[0]] = found[1]
+                published = _publish(cache, found.get(c.spec.spec_hash), c.spec, images)
+                if published is not None:
+                    tile.digest, tile.file = published
+                    sources[published[0]] = published[1]
             mine.append(tile)
         tiles.append(mine)
     _prune(images, {t.file.name for ts in tiles for t in ts if t.file and t.kind == "candidate"})
@@ -159,8 +165,9 @@ def _current(spec: AssetSpec, lock: Any, digests: dict[str, str | None], root: P
     return tile
 
 
-def _publish(cache: LocalCache, spec: AssetSpec, folder: Path) -> tuple[str, Path] | None:
-    record = cache.record(spec.spec_hash)
+def _publish(
+    cache: LocalCache, record: CacheRecord | None, spec: AssetSpec, folder: Path
+) -> tuple[str, Path] | None:
     if record is None or spec.format not in record.blobs:
         return None
     sha = record.blobs[spec.format][0]
@@ -190,6 +197,12 @@ def _prune(folder: Path, keep: set[str]) -> None:
                     os.unlink(e.path)
 
 
+def _link(tile: _Tile, out_dir: Path) -> str:
+    """A candidate's image is in ``images/`` beside the page; the current output anywhere."""
+    assert tile.file is not None
+    return f"images/{tile.file.name}" if tile.kind == "candidate" else href(tile.file, out_dir)
+
+
 def _pick_command(name: str, k: int) -> str:
     return f"assetgen pick {name} {k}"
 
@@ -203,7 +216,7 @@ def _card(
         note = "no output yet" if tile.kind == "current" else "not generated here"
         opener = f'<button type="button" class="open none">{note}</button>'
     else:
-        link = href(tile.file, out_dir)
+        link = _link(tile, out_dir)
         thumb = thumbs.get(tile.digest or "")
         if thumb is None:
             opener = f'<a class="open none" href="{link}">no preview</a>'
@@ -251,7 +264,7 @@ def _record(tile: _Tile, row: Explored, out_dir: Path) -> dict[str, Any]:
         image: dict[str, Any] = {"src": None, "note": "Not generated here yet."}
     else:
         image = {
-            "src": href(tile.file, out_dir),
+            "src": _link(tile, out_dir),
             "alt": _alt(tile),
             "caption": f"{s.width}×{s.height} · seed {s.seed}",
         }
