@@ -60,7 +60,7 @@ def explore(
     from ..build.selection import match_names
     from ..explore.candidates import MAX_CANDIDATES, candidates
     from ..explore.run import plan_candidates, run_candidates
-    from ..explore.state import load_state, write_state
+    from ..explore.state import Asked, load_state, write_state
 
     if not 1 <= n <= MAX_CANDIDATES:
         raise UsageError(f"-n {n}: ask for 1 to {MAX_CANDIDATES} candidates per asset")
@@ -75,7 +75,9 @@ def explore(
         path = state_path(project)
         state = load_state(path, manifest.specs, cache.local_view().has)
         for s in specs:  # before the run: a killed explore still shows what it asked for
-            state[s.name] = max(state.get(s.name, 0), n)
+            old = state.get(s.name)
+            more = old.n if old is not None and old.provider == s.provider else 0
+            state[s.name] = Asked(max(more, n), s.provider)
         write_state(path, state)
         from ..providers import create_provider
         from .project import _reporter

@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     _provider(p)
     p.add_argument("names", nargs="+", metavar="NAME/GLOB", help="the assets to adopt")
 
-    p = command("explore", "generate K candidates per asset (its request, other seeds) to pick from")
+    p = command(
+        "explore", "generate K candidates per asset (its request, other seeds) to pick from"
+    )
     _provider(p)
     _names(p, "explore these assets")
     p.add_argument(

@@ -58,3 +58,20 @@ def candidate(spec: AssetSpec, k: int) -> Candidate:
 def candidates(spec: AssetSpec, n: int) -> list[Candidate]:
     """Candidates 1..n of ``spec``."""
     return [candidate(spec, k) for k in range(1, n + 1)]
+
+
+def with_provider(spec: AssetSpec, provider: str) -> AssetSpec:
+    """``spec`` as made by ``provider`` (``explore --provider draft`` candidates of an
+    evolink asset are the draft provider's requests), priced as a build would."""
+    if provider == spec.provider:
+        return spec
+    from ..manifest.resolve import catalog_price
+
+    request = spec.request
+    request["provider"] = provider
+    return replace(
+        spec,
+        provider=provider,
+        spec_hash=spec_hash(request),
+        credits=catalog_price(provider, spec.model, spec.quality),
+    )

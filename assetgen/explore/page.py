@@ -74,7 +74,8 @@ def build_explore_page(
         record = found[spec_hash] = cache.record(spec_hash)
         return record is not None and any(cache.has_blob(sha) for sha, _ in record.blobs.values())
 
-    rows = explored(manifest.specs, load_state(state_file, manifest.specs, has), has)
+    asked = load_state(state_file, manifest.specs, has)
+    rows = explored(manifest.specs, asked, has, provider)
     digests = project.output_digests(manifest, lock)
     if out_dir is None:
         out_dir = project.page_dir("explore")  # ours: it also holds the state

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ..fsutil import atomic_write
 from ..project import Project
+from ..providers import PROVIDERS
 from ..spec import AssetSpec
-from .candidates import MAX_CANDIDATES, Candidate, candidate, candidates
+from .candidates import MAX_CANDIDATES, Candidate, candidate, candidates, with_provider
 
 STATE_VERSION = 1
 STATE_FILE = "state.json"
@@ -44,8 +45,19 @@ def undecided_names(project: Project, specs: Iterable[AssetSpec]) -> frozenset[s
     return frozenset(e.spec.name for e in explored(specs, state, has) if e.undecided)
 
 
-def read_state(path: Path) -> dict[str, int] | None:
-    """Asset name -> candidates asked for; None when there is no readable state."""
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What ``explore`` was asked for one asset: ``n`` candidates, made with ``provider``."""
+
+    n: int
+    provider: str
+
+
+State = dict[str, Asked]
+
+
+def read_state(path: Path) -> State | None:
+    """Asset name -> what was asked; None when there is no readable state."""
     try:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
@@ -55,34 +67,42 @@ def read_state(path: Path) -> dict[str, int] | None:
     assets = doc.get("assets")
     if not isinstance(assets, dict):
         return None
-    return {
-        str(name): n
-        for name, n in assets.items()
-        if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_CANDIDATES
-    }
+    state: State = {}
+    for name, asked in assets.items():
+        if not isinstance(asked, dict):
+            continue
+        n, provider = asked.get("n"), asked.get("provider")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CANDIDATES:
+            continue
+        if isinstance(provider, str) and provider in PROVIDERS:
+            state[str(name)] = Asked(n, provider)
+    return state
 
 
-def write_state(path: Path, state: Mapping[str, int]) -> None:
-    doc = {"version": STATE_VERSION, "assets": dict(sorted(state.items()))}
+def write_state(path: Path, state: Mapping[str, Asked]) -> None:
+    assets = {k: {"n": v.n, "provider": v.provider} for k, v in sorted(state.items())}
+    doc = {"version": STATE_VERSION, "assets": assets}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"), durable=False)
 
 
-def rebuild_state(specs: Iterable[AssetSpec], has: Callable[[str], bool]) -> dict[str, int]:
-    """The state the cache proves: per asset, the candidates 1..n that are all cached."""
-    state: dict[str, int] = {}
+def rebuild_state(specs: Iterable[AssetSpec], has: Callable[[str], bool]) -> State:
+    """The state the cache proves: per asset, the candidates 1..n that are all cached, made
+    with the manifest's provider or, failing that, the free ``draft`` one."""
+    state: State = {}
     for spec in specs:
-        n = 0
-        while n < MAX_CANDIDATES and has(candidate(spec, n + 1).spec.spec_hash):
-            n += 1
-        if n:
-            state[spec.name] = n
+        for provider in dict.fromkeys((spec.provider, "draft")):
+            base = with_provider(spec, provider)
+            n = 0
+            while n < MAX_CANDIDATES and has(candidate(base, n + 1).spec.spec_hash):
+                n += 1
+            if n:
+                state[spec.name] = Asked(n, provider)
+                break
     return state
 
 
-def load_state(
-    path: Path, specs: Iterable[AssetSpec], has: Callable[[str], bool]
-) -> dict[str, int]:
+def load_state(path: Path, specs: Iterable[AssetSpec], has: Callable[[str], bool]) -> State:
     """The state at ``path``, rebuilt from the cache (and written) when there is none."""
     state = read_state(path)
     if state is None:
@@ -108,16 +128,22 @@ class Explored:
 
 
 def explored(
-    specs: Iterable[AssetSpec], state: Mapping[str, int], has: Callable[[str], bool]
+    specs: Iterable[AssetSpec],
+    state: Mapping[str, Asked],
+    has: Callable[[str], bool],
+    provider: str | None = None,
 ) -> list[Explored]:
-    """The explored assets of ``specs`` (settled against the lock), by name."""
+    """The explored assets of ``specs`` (settled against the lock), by name; candidates are
+    those of the provider each was explored with, or of ``provider`` when given."""
     out = []
     for spec in sorted(specs, key=lambda s: s.name):
-        n = state.get(spec.name)
-        if not n:
+        asked = state.get(spec.name)
+        if asked is None:
             continue
-        cands = tuple(candidates(spec, n))
+        base = with_provider(spec, provider or asked.provider)
+        cands = tuple(candidates(base, asked.n))
         cached = frozenset(c.k for c in cands if has(c.spec.spec_hash))
-        picked = next((c.k for c in cands if c.spec.spec_hash == spec.spec_hash), None)
+        # Picked: the asset asks for that candidate's seed now (with whichever provider).
+        picked = next((c.k for c in cands if not spec.seed_derived and c.seed == spec.seed), None)
         out.append(Explored(spec, cands, cached, picked))
     return out

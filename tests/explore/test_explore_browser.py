@@ -7,9 +7,9 @@ from pathlib import Path
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from tests.views.test_browser import LOAD_ALL, browser, wait
 
 from assetgen.cli import main
+from tests.views.test_browser import LOAD_ALL, browser, wait
 
 __all__ = ["browser"]  # the fixture, shared with the gallery's tests
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.emulator.test_evolink_emulator import env_for, finish
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
@@ -101,4 +102,4 @@ def test_kill_9_during_explore_resumes_without_paying_again(quickstart: Path) ->
         assert all(Path(e["path"]).is_file() for e in cands)
         assert not (quickstart / "assetgen.lock").exists()  # explore never writes the lock
     state = json.loads((quickstart / ".assetgen" / "explore" / "state.json").read_text())
-    assert state["assets"] == {"hero-home": 5}
+    assert state["assets"] == {"hero-home": {"n": 5, "provider": "evolink"}}

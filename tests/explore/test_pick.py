@@ -55,7 +55,7 @@ def test_plain_asset_seed_inserted_after_its_last_field(tmp_path: Path) -> None:
         "assets:\n"
         "    hero-home:\n"
         '        prompt: "a city at dawn"\n'
-        "        size: \"16:9\"  # wide\n"
+        '        size: "16:9"  # wide\n'
         "\n"
         "    # next one\n"
         "    other:\n"
@@ -111,8 +111,9 @@ def test_matrix_asset_goes_to_a_new_seeds_mapping(tmp_path: Path) -> None:
 
 def test_existing_flow_seeds_mapping_and_crlf(tmp_path: Path) -> None:
     """A flow `seeds:` gains a pair; CR LF line ends are kept (and used for new lines)."""
-    text = (HEAD + "seeds: {icon-a: 3}\nassets:\n  icon-${t}:\n    matrix: {t: [a, b]}\n"
-            "    prompt: p\n").replace("\n", "\r\n")
+    text = (
+        HEAD + "seeds: {icon-a: 3}\nassets:\n  icon-${t}:\n    matrix: {t: [a, b]}\n    prompt: p\n"
+    ).replace("\n", "\r\n")
     root = write(tmp_path, text)
     got = picked(root, "icon-b", seed=4)
     assert got == text.replace("{icon-a: 3}", "{icon-a: 3, icon-b: 4}")
@@ -128,12 +129,7 @@ def test_crlf_plain_asset(tmp_path: Path) -> None:
 def test_a_pick_that_would_change_others_is_refused(tmp_path: Path) -> None:
     """An entry that others merge (`<<: *base`) is not edited: they would change too."""
     text = HEAD + (
-        "assets:\n"
-        "  a: &base\n"
-        "    prompt: shared\n"
-        "  b:\n"
-        "    <<: *base\n"
-        "    size: \"16:9\"\n"
+        'assets:\n  a: &base\n    prompt: shared\n  b:\n    <<: *base\n    size: "16:9"\n'
     )
     root = write(tmp_path, text)
     with pytest.raises(UsageError, match=r"(?s)would also change `b`.*seeds:"):
@@ -162,7 +158,11 @@ def test_seeds_mapping_names_must_exist(tmp_path: Path) -> None:
 
 def test_non_ascii_text_before_the_edit(tmp_path: Path) -> None:
     """Positions are characters, not bytes: accents and emoji before the edit do not shift it."""
-    text = "\ufeff" + HEAD + "assets:\n  a:\n    prompt: \"café 🌅 à l'aube\"\n    seed: 3\n  b:\n    prompt: ü\n"
+    text = (
+        "\ufeff"
+        + HEAD
+        + 'assets:\n  a:\n    prompt: "café 🌅 à l\'aube"\n    seed: 3\n  b:\n    prompt: ü\n'
+    )
     root = write(tmp_path, text)
     assert picked(root, "a", seed=99) == text.replace("seed: 3", "seed: 99")
     assert picked(root, "b", seed=5) == text.replace("seed: 3", "seed: 99") + "    seed: 5\n"
