@@ -5,8 +5,9 @@ uses (build/run.py, build/jobs.py): the same provider seam, ``--jobs`` limiter,
 balance check, signal handling, and the journal of paid tasks, so a candidate whose
 task was submitted before a kill -9 is collected by the next ``explore`` (or build)
 instead of being paid again. Three steps differ, and only those are overridden:
-an image goes to the cache only (never to an output path), a finished candidate is
-recorded in this run's results (never in the lock), and there is no lock checkpoint.
+an image goes to the cache only (never to an output path; its thumbnail is made
+then, for the review page), a finished candidate is recorded in this run's results
+(never in the lock), and there is no lock checkpoint.
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ class _CandidateExecutor(_Executor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.results: dict[str, JobResult] = {}
+        from ..views.thumbs import ThumbnailCache
+
+        self.thumbs = ThumbnailCache(self.project.state_dir / "thumbs")
 
     def _finish(self, result: JobResult) -> None:
         self.results[result.name] = result
@@ -187,9 +191,13 @@ class _CandidateExecutor(_Executor):
         if info.format != spec.format:
             blobs[info.format] = generated.data
         record = self.cache.put(record, blobs, replace=True)
-        entry = entry_from_record(spec, record, data, hashlib.sha256(data).hexdigest())
+        sha = hashlib.sha256(data).hexdigest()
+        entry = entry_from_record(spec, record, data, sha)
         if entry is None:  # verify() passed and convert() keeps the size: a bug
             raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
+        # Its thumbnail now, while a remote task would be waited on anyway: the review page
+        # then only links it (the gallery's thumbnail cache, keyed by the image's digest).
+        self.thumbs.ensure({sha: self.cache.root / "blobs" / sha[:2] / sha}, workers=1)
         return entry
 
     def _commit(
