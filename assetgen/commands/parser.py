@@ -145,8 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-credits", type=_credits, metavar="X", default=None, help="refuse above X credits"
     )
-    p.add_argument("--no-balance-check", dest="balance_check", action="store_false")
-    p.add_argument("--no-push", dest="push", action="store_false", help="do not upload them")
+    p.add_argument(
+        "--no-balance-check",
+        dest="balance_check",
+        action="store_false",
+        help="do not check the gateway's balance first (as build)",
+    )
+    p.add_argument(
+        "--no-push", dest="push", action="store_false", help="do not upload them to the remote"
+    )
     p.add_argument("--json", action="store_true", help="one JSON event per candidate")
     p.add_argument(
         "--page", action="store_true", help="write the review page (.assetgen/explore/index.html)"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from ..errors import AssetgenError, UsageError
+from ..errors import UsageError
 from ..schema.yamlcore import CoreLoader
 from ..spec import Manifest
 
@@ -197,6 +197,3 @@ def _add_to_seeds(
     block = f"seeds:  # seeds picked per asset name (`assetgen pick`); they win over `seed:`{nl}"
     return head + block + entry + nl, len(head) + len(block)
 
-
-def refuse_unknown(name: str) -> AssetgenError:
-    return UsageError(f"no asset named `{name}`\n  hint: `assetgen plan --json` lists the names")
