@@ -110,3 +110,27 @@ def test_state_is_rebuilt_from_the_cache_and_clear_forgets(quickstart: Path) -> 
     assert "(1 asset, 2 candidates" in text
     assert run(quickstart, "explore", "--clear")[0] == 0
     assert json.loads(state.read_text())["assets"] == {}
+
+
+def test_teammates_share_candidates_through_a_remote_cache(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Candidates explored on one machine are cached remotely; a fresh clone exploring the
+    same asset generates nothing and gets the images into its own cache."""
+    from tests.conftest import copy_example
+
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    monkeypatch.setenv("ASSETGEN_REMOTE_CACHE", remote.as_uri())
+    first = copy_example("quickstart", tmp_path / "a")
+    mine = explore(first, "hero-home", "-n", "3")
+    assert {e["source"] for e in mine} == {"generated"}
+    second = copy_example("quickstart", tmp_path / "b")
+    theirs = explore(second, "hero-home", "-n", "3")
+    assert [e["source"] for e in theirs] == ["cached"] * 3
+    assert [e["spec_hash"] for e in theirs] == [e["spec_hash"] for e in mine]
+    for a, b in zip(mine, theirs, strict=True):
+        assert (
+            str(second) in b["path"]
+            and Path(b["path"]).read_bytes() == Path(a["path"]).read_bytes()
+        )
