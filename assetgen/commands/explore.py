@@ -59,7 +59,7 @@ def explore(
         )
     from ..build.selection import match_names
     from ..explore.candidates import MAX_CANDIDATES, candidates
-    from ..explore.run import plan_candidates, run_candidates
+    from ..explore.run import check_budget, plan_candidates, run_candidates
     from ..explore.state import Asked, load_state, write_state
 
     if not 1 <= n <= MAX_CANDIDATES:
@@ -71,6 +71,7 @@ def explore(
     try:
         planned = plan_candidates([c for s in specs for c in candidates(s, n)], cache)
         _show_plan(specs, planned, n, as_json, out)
+        check_budget(planned, options)
         project.ensure_state_dir()
         path = state_path(project)
         state = load_state(path, manifest.specs, cache.local_view().has)
@@ -95,12 +96,13 @@ def explore(
         )
     finally:
         cache.close()
-    code = 130 if outcome.summary.interrupted else (1 if outcome.summary.failed else 0)
+    done = outcome.summary
+    stopped = done.failed or done.credits_ran_out or done.unfinished
+    code = 130 if done.interrupted else (1 if stopped else 0)
     local = cache.local_view()
     if as_json:
         for p in planned:
             out.write(json.dumps(_event(p, outcome.results, local), separators=(",", ":")) + "\n")
-        done = outcome.summary
         summary = {
             "event": "summary",
             "candidates": len(planned),

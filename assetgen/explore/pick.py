@@ -196,4 +196,3 @@ def _add_to_seeds(
     head = text if text.endswith("\n") or not text else text + nl
     block = f"seeds:  # seeds picked per asset name (`assetgen pick`); they win over `seed:`{nl}"
     return head + block + entry + nl, len(head) + len(block)
-

@@ -60,6 +60,17 @@ def plan_candidates(cands: Sequence[Candidate], cache: LocalCache) -> list[Plann
     return [Planned(c, cache.has(c.spec.spec_hash)) for c in cands]
 
 
+def check_budget(planned: Sequence[Planned], options: BuildOptions) -> None:
+    """Refuse, before anything is started, an estimate above ``--max-credits``."""
+    credits = round(sum(p.credits for p in planned), 6)
+    if options.max_credits is not None and credits > options.max_credits:
+        raise CreditLimitError(
+            f"exploring is estimated at {credits:.2f} credits, above --max-credits "
+            f"{options.max_credits:g}; nothing was started\n"
+            "  hint: raise --max-credits, ask for fewer candidates (-n), or explore fewer assets"
+        )
+
+
 def run_candidates(
     project: Project,
     provider: str,
@@ -71,13 +82,7 @@ def run_candidates(
 ) -> ExploreOutcome:
     """Generate the candidates ``planned`` says are not cached; fetch cached ones a remote
     alone has into the local cache, so the review page can show them."""
-    credits = round(sum(p.credits for p in planned), 6)
-    if options.max_credits is not None and credits > options.max_credits:
-        raise CreditLimitError(
-            f"exploring is estimated at {credits:.2f} credits, above --max-credits "
-            f"{options.max_credits:g}; nothing was started\n"
-            "  hint: raise --max-credits, ask for fewer candidates (-n), or explore fewer assets"
-        )
+    check_budget(planned, options)
     local = cache.local_view()
     for p in planned:
         if p.cached and not local.has(p.candidate.spec.spec_hash):

@@ -59,6 +59,7 @@ def test_plan_is_shown_first_and_max_credits_refuses(quickstart: Path) -> None:
     assert code == 2
     assert "2 to generate" in text and "Estimated cost: 3.60 credits" in text
     assert not (quickstart / ".assetgen" / "cache" / "specs").exists()
+    assert not (quickstart / ".assetgen" / "explore").exists()  # nothing recorded either
 
 
 def test_pick_then_build_is_free_from_the_cache(quickstart: Path) -> None:
