@@ -296,9 +296,22 @@ def pick(
     from ..lock.seeds import settle_manifest
 
     after = next(s for s in settle_manifest(new, project.load_lock()).specs if s.name == name)
+    from ..explore.candidates import with_provider
+    from ..explore.state import read_state
+
+    asked = (read_state(state_path(project)) or {}).get(name)
     cache = project_cache(project, new, push=False)
     try:
         free = cache.has(after.spec_hash)
+        # Explored with another provider (`--provider draft`, say): say where it is free.
+        elsewhere = (
+            asked.provider
+            if asked is not None
+            and asked.provider != after.provider
+            and not free
+            and cache.has(with_provider(after, asked.provider).spec_hash)
+            else None
+        )
     finally:
         cache.close()
     where = "in `seeds:`" if edit.where == "seeds" else "in its entry"
@@ -307,6 +320,8 @@ def pick(
         if free
         else f"a new generation, {credits_text(after.credits)} credits"
     )
+    if elsewhere is not None:
+        cost = f"with --provider {elsewhere}: from the cache, free; with {after.provider}: {cost}"
     out.write(
         f"{name}: pinned {label} {where} ({shown}:{edit.line}); "
         f"next: `assetgen build {name}` ({cost})\n"
