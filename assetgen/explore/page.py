@@ -231,7 +231,7 @@ def _card(
     if tile.kind == "current":
         title = "current"
         seed = s.seed if tile.seed is None else tile.seed
-        stale = " · of an older request" if tile.stale else ""
+        stale = " · stale: another request than the manifest's" if tile.stale else ""
         facts = f"seed {seed}{' (derived)' if s.seed_derived else ''}{stale}"
         action = ""
         badge = '<span class="badge st-up-to-date">output</span>' if tile.file else ""
