@@ -96,6 +96,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .build.adopt import adopt
 
         return adopt(project, list(args.names), provider=args.provider)
+    if args.command in ("explore", "pick"):
+        from .commands import explore
+
+        return explore.dispatch(project, args)
     if args.command == "gallery":
         return commands.gallery(
             project,

@@ -145,6 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     _provider(p)
     p.add_argument("names", nargs="+", metavar="NAME/GLOB", help="the assets to adopt")
 
+    p = command(
+        "explore", "generate K candidates per asset (its request, other seeds) to pick from"
+    )
+    _provider(p)
+    _names(p, "explore these assets")
+    p.add_argument(
+        "-n", type=_positive_int, default=4, metavar="K", help="candidates per asset (default 4)"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=_positive_int, default=8, help="candidates in flight (default 8)"
+    )
+    p.add_argument(
+        "--max-credits", type=_credits, metavar="X", default=None, help="refuse above X credits"
+    )
+    p.add_argument(
+        "--no-balance-check",
+        dest="balance_check",
+        action="store_false",
+        help="do not check the gateway's balance first (as build)",
+    )
+    p.add_argument(
+        "--no-push", dest="push", action="store_false", help="do not upload them to the remote"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON event per candidate")
+    p.add_argument(
+        "--page", action="store_true", help="write the review page (.assetgen/explore/index.html)"
+    )
+    p.add_argument(
+        "--clear", action="store_true", help="forget the candidates of NAME... (all without names)"
+    )
+    p = command("pick", "pin a candidate's seed in the manifest; the next build restores it free")
+    p.add_argument("name", metavar="NAME", help="the asset")
+    p.add_argument("k", nargs="?", type=_positive_int, metavar="K", help="the candidate number")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="pin this seed instead")
+
     p = command("gallery", "write an HTML page of every asset: thumbnails, prompts, states")
     _provider(p)
     _names(p, "show only these assets")

@@ -106,6 +106,8 @@ class _Resolver(FieldRules):
         assets = doc.get("assets") or {}
         if not isinstance(assets, dict):
             assets = {}
+        seeds = doc.get("seeds") or {}  # name -> seed, as `assetgen pick` writes them
+        self.seeds: dict[str, Any] = seeds if isinstance(seeds, dict) else {}
 
         specs: list[AssetSpec] = []
         names: dict[str, tuple[Path, str]] = {}
@@ -118,6 +120,15 @@ class _Resolver(FieldRules):
                 if self._register(spec, template, names, outputs):
                     specs.append(spec)
                     expanded.append(spec.name)
+        if not self.diags:  # else a name may be missing only because its entry is wrong
+            for name in self.seeds:
+                if name not in names:
+                    self.error(
+                        ("seeds", name),
+                        f"seeds: `{name}` names no asset",
+                        "use a name as `assetgen plan` lists it, or remove the entry",
+                        key=True,
+                    )
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)
@@ -209,6 +220,8 @@ class _Resolver(FieldRules):
         fields.update({k: (v, (*base, k)) for k, v in body.items() if k != "matrix"})
         field_names = set(schema.asset_fields()) - {"matrix", "output"}
         fields.update({k: vw for k, vw in row.items() if k in field_names})
+        if name in self.seeds:  # `seeds:` pins one expanded name: above all of the above
+            fields["seed"] = (self.seeds[name], ("seeds", name))
         if any(
             where[0] == "defaults" and k in self.bad_defaults for k, (_, where) in fields.items()
         ):

@@ -92,9 +92,14 @@ def gallery_items(project: Project, manifest: Manifest, lock: Lockfile) -> list[
 
 
 def write_gallery(
-    project: Project, items: Sequence[GalleryItem], out_dir: Path, thumbs: ThumbnailCache
+    project: Project,
+    items: Sequence[GalleryItem],
+    out_dir: Path,
+    thumbs: ThumbnailCache,
+    undecided: frozenset[str] = frozenset(),
 ) -> GalleryResult:
-    """Make the missing thumbnails and write ``out_dir/index.html``."""
+    """Make the missing thumbnails and write ``out_dir/index.html``; the ``undecided``
+    assets have candidates to pick from (explore/state.py)."""
     claim_folder(out_dir, project.display(out_dir))
     sources = {it.digest: project.root / it.image for it in items if it.digest and it.image}
     made_before = thumbs.made
@@ -106,7 +111,10 @@ def write_gallery(
         groups.setdefault(posixpath.dirname(it.spec.output) or ".", []).append(i)
     sections = []
     for group in sorted(groups):
-        cards = "\n".join(_card(i, items[i], names, project, out_dir) for i in groups[group])
+        cards = "\n".join(
+            _card(i, items[i], names, project, out_dir, items[i].spec.name in undecided)
+            for i in groups[group]
+        )
         n = len(groups[group])
         sections.append(
             f'<section class="group" aria-label="{esc(group)}">\n'
@@ -148,7 +156,10 @@ def build_gallery(
         items = [it for it in items if it.spec.name in chosen]
     project.ensure_state_dir()
     thumbs = thumbs or ThumbnailCache(project.state_dir / "thumbs")
-    return write_gallery(project, items, out_dir or project.page_dir("gallery"), thumbs)
+    from ..explore.state import undecided_names
+
+    undecided = undecided_names(project, [it.spec for it in items])
+    return write_gallery(project, items, out_dir or project.page_dir("gallery"), thumbs, undecided)
 
 
 def alt_text(prompt: str, provider: str) -> str:
@@ -175,7 +186,12 @@ def _credits(it: GalleryItem) -> str:
 
 
 def _card(
-    i: int, it: GalleryItem, thumbs: Mapping[str, str], project: Project, out_dir: Path
+    i: int,
+    it: GalleryItem,
+    thumbs: Mapping[str, str],
+    project: Project,
+    out_dir: Path,
+    undecided: bool = False,
 ) -> str:
     s = it.spec
     alt = alt_text(s.prompt, _shown_provider(it))
@@ -195,6 +211,11 @@ def _card(
             )
     facts = f"{s.size} · {s.quality} · {s.width}×{s.height} · seed {s.seed} · {_credits(it)}"
     error = f'\n<p class="error">{esc(it.error)}</p>' if it.error else ""
+    if undecided:  # candidates to pick from: `assetgen explore --page`
+        error += (
+            '\n<p class="badge st-stale explore" title="assetgen explore --page">'
+            "candidates to pick from</p>"
+        )
     return (
         f'<li class="card" data-i="{i}" data-state="{it.state}" '
         f'data-search="{esc((s.name + " " + s.prompt).lower())}">\n{opener}\n'

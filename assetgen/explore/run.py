@@ -1,0 +1,216 @@
+"""Generating candidates through the build executor, with outputs and the lock left alone.
+
+Candidates are ordinary generations, so they go through the very executor a build
+uses (build/run.py, build/jobs.py): the same provider seam, ``--jobs`` limiter,
+balance check, signal handling, and the journal of paid tasks, so a candidate whose
+task was submitted before a kill -9 is collected by the next ``explore`` (or build)
+instead of being paid again. Three steps differ, and only those are overridden:
+an image goes to the cache only (never to an output path; its thumbnail is made
+then, for the review page), a finished candidate is recorded in this run's results
+(never in the lock), and there is no lock checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import anyio
+
+from ..build.context import ProviderFactory
+from ..build.journal import Journal
+from ..build.report import BuildSummary, JobResult, Reporter
+from ..build.run import _Executor  # the build's executor: the seam explore shares
+from ..build.selection import BuildOptions
+from ..build.tasks import settle_tasks
+from ..cache.store import LocalCache
+from ..errors import CreditLimitError
+from ..lock.model import LockEntry, Lockfile
+from ..plan.planner import Action, Plan
+from ..project import Project
+from ..spec import AssetSpec, Manifest
+from .candidates import Candidate
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One candidate and whether the cache already has it (free) or it is to generate."""
+
+    candidate: Candidate
+    cached: bool
+
+    @property
+    def credits(self) -> float:
+        return 0.0 if self.cached else self.candidate.spec.credits
+
+
+@dataclass
+class ExploreOutcome:
+    summary: BuildSummary
+    results: dict[str, JobResult] = field(default_factory=dict)  # by candidate spec name
+
+
+def plan_candidates(cands: Sequence[Candidate], cache: LocalCache) -> list[Planned]:
+    """Each candidate with its cache state (asked of a remote in one go, as a plan does)."""
+    lookahead = cache.lookahead()
+    if lookahead is not None:
+        lookahead([c.spec.spec_hash for c in cands])
+    return [Planned(c, cache.has(c.spec.spec_hash)) for c in cands]
+
+
+def check_budget(planned: Sequence[Planned], options: BuildOptions) -> None:
+    """Refuse, before anything is started, an estimate above ``--max-credits``."""
+    credits = round(sum(p.credits for p in planned), 6)
+    if options.max_credits is not None and credits > options.max_credits:
+        raise CreditLimitError(
+            f"exploring is estimated at {credits:.2f} credits, above --max-credits "
+            f"{options.max_credits:g}; nothing was started\n"
+            "  hint: raise --max-credits, ask for fewer candidates (-n), or explore fewer assets"
+        )
+
+
+def run_candidates(
+    project: Project,
+    provider: str,
+    planned: Sequence[Planned],
+    cache: LocalCache,
+    reporter: Reporter,
+    options: BuildOptions,
+    provider_factory: ProviderFactory,
+) -> ExploreOutcome:
+    """Generate the candidates ``planned`` says are not cached; fetch cached ones a remote
+    alone has into the local cache, so the review page can show them."""
+    check_budget(planned, options)
+    local = cache.local_view()
+    for p in planned:
+        if p.cached and not local.has(p.candidate.spec.spec_hash):
+            _fetch(cache, p.candidate.spec)
+    specs = tuple(p.candidate.spec for p in planned)
+    manifest = Manifest(provider=provider, output_dir="", specs=specs)
+    work = tuple(
+        Action(p.candidate.spec.name, "create", "candidate", False, p.credits, p.candidate.spec)
+        for p in planned
+        if not p.cached
+    )
+    if not work:
+        summary = BuildSummary(from_cache=len(planned))
+        reporter.summary(summary)
+        return ExploreOutcome(summary)
+    with project.exclusive("explore"):  # one journal user at a time, as builds are
+        journal = Journal(project.state_file("journal.db"))
+        try:
+            settle_tasks(journal, manifest, cache)
+            executor = _CandidateExecutor(
+                project,
+                manifest,
+                cache,
+                _CandidateReporter(reporter, {p.candidate.spec.name: p for p in planned}),
+                options,
+                journal,
+                provider_factory,
+                Lockfile(),
+            )
+            summary = executor.run(Plan(work))
+        finally:
+            journal.close()
+    summary.from_cache += len(planned) - len(work)
+    if executor.fatal is not None:
+        raise executor.fatal
+    return ExploreOutcome(summary, executor.results)
+
+
+def _fetch(cache: LocalCache, spec: AssetSpec) -> None:
+    record = cache.record_for(spec.spec_hash, spec.format)
+    if record is not None and spec.format in record.blobs:
+        cache.read_blob(record.blobs[spec.format][0])  # a remote hit is copied locally
+
+
+class _CandidateReporter:
+    """The build's reporter, showing a candidate's seed where a build shows its output path."""
+
+    def __init__(self, inner: Reporter, planned: dict[str, Planned]) -> None:
+        self.inner = inner
+        self.planned = planned
+
+    def start(self, total: int, credits: float) -> None:
+        self.inner.start(total, credits)
+
+    def state(self, name: str, state: str) -> None:
+        self.inner.state(name, state)
+
+    def finished(self, result: JobResult) -> None:
+        p = self.planned.get(result.name)
+        self.inner.finished(replace(result, path=f"seed {p.candidate.seed}") if p else result)
+
+    def warn(self, message: str) -> None:
+        self.inner.warn(message)
+
+    def rate_limited(self, note: str | None) -> None:
+        tell = getattr(self.inner, "rate_limited", None)
+        if tell is not None:
+            tell(note)
+
+    def summary(self, summary: BuildSummary) -> None:
+        self.inner.summary(summary)
+
+
+class _CandidateExecutor(_Executor):
+    """The build's executor, writing candidates to the cache only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.results: dict[str, JobResult] = {}
+        from ..views.thumbs import ThumbnailCache
+
+        self.thumbs = ThumbnailCache(self.project.state_dir / "thumbs")
+
+    def _finish(self, result: JobResult) -> None:
+        self.results[result.name] = result
+        super()._finish(result)
+
+    async def _run_all(self, work: tuple[Action, ...]) -> None:
+        for a in work:
+            self.reporter.state(a.name, "queued")
+        limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
+        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        async with anyio.create_task_group() as tg:
+            for a in work:
+                tg.start_soon(self._job, a, limiter)
+
+    async def _checkpoint_lock(self) -> None:
+        """Explore never writes the lock."""
+
+    def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
+        """Verify, convert and cache the image; no output file is written."""
+        from .. import imaging
+        from ..build.jobs import entry_from_record
+        from ..build.tasks import checked_record
+        from ..providers import Generated
+
+        assert isinstance(generated, Generated)
+        info, record = checked_record(spec, generated)
+        data = imaging.convert(generated.data, info, spec.format)
+        blobs = {spec.format: data}
+        if info.format != spec.format:
+            blobs[info.format] = generated.data
+        record = self.cache.put(record, blobs, replace=True)
+        sha = hashlib.sha256(data).hexdigest()
+        entry = entry_from_record(spec, record, data, sha)
+        if entry is None:  # verify() passed and convert() keeps the size: a bug
+            raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
+        # Its thumbnail now, while a remote task would be waited on anyway: the review page
+        # then only links it (the gallery's thumbnail cache, keyed by the image's digest).
+        self.thumbs.ensure({sha: self.cache.root / "blobs" / sha[:2] / sha}, workers=1)
+        return entry
+
+    def _commit(
+        self,
+        name: str,
+        entry: LockEntry,
+        *,
+        replaces: str | None = None,
+        vacates: LockEntry | None = None,
+    ) -> None:
+        """A candidate is done once cached: nothing goes to the lock or its journal table."""
