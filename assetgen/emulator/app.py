@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from ..imaging import ImageInfo, convert
 from ..providers.draft import render_draft
 from ..spec import AssetSpec, spec_hash
-from .contract import MODEL, Reply
+from .contract import EVOLINK_MODELS, MODEL, Reply, ratio_pixels
 from .state import EmulatorState
 from .tasks import Task
 
@@ -32,12 +32,13 @@ def render_result(task: Task, image_format: str) -> bytes:
     same bytes in every run, as a reproducible pipeline expects of a cache.
     """
     req = dict(task.request)
-    width, height = MODEL.pixels[req["size"]][req["quality"]]
+    info = EVOLINK_MODELS.get(req["model"], MODEL)
+    width, height = info.dimensions(req["size"], req["quality"]) or ratio_pixels(req["size"])
     request = {"provider": "evolink", **req}
     spec = AssetSpec(
         name="evolink-emulator",
         provider="evolink",
-        model=MODEL.name,
+        model=info.name,
         prompt=req["prompt"],
         size=req["size"],
         quality=req["quality"],

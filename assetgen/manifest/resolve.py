@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import catalog
+from ..catalog.project import project_models
+from . import models
 from ..errors import ManifestError
 from ..providers import PROVIDERS
 from ..schema import shipped as schema
@@ -68,6 +70,7 @@ class _Resolver(FieldRules):
                 "start from `assetgen init`",
             )
             raise ManifestError(self.diags)
+        self.models = catalog.merged(project_models(doc, catalog.MODELS))
         bad_assets: set[str] = set()
         for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
             self.diags.append(diag)
@@ -203,48 +206,63 @@ class _Resolver(FieldRules):
                 "add `prompt: ...` to it, or to `defaults:`",
                 key=True,
             )
-        model, model_path = text_field("model")
-        model = model or catalog.DEFAULT_MODEL
-        info = catalog.MODELS.get(model)
+        model_value, model_path = text_field("model")
+        model = models.model_name(model_value, provider)
+        info = self.models.get(model)
         if info is None:
             self.error(
                 model_path,
-                f"unknown model `{model}` for provider `{provider}`",
-                f"known models: {', '.join(sorted(catalog.MODELS))}",
+                f"{models.dotted(model_path)} must be one of "
+                f"{models.one_of(models.known_for(self.models, provider))}, not \"{model}\"",
+                "or declare it under `models:` (see the README's catalog section)",
+            )
+            return None
+        asset_provider = models.served_by(info, provider)
+        if asset_provider not in self.providers:
+            self.error(
+                model_path,
+                f"{model} is served by provider `{asset_provider}`, which is not installed",
+                f"providers: {', '.join(self.providers)}",
             )
             return None
         size, size_path = text_field("size")
         size = size or info.default_size
-        if size not in info.pixels:
+        size_problem = info.size_problem(size)
+        if size_problem == "not offered":
             self.error(
                 size_path,
-                f"size `{size}` is not offered by {model}",
-                f"sizes: {', '.join(info.sizes)}",
+                f"{models.dotted(size_path)} must be one of {models.one_of(info.sizes)}"
+                + (f" or {info.size_rule.describe()}" if info.size_rule else "")
+                + f", not \"{size}\"",
             )
+        elif size_problem is not None:
+            self.error(size_path, f"size `{size}` for {model}: {size_problem}")
         quality, quality_path = text_field("quality")
         quality = quality or info.default_quality
-        if quality not in info.credits:
+        if quality not in info.qualities:
             self.error(
                 quality_path,
-                f"quality `{quality}` is not offered by {model}",
-                f"qualities: {', '.join(info.qualities)}",
+                f"{models.dotted(quality_path)} must be one of {models.one_of(info.qualities)}, "
+                f"not \"{quality}\"",
             )
 
         seed_value, seed_path = get("seed")
-        seed_derived = seed_value is None
-        if seed_derived:
+        seed_derived = seed_value is None and info.seeded
+        written, seed_problem = models.seed_for(info, seed_value)
+        if seed_problem is not None:
+            hint = "omit `seed` to derive a stable one from the asset's name"
+            if written == 0 and info.seeded:
+                hint = "0 means a random seed to the gateway, which would not be reproducible; " + hint
+            elif not info.seeded:
+                hint = "remove `seed`: the lock's bytes are the record of a seedless image"
+            self.error(seed_path, f"{models.dotted(seed_path)} {seed_problem}"
+                       if seed_problem.startswith("is ") else seed_problem, hint)
+        if written is not None:
+            seed = written
+        elif info.seeded:
             seed = derive_seed(name, info.seed_min, info.seed_max)
-        elif isinstance(seed_value, bool) or not isinstance(seed_value, int):
-            self.error(seed_path, f"seed must be an integer, not {seed_value!r}")
-            seed = 0
         else:
-            seed = seed_value
-            if not info.seed_min <= seed <= info.seed_max:
-                self.error(
-                    seed_path,
-                    f"seed {seed} is outside {info.seed_min}..{info.seed_max}",
-                    "omit `seed` to derive a stable one from the asset's name",
-                )
+            seed = 0
 
         nsfw_value, nsfw_path = get("nsfw_check")
         if nsfw_value is not None and not isinstance(nsfw_value, bool):
@@ -266,12 +284,11 @@ class _Resolver(FieldRules):
             prompt = prompt.strip()
             if not prompt:
                 self.error(prompt_path, "prompt is blank", "describe the image to generate")
-            tokens = catalog.estimate_tokens(prompt)
-            if tokens > info.prompt_max_tokens:
+            too_long = models.prompt_problem(info, prompt)
+            if too_long is not None:
                 self.error(
                     prompt_path,
-                    f"prompt is about {tokens} tokens; {model} accepts at most "
-                    f"{info.prompt_max_tokens}",
+                    too_long,
                     "shorten it (the count is a conservative estimate: see the README)",
                 )
 
@@ -279,9 +296,16 @@ class _Resolver(FieldRules):
 
         if len(self.diags) != before or prompt is None or output is None:
             return None
-        width, height = info.pixels[size][quality]
+        dims = info.dimensions(size, quality)
+        if dims is None:  # a size and a quality that are each offered, but not together
+            self.error(size_path, f"{model} has no pixel size for size `{size}` at `{quality}`")
+            return None
+        width, height = dims
+        credits, credits_max = self._priced(asset_provider, info, size, quality, prompt, model_path)
+        if credits is None:
+            return None
         request = {
-            "provider": provider,
+            "provider": asset_provider,
             "model": model,
             "prompt": prompt,
             "size": size,
@@ -291,7 +315,7 @@ class _Resolver(FieldRules):
         }
         return AssetSpec(
             name=name,
-            provider=provider,
+            provider=asset_provider,
             model=model,
             prompt=prompt,
             size=size,
@@ -301,11 +325,26 @@ class _Resolver(FieldRules):
             output=output,
             width=width,
             height=height,
-            credits=self.price(provider, model, quality),
+            credits=credits,
             spec_hash=spec_hash(request),
             seed_derived=seed_derived,
+            credits_max=credits_max if credits_max != credits else None,
+            reproducible=info.seeded,
             callback_url=callback_url,
         )
+
+    def _priced(
+        self, provider: str, info: catalog.ModelInfo, size: str, quality: str, prompt: str, where: Path
+    ) -> tuple[float | None, float]:
+        """``(credits, credits_max)`` of one image; ``(None, 0)`` with an error when unknown."""
+        if self.price is not catalog_price or provider == "draft":
+            price = self.price(provider, info.name, quality)
+            return price, price
+        priced = info.price_range(size, quality, prompt)
+        if priced is None:
+            self.error(where, models.price_problem(info), models.notes_hint(info, "price"))
+            return None, 0.0
+        return priced
 
     def _register(
         self,
