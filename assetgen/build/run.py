@@ -35,7 +35,6 @@ from ..project import Project
 from ..providers import create_provider
 from ..spec import Manifest
 from .context import ProviderFactory
-from .route import routed
 from .jobs import JobRunner
 from .journal import Journal, JournalTask
 from .orphans import collect_unwanted, unwanted_tasks
@@ -46,6 +45,7 @@ from .relocate import (
     remove_vacated,
 )
 from .report import BuildSummary, Reporter
+from .route import routed
 from .selection import BuildOptions, plan_selection
 from .tasks import settle_tasks
 

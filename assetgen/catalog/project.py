@@ -31,7 +31,9 @@ _BLANK = ModelInfo(
 )
 
 
-def model_from_entry(name: str, body: Mapping[str, Any], base: Mapping[str, ModelInfo]) -> ModelInfo:
+def model_from_entry(
+    name: str, body: Mapping[str, Any], base: Mapping[str, ModelInfo]
+) -> ModelInfo:
     """The ModelInfo a ``models:`` entry declares, over the built-in one it names."""
     start = base.get(str(body.get("like") or name), _BLANK)
     info = replace(start, name=name)

@@ -21,6 +21,7 @@ from ..imaging import ImageInfo, convert
 from ..providers.draft import render_draft
 from ..spec import AssetSpec, spec_hash
 from .contract import EVOLINK_MODELS, MODEL, Reply, ratio_pixels
+from .openai import OpenAIState
 from .state import EmulatorState
 from .tasks import Task
 
@@ -159,3 +160,37 @@ def create_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/reset", reset, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found})
+
+
+def create_openai_app(state: OpenAIState) -> Starlette:
+    """The OpenAI-compatible routes (openai.py), plus ``/_emulator/stats`` and ``/_emulator/reset``."""
+
+    async def generate(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        admitted = state.admit(request.headers.get("authorization"), body)
+        if isinstance(admitted, Reply):
+            return _json(admitted)
+        try:
+            await anyio.sleep(state.config.latency)
+        except BaseException:  # the client went away: the generation is abandoned
+            state.abandon()
+            raise
+        return _json(await anyio.to_thread.run_sync(state.finish, admitted))
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(state.stats())
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"reset": True})
+
+    routes = [
+        Route("/v1/images/generations", generate, methods=["POST"]),
+        Route("/_emulator/stats", stats, methods=["GET"]),
+        Route("/_emulator/reset", reset, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)

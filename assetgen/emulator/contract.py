@@ -77,6 +77,7 @@ class EmulatorConfig:
     url_lifetime: float = 86_400.0  # seconds a result URL works after completion; then 410
     image_format: Literal["png", "jpeg"] = "png"
     results: int = 1  # URLs per completed task
+    api: Literal["evolink", "openai"] = "evolink"  # which API it speaks (openai.py)
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "fail_rate", "truncate_rate"):
@@ -91,6 +92,8 @@ class EmulatorConfig:
             raise ValueError("max_in_flight must be at least 1")
         if self.retry_after < 0 or self.results < 1:
             raise ValueError("retry_after must be 0 or more and results at least 1")
+        if self.api not in ("evolink", "openai"):
+            raise ValueError("api must be evolink or openai")
         if self.image_format not in ("png", "jpeg"):
             raise ValueError("image_format must be png or jpeg")
         if any(not marker for marker in self.fail_prompts):
@@ -169,7 +172,7 @@ def validate(body: Any) -> Reply | None:
         return error(
             400, "invalid_request", "The body must be a JSON object", "invalid_request_error"
         )
-    info = EVOLINK_MODELS.get(body.get("model")) if isinstance(body.get("model"), str) else None
+    info = EVOLINK_MODELS.get(str(body.get("model")))
     if info is None:
         return bad("model", f"model must be one of {', '.join(EVOLINK_MODELS)}")
     for name in sorted(body):

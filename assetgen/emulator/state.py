@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .contract import (
-    IDEMPOTENCY_KEY,
     EVOLINK_MODELS,
+    IDEMPOTENCY_KEY,
     MODEL,
     SPEC_FIELDS,
     TASK_ERRORS,

@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import catalog
 from ..catalog import DEFAULT_MODELS, ModelInfo, estimate_tokens
 from ..schema.yamlpos import Path
+from ..spec import derive_seed
+from .rules import FieldRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +99,63 @@ def known_for(models: Mapping[str, ModelInfo], provider: str) -> list[str]:
     names = [n for n, m in models.items() if provider == "draft" or m.provider == provider]
     default = DEFAULT_MODELS.get(provider)
     return sorted(names, key=lambda n: (n != default, n))
+
+
+def catalog_price(provider: str, model: str, quality: str) -> float:
+    if provider == "draft":
+        return 0.0
+    info = catalog.MODELS.get(model)
+    return info.credits.get(quality, 0.0) if info else 0.0
+
+
+class ModelRules(FieldRules):
+    """The catalog's checks of one asset, on top of the field rules."""
+
+    def _priced(
+        self,
+        provider: str,
+        info: ModelInfo,
+        size: str,
+        quality: str,
+        prompt: str,
+        where: Path,
+    ) -> tuple[float | None, float]:
+        """``(credits, credits_max)`` of one image; ``(None, 0)`` with an error when unknown."""
+        if self.price is not catalog_price or provider == "draft":
+            price = self.price(provider, info.name, quality)
+            return price, price
+        priced = info.price_range(size, quality, prompt)
+        if priced is None:
+            self.error(where, price_problem(info), notes_hint(info, "price"))
+            return None, 0.0
+        return priced
+
+    def _seed(
+        self, info: ModelInfo, name: str, seed_value: Any, seed_path: Path
+    ) -> tuple[int, bool]:
+        """The asset's seed and whether it was derived (a seedless model's is 0)."""
+        seed_derived = seed_value is None and info.seeded
+        written, seed_problem = seed_for(info, seed_value)
+        if seed_problem is not None:
+            seed_hint = "omit `seed` to derive a stable one from the asset's name"
+            if written == 0 and info.seeded:
+                seed_hint = (
+                    "0 means a random seed to the gateway, which would not be reproducible; "
+                    + seed_hint
+                )
+            elif not info.seeded:
+                seed_hint = "remove `seed`: the lock's bytes are the record of a seedless image"
+            self.error(
+                seed_path,
+                f"{dotted(seed_path)} {seed_problem}"
+                if seed_problem.startswith("is ")
+                else seed_problem,
+                seed_hint,
+            )
+        if written is not None:
+            seed = written
+        elif info.seeded:
+            seed = derive_seed(name, info.seed_min, info.seed_max)
+        else:
+            seed = 0
+        return seed, seed_derived

@@ -13,17 +13,17 @@ from typing import Any
 
 from .. import catalog
 from ..catalog.project import project_models
-from . import models
 from ..errors import ManifestError
 from ..providers import PROVIDERS
 from ..schema import shipped as schema
 from ..schema import yamlpos
 from ..schema.yamlpos import Path
-from ..spec import AssetSpec, Manifest, derive_seed, spec_hash
+from ..spec import AssetSpec, Manifest, spec_hash
+from . import models
+from .models import ModelRules, catalog_price
 from .rules import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_PROVIDER,
-    FieldRules,
     Fields,
     PriceFn,
     _referenced,
@@ -54,14 +54,7 @@ def parse_manifest(
     return resolver.run(doc, provider)
 
 
-def catalog_price(provider: str, model: str, quality: str) -> float:
-    if provider == "draft":
-        return 0.0
-    info = catalog.MODELS.get(model)
-    return info.credits.get(quality, 0.0) if info else 0.0
-
-
-class _Resolver(FieldRules):
+class _Resolver(ModelRules):
     def run(self, doc: Any, provider_override: str | None) -> Manifest:
         if not isinstance(doc, dict):
             self.error(
@@ -213,7 +206,7 @@ class _Resolver(FieldRules):
             self.error(
                 model_path,
                 f"{models.dotted(model_path)} must be one of "
-                f"{models.one_of(models.known_for(self.models, provider))}, not \"{model}\"",
+                f'{models.one_of(models.known_for(self.models, provider))}, not "{model}"',
                 "or declare it under `models:` (see the README's catalog section)",
             )
             return None
@@ -233,7 +226,7 @@ class _Resolver(FieldRules):
                 size_path,
                 f"{models.dotted(size_path)} must be one of {models.one_of(info.sizes)}"
                 + (f" or {info.size_rule.describe()}" if info.size_rule else "")
-                + f", not \"{size}\"",
+                + f', not "{size}"',
             )
         elif size_problem is not None:
             self.error(size_path, f"size `{size}` for {model}: {size_problem}")
@@ -243,26 +236,11 @@ class _Resolver(FieldRules):
             self.error(
                 quality_path,
                 f"{models.dotted(quality_path)} must be one of {models.one_of(info.qualities)}, "
-                f"not \"{quality}\"",
+                f'not "{quality}"',
             )
 
         seed_value, seed_path = get("seed")
-        seed_derived = seed_value is None and info.seeded
-        written, seed_problem = models.seed_for(info, seed_value)
-        if seed_problem is not None:
-            hint = "omit `seed` to derive a stable one from the asset's name"
-            if written == 0 and info.seeded:
-                hint = "0 means a random seed to the gateway, which would not be reproducible; " + hint
-            elif not info.seeded:
-                hint = "remove `seed`: the lock's bytes are the record of a seedless image"
-            self.error(seed_path, f"{models.dotted(seed_path)} {seed_problem}"
-                       if seed_problem.startswith("is ") else seed_problem, hint)
-        if written is not None:
-            seed = written
-        elif info.seeded:
-            seed = derive_seed(name, info.seed_min, info.seed_max)
-        else:
-            seed = 0
+        seed, seed_derived = self._seed(info, name, seed_value, seed_path)
 
         nsfw_value, nsfw_path = get("nsfw_check")
         if nsfw_value is not None and not isinstance(nsfw_value, bool):
@@ -332,19 +310,6 @@ class _Resolver(FieldRules):
             reproducible=info.seeded,
             callback_url=callback_url,
         )
-
-    def _priced(
-        self, provider: str, info: catalog.ModelInfo, size: str, quality: str, prompt: str, where: Path
-    ) -> tuple[float | None, float]:
-        """``(credits, credits_max)`` of one image; ``(None, 0)`` with an error when unknown."""
-        if self.price is not catalog_price or provider == "draft":
-            price = self.price(provider, info.name, quality)
-            return price, price
-        priced = info.price_range(size, quality, prompt)
-        if priced is None:
-            self.error(where, models.price_problem(info), models.notes_hint(info, "price"))
-            return None, 0.0
-        return priced
 
     def _register(
         self,
