@@ -35,6 +35,7 @@ import httpx
 from ... import catalog
 from ..._version import __version__
 from ...errors import ProviderAuthError, ProviderError, TransientProviderError
+from ...imagesize import header_size
 from ...spec import AssetSpec
 from ..base import Generated, JobContext
 from ..evolink.body import check_complete
@@ -155,6 +156,12 @@ class OpenAIProvider:
                 await self.clock.sleep(self.backoff.delay(ambiguous - 1, self.rand))
         ctx.state("downloading")
         data = self._image(reply)
+        header = header_size(data)
+        if header is not None and header[1:] != (spec.width, spec.height):
+            raise ProviderError(
+                f"the image does not match the request: {header[1]}x{header[2]}, "
+                f"not the {spec.width}x{spec.height} of size {spec.size}"
+            )
         try:
             check_complete(data, spec.width, spec.height)
         except Exception as exc:  # IntegrityError or a decoder's: the image is not the request's
