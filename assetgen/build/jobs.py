@@ -260,6 +260,7 @@ class JobRunner(BuildContext):
             collected=generated.collected,
             # the price table's figure for what was charged here (a collected task: nothing)
             listed=0.0 if generated.collected else spec.credits,
+            listed_max=0.0 if generated.collected else spec.most_credits,
         )
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:

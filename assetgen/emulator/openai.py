@@ -17,7 +17,7 @@ import base64
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any
 
 from ..catalog import MODELS, ModelInfo, estimate_tokens, tokens_to_credits
@@ -55,6 +55,7 @@ class OpenAIState:
             self._per_spec: Counter[str] = Counter()
             self._in_flight = 0
             self._charged = 0.0
+            self._images: OrderedDict[str, bytes] = OrderedDict()
 
     def admit(self, authorization: str | None, body: Any) -> Reply | dict[str, Any]:
         """A refusal, or the validated request (and one more generation in flight)."""
@@ -112,15 +113,17 @@ class OpenAIState:
                 tokens_to_credits(info, usage["input_tokens"], usage["output_tokens"]) or 0.0
             )
             self._n["generations"] += 1
-            key = spec_hash(_request(request, size, quality))
+            key = image_key(request)
             self._per_spec[key] += 1
             if self.config.error_rate and self._rng.random() < self.config.error_rate:
                 self._n["server_errors"] += 1
                 return _error(
                     500, "The server had an error processing your request.", "server_error"
                 )
-        width, height = (int(x) for x in size.split("x"))
-        png = render_draft(_spec(request, size, quality, width, height, key))
+        png = self.cached_image(key)
+        if png is None:
+            png = render(request)
+            self.cache_image(key, png)
         body = {
             "created": int(time.time()),
             "data": [{"b64_json": base64.b64encode(png).decode("ascii")}],
@@ -131,6 +134,21 @@ class OpenAIState:
             "usage": usage,
         }
         return Reply(200, body)
+
+    def cached_image(self, key: str) -> bytes | None:
+        with self._lock:
+            data = self._images.get(key)
+            if data is not None:
+                self._images.move_to_end(key)
+            return data
+
+    def cache_image(self, key: str, data: bytes, limit: int = 16) -> None:
+        """Keep the last ``limit`` images (a benchmark pre-fills it, as for the EvoLink mode)."""
+        with self._lock:
+            self._images[key] = data
+            self._images.move_to_end(key)
+            while len(self._images) > limit:
+                self._images.popitem(last=False)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -189,6 +207,22 @@ def validate(body: Any) -> Reply | None:
     if body.get("response_format", "b64_json") != "b64_json":
         return bad("response_format", "GPT image models always return b64_json.")
     return None
+
+
+def image_key(request: dict[str, Any]) -> str:
+    """The draft's identity: the spec hash of what the request asks for."""
+    info = OPENAI_MODELS[request["model"]]
+    size = request.get("size", info.default_size)
+    return spec_hash(_request(request, size, request.get("quality", info.default_quality)))
+
+
+def render(request: dict[str, Any]) -> bytes:
+    """The draft PNG a request gets, at exactly its size."""
+    info = OPENAI_MODELS[request["model"]]
+    size = request.get("size", info.default_size)
+    quality = request.get("quality", info.default_quality)
+    width, height = (int(x) for x in size.split("x"))
+    return render_draft(_spec(request, size, quality, width, height, image_key(request)))
 
 
 def _request(request: dict[str, Any], size: str, quality: str) -> dict[str, Any]:
