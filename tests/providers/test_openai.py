@@ -11,7 +11,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from tests.providers.evolink_fakes import FakeClock, RecordingContext, png
 
 from assetgen import parse_manifest
 from assetgen.errors import ProviderAuthError, ProviderError, UsageError
@@ -19,6 +18,7 @@ from assetgen.providers.openai.config import OpenAIConfig, config_from_env
 from assetgen.providers.openai.provider import OpenAIProvider, request_body
 from assetgen.providers.openai.secrets import redact
 from assetgen.spec import AssetSpec
+from tests.providers.evolink_fakes import FakeClock, RecordingContext, png
 
 KEY = "sk-proj-abcdefghijklmnopqrstuvwx0123456789"
 Handler = Callable[[httpx.Request], httpx.Response]
