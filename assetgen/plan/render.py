@@ -70,7 +70,7 @@ def action_cost(a: Action) -> str:
         if not a.credits:
             return "free"
         cost = f"{credits_text(a.credits)} cr"
-        if a.credits_max != a.credits:
+        if credits_text(a.credits_max) != credits_text(a.credits):
             cost = f"{credits_text(a.credits)}-{credits_text(a.credits_max)} cr"
         return cost
     return "free"
@@ -131,7 +131,7 @@ def summary_line(plan: Plan) -> str:
     hits = plan.cache_hits
     cache = f", {hits} from cache" if hits else ""
     total = credits_text(plan.credits)
-    if plan.credits_max != plan.credits:
+    if credits_text(plan.credits_max) != total:
         total += f" to {credits_text(plan.credits_max)}"
     n = plan.paid_tasks
     paid = f", {n} paid task{'s' if n != 1 else ''} to collect" if n else ""

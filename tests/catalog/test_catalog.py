@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,18 @@ def test_the_draft_provider_drafts_every_model() -> None:
         and spec.credits == 0.0
         and (spec.width, spec.height) == (1024, 1024)
     )
+
+
+def test_plan_text_shows_a_range_only_when_it_shows_at_all() -> None:
+    from assetgen.plan.planner import Action, Plan
+    from assetgen.plan.render import action_cost, summary_line
+
+    (spec,) = parse(asset("    model: gpt-image-1\n    quality: high\n"))
+    wide = dataclasses.replace(spec, credits_max=spec.credits + 1)
+    plan = Plan((Action("a", "create", "new", credits=spec.credits, spec=wide),))
+    assert action_cost(plan.actions[0]) == f"{spec.credits:.2f}-{spec.credits + 1:.2f} cr"
+    assert f"Estimated cost: {spec.credits:.2f} to {spec.credits + 1:.2f} credits" in summary_line(
+        plan
+    )
+    narrow = Plan((Action("a", "create", "new", credits=spec.credits, spec=spec),))
+    assert action_cost(narrow.actions[0]) == f"{spec.credits:.2f} cr"
