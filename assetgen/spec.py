@@ -84,6 +84,9 @@ class AssetSpec:
     # False for a seedless model: generating again gives another image (the lock's bytes
     # are the only record of this one).
     reproducible: bool = True
+    # The request fields of a model the project declared or changed under `models:`
+    # (empty: the built-in catalog's entry says); providers send only these.
+    fields: tuple[str, ...] = ()
 
     @property
     def most_credits(self) -> float:

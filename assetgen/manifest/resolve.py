@@ -308,6 +308,7 @@ class _Resolver(ModelRules):
             seed_derived=seed_derived,
             credits_max=credits_max if credits_max != credits else None,
             reproducible=info.seeded,
+            fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
         )
 

@@ -223,5 +223,10 @@ def test_request_body_of_a_declared_model_without_output_format() -> None:
         "assets:\n  a: {prompt: a fox, model: local-sd}\n"
     )
     (s,) = parse_manifest(text.encode(), "assetgen.yaml").specs
-    # A declared model is not in the built-in catalog the provider reads: the default fields.
-    assert request_body(s)["model"] == "local-sd"
+    # The declared fields travel with the spec: no quality, n or output_format for this one.
+    assert request_body(s) == {
+        "model": "local-sd",
+        "prompt": "a fox",
+        "size": "1024x1024",
+        "response_format": "b64_json",
+    }

@@ -63,7 +63,7 @@ def request_body(spec: AssetSpec) -> dict[str, Any]:
     from ...catalog import KREA_FIELDS, MODELS
 
     info = MODELS.get(spec.model)
-    takes = info.fields if info is not None else KREA_FIELDS
+    takes = spec.fields or (info.fields if info is not None else KREA_FIELDS)
     body: dict[str, Any] = {"model": spec.model, "prompt": spec.prompt}
     for name in ("size", "quality", "seed", "nsfw_check"):
         if name in takes:

@@ -111,7 +111,7 @@ def request_body(spec: AssetSpec) -> dict[str, Any]:
     so ``output_format`` is the same for every request and the spec hash, which
     covers model, prompt, size and quality, covers the whole request."""
     info = catalog.MODELS.get(spec.model)
-    takes = info.fields if info is not None else ("model", "prompt", "size", "quality", "n")
+    takes = spec.fields or (info.fields if info else ("model", "prompt", "size", "quality", "n"))
     body: dict[str, Any] = {"model": spec.model, "prompt": spec.prompt}
     if "size" in takes:
         body["size"] = spec.size
@@ -289,7 +289,7 @@ class OpenAIProvider:
     def _credits(self, spec: AssetSpec, reply: Mapping[str, Any], ctx: JobContext) -> float:
         """What this call cost: its ``usage`` at the catalog's token prices when it has
         them, else the plan's price (its upper bound when token-billed, with a warning)."""
-        info = catalog.MODELS.get(spec.model)
+        info = catalog.MODELS.get(spec.model)  # a declared model's token price is not known here
         usage = reply.get("usage")
         if info is not None and info.token_price is not None and isinstance(usage, dict):
             got = usage.get("input_tokens"), usage.get("output_tokens")
