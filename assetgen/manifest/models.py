@@ -90,10 +90,6 @@ def seed_for(info: ModelInfo, value: Any) -> tuple[int | None, str | None]:
     return value, None
 
 
-def lookup(models: Mapping[str, ModelInfo], name: str) -> ModelInfo | None:
-    return models.get(name)
-
-
 def known_for(models: Mapping[str, ModelInfo], provider: str) -> list[str]:
     """The models offered to an asset of ``provider`` (all of them for a draft build)."""
     names = [n for n, m in models.items() if provider == "draft" or m.provider == provider]
