@@ -48,8 +48,15 @@ class Router:
 def routed(factory: ProviderFactory, manifest: Manifest) -> ProviderFactory:
     """``factory``, or one that makes a Router when the manifest's assets use several providers."""
     names = {s.provider for s in manifest.specs}
-    if len(names) <= 1 or manifest.provider == "draft":
+    if manifest.provider == "draft" or names <= {manifest.provider}:
         return factory
+    if len(names) == 1:  # every asset's model is another provider's: use that one alone
+        (only,) = names
+
+        def alone(name: str) -> Provider:
+            return factory(only) if name == manifest.provider else factory(name)
+
+        return alone
 
     def make(name: str) -> Provider:
         return Router(factory, name) if name == manifest.provider else factory(name)
