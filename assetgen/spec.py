@@ -79,6 +79,18 @@ class AssetSpec:
     spec_hash: str
     seed_derived: bool = False
     callback_url: str | None = None
+    # A token-billed model's upper bound (None: the price is exact); --max-credits uses it.
+    credits_max: float | None = None
+    # False for a seedless model: generating again gives another image (the lock's bytes
+    # are the only record of this one).
+    reproducible: bool = True
+    # The request fields of a model the project declared or changed under `models:`
+    # (empty: the built-in catalog's entry says); providers send only these.
+    fields: tuple[str, ...] = ()
+
+    @property
+    def most_credits(self) -> float:
+        return self.credits if self.credits_max is None else self.credits_max
 
     @property
     def request(self) -> dict[str, Any]:

@@ -210,14 +210,14 @@ class JobRunner(BuildContext):
             if action.cached:
                 # Planned as free: paying for it now must still respect --max-credits.
                 limit = self.options.max_credits
-                if limit is not None and self.committed + spec.credits > limit:
+                if limit is not None and self.committed + spec.most_credits > limit:
                     return self._failed(
                         action,
                         spec,
                         "its cached image could not be read (see warnings), and generating "
                         f"it would take the build past --max-credits {limit:g}",
                     )
-                self.committed += spec.credits
+                self.committed += spec.most_credits
                 self.reporter.warn(
                     f"{spec.name}: its cache entry is unreadable; generating it again"
                 )
@@ -260,6 +260,7 @@ class JobRunner(BuildContext):
             collected=generated.collected,
             # the price table's figure for what was charged here (a collected task: nothing)
             listed=0.0 if generated.collected else spec.credits,
+            listed_max=0.0 if generated.collected else spec.most_credits,
         )
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:

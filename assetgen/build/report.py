@@ -35,6 +35,7 @@ class JobResult:
     seconds: float = 0.0
     collected: float = 0.0  # a task an earlier build paid for (journalled, or replayed)
     listed: float = 0.0  # the price table's figure for what ``credits`` paid for
+    listed_max: float | None = None  # its upper bound, for a token-billed model
 
 
 @dataclass
@@ -60,6 +61,7 @@ class BuildSummary:
     credits_collected: float = 0.0  # of tasks earlier builds paid for, collected in this one
     tasks_collected: int = 0
     credits_listed: float = 0.0  # the price table's figure for what ``credits`` paid for
+    credits_listed_max: float = 0.0  # the same at the top of token-billed ranges
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -79,17 +81,23 @@ class BuildSummary:
             self.from_cache += 1
         self.credits = round(self.credits + r.credits, 6)
         self.credits_listed = round(self.credits_listed + r.listed, 6)
+        top = r.listed if r.listed_max is None else r.listed_max
+        self.credits_listed_max = round(self.credits_listed_max + top, 6)
         if r.collected:
             self.tasks_collected += 1
             self.credits_collected = round(self.credits_collected + r.collected, 6)
 
     def charge_note(self) -> str | None:
         """One line when what the gateway charged is not what the price table says."""
-        if abs(self.credits - self.credits_listed) < 0.005:
+        top = max(self.credits_listed, self.credits_listed_max)
+        if self.credits_listed - 0.005 < self.credits < top + 0.005:
             return None
+        table = credits_text(self.credits_listed)
+        if top - self.credits_listed >= 0.005:
+            table += f" to {credits_text(top)}"
         return (
             f"The gateway charged {credits_text(self.credits)} credits for this build; "
-            f"the price table says {credits_text(self.credits_listed)}."
+            f"the price table says {table}."
         )
 
     def text(self) -> str:

@@ -45,6 +45,7 @@ from .relocate import (
     remove_vacated,
 )
 from .report import BuildSummary, Reporter
+from .route import routed
 from .selection import BuildOptions, plan_selection
 from .tasks import settle_tasks
 
@@ -95,6 +96,7 @@ def run_build(
     ``planned`` is a plan the caller already made, with the lock it was made from:
     it is used as is unless the lock changed before this build got the project lock.
     """
+    provider_factory = routed(provider_factory, manifest)
     with project.exclusive("build"):
         journal = Journal(project.state_file("journal.db"))  # one per manifest, like the lock
         try:
@@ -149,9 +151,12 @@ def _locked_build(
         plan = planned[1]  # nothing changed since the caller planned: do not stat everything again
     else:
         plan = plan_selection(project, manifest, lock, cache, options)
-    if options.max_credits is not None and plan.credits > options.max_credits:
+    if options.max_credits is not None and plan.credits_max > options.max_credits:
+        estimate = f"{plan.credits:.2f}" + (
+            f" to {plan.credits_max:.2f}" if plan.credits_max != plan.credits else ""
+        )
         raise CreditLimitError(
-            f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "
+            f"the plan is estimated at {estimate} credits, above --max-credits {options.max_credits:g}; "
             "nothing was started\n  hint: raise --max-credits, or build a subset by name"
         )
     if not plan.work and not unwanted:
@@ -189,7 +194,7 @@ class _Executor(JobRunner):
         started = time.monotonic()
         work = plan.work
         self.unwanted = unwanted or []
-        self.committed = plan.credits
+        self.committed = plan.credits_max
         self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
         if any(a.generates for a in work):
             # Before anything is shown: a missing key is a usage error, not a failed build.

@@ -298,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     e("--url-lifetime", type=float, default=86_400.0, metavar="S", help="result URL life (24 h)")
     e("--format", choices=("png", "jpeg"), default="png", help="result image format")
     e("--results", type=int, default=1, metavar="N", help="result URLs per task (default 1)")
+    e(
+        "--api",
+        choices=("evolink", "openai"),
+        default="evolink",
+        help="the API to speak: EvoLink's task API, or OpenAI's Images API (default evolink)",
+    )
     return parser
 
 

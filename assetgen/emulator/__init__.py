@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .contract import TASK_ERRORS, EmulatorConfig, spec_key
+from .openai import OpenAIState
 from .state import EmulatorState
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ __all__ = [
     "Emulator",
     "EmulatorConfig",
     "EmulatorState",
+    "OpenAIState",
     "run_emulator",
     "serve",
     "serve_command",
@@ -78,16 +80,20 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _server(state: EmulatorState) -> uvicorn.Server:
+def _state(config: EmulatorConfig) -> EmulatorState | OpenAIState:
+    return OpenAIState(config) if config.api == "openai" else EmulatorState(config)
+
+
+def _server(state: EmulatorState | OpenAIState) -> uvicorn.Server:
     import uvicorn
 
-    from .app import create_app
+    from .app import create_app, create_openai_app
 
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _DropTruncationNoise) for f in logger.filters):
         logger.addFilter(_DropTruncationNoise())
     config = uvicorn.Config(
-        create_app(state),
+        create_openai_app(state) if isinstance(state, OpenAIState) else create_app(state),
         log_config=None,  # leave the host program's logging alone
         log_level="warning",
         access_log=False,
@@ -114,7 +120,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.key = config.key
-        self.state = EmulatorState(config)
+        self.state = _state(config)
         self._server = _server(self.state)  # ImportError without the extra
         self._sock = _bind(config.host, config.port)
         self.base_url = _url(self._sock)
@@ -182,7 +188,7 @@ def serve(config: EmulatorConfig, out: TextIO | None = None) -> int:
     flushed, so a script that started it with ``--port 0`` can read the port.
     """
     out = out or sys.stdout
-    state = EmulatorState(config)
+    state = _state(config)
     try:
         server = _server(state)
     except ImportError:
@@ -195,9 +201,14 @@ def serve(config: EmulatorConfig, out: TextIO | None = None) -> int:
         return 2
     url = _url(sock)
     print(f"emulator listening on {url} (key {config.key})", file=out, flush=True)
+    env = (
+        f"OPENAI_BASE_URL={url}/v1 OPENAI_API_KEY={config.key}"
+        if config.api == "openai"
+        else f"EVOLINK_BASE_URL={url} EVOLINK_API_KEY={config.key}"
+    )
     print(
-        f"assetgen: point a pipeline at it with EVOLINK_BASE_URL={url} "
-        f"EVOLINK_API_KEY={config.key}; stats at {url}/_emulator/stats; Ctrl-C stops it",
+        f"assetgen: point a pipeline at it with {env}; "
+        f"stats at {url}/_emulator/stats; Ctrl-C stops it",
         file=sys.stderr,
         flush=True,
     )
@@ -231,6 +242,7 @@ def serve_command(args: argparse.Namespace) -> int:
             url_lifetime=args.url_lifetime,
             image_format=args.format,
             results=args.results,
+            api=getattr(args, "api", "evolink"),
         )
     except ValueError as exc:
         print(f"assetgen emulator: {exc}", file=sys.stderr)

@@ -20,7 +20,8 @@ from starlette.types import Receive, Scope, Send
 from ..imaging import ImageInfo, convert
 from ..providers.draft import render_draft
 from ..spec import AssetSpec, spec_hash
-from .contract import MODEL, Reply
+from .contract import EVOLINK_MODELS, MODEL, Reply, ratio_pixels
+from .openai import OpenAIState
 from .state import EmulatorState
 from .tasks import Task
 
@@ -32,12 +33,13 @@ def render_result(task: Task, image_format: str) -> bytes:
     same bytes in every run, as a reproducible pipeline expects of a cache.
     """
     req = dict(task.request)
-    width, height = MODEL.pixels[req["size"]][req["quality"]]
+    info = EVOLINK_MODELS.get(req["model"], MODEL)
+    width, height = info.dimensions(req["size"], req["quality"]) or ratio_pixels(req["size"])
     request = {"provider": "evolink", **req}
     spec = AssetSpec(
         name="evolink-emulator",
         provider="evolink",
-        model=MODEL.name,
+        model=info.name,
         prompt=req["prompt"],
         size=req["size"],
         quality=req["quality"],
@@ -158,3 +160,37 @@ def create_app(state: EmulatorState) -> Starlette:
         Route("/_emulator/reset", reset, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found})
+
+
+def create_openai_app(state: OpenAIState) -> Starlette:
+    """The OpenAI-compatible routes (openai.py), plus ``/_emulator/stats`` and ``/_emulator/reset``."""
+
+    async def generate(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        admitted = state.admit(request.headers.get("authorization"), body)
+        if isinstance(admitted, Reply):
+            return _json(admitted)
+        try:
+            await anyio.sleep(state.config.latency)
+        except BaseException:  # the client went away: the generation is abandoned
+            state.abandon()
+            raise
+        return _json(await anyio.to_thread.run_sync(state.finish, admitted))
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(state.stats())
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"reset": True})
+
+    routes = [
+        Route("/v1/images/generations", generate, methods=["POST"]),
+        Route("/_emulator/stats", stats, methods=["GET"]),
+        Route("/_emulator/reset", reset, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)

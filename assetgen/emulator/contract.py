@@ -15,10 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..catalog import MODELS, estimate_tokens
+from ..catalog import MODELS, ModelInfo, estimate_tokens
 from ..urls import callback_url_problem
 
 MODEL = MODELS["krea-2-turbo"]
+# Every built-in EvoLink model, each validated by its own catalog entry.
+EVOLINK_MODELS: dict[str, ModelInfo] = {n: m for n, m in MODELS.items() if m.provider == "evolink"}
+# What the emulator charges for a model whose price is not public (the catalog has
+# none): a stand-in, so budgets and refunds can be exercised; a real gateway differs.
+PLACEHOLDER_PRICE = 1.0
 TASK_PREFIX = "task-unified-"
 SEED_MAX = 1_048_576  # the gateway accepts 0 ("random") up to this, inclusive
 FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check", "callback_url")
@@ -72,6 +77,7 @@ class EmulatorConfig:
     url_lifetime: float = 86_400.0  # seconds a result URL works after completion; then 410
     image_format: Literal["png", "jpeg"] = "png"
     results: int = 1  # URLs per completed task
+    api: Literal["evolink", "openai"] = "evolink"  # which API it speaks (openai.py)
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "fail_rate", "truncate_rate"):
@@ -86,6 +92,8 @@ class EmulatorConfig:
             raise ValueError("max_in_flight must be at least 1")
         if self.retry_after < 0 or self.results < 1:
             raise ValueError("retry_after must be 0 or more and results at least 1")
+        if self.api not in ("evolink", "openai"):
+            raise ValueError("api must be evolink or openai")
         if self.image_format not in ("png", "jpeg"):
             raise ValueError("image_format must be png or jpeg")
         if any(not marker for marker in self.fail_prompts):
@@ -126,16 +134,26 @@ def spec_key(request: Mapping[str, Any]) -> str:
     of model, prompt, size, quality, seed and nsfw_check with the gateway's defaults filled in
     (size 1:1, quality 1K, seed 0, nsfw_check false). Not the lock's spec_hash, which also
     covers the provider and a hash version."""
+    info = EVOLINK_MODELS.get(str(request.get("model")), MODEL)
     canon = {
         "model": request.get("model"),
         "prompt": request.get("prompt"),
-        "size": request.get("size", MODEL.default_size),
-        "quality": request.get("quality", MODEL.default_quality),
+        "size": request.get("size", info.default_size),
+        "quality": request.get("quality", info.default_quality),
         "seed": request.get("seed", 0),
         "nsfw_check": request.get("nsfw_check", False),
     }
     data = json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def price_of(body: Mapping[str, Any]) -> float:
+    """What a submit reserves: the catalog's price, else ``PLACEHOLDER_PRICE``."""
+    info = EVOLINK_MODELS.get(str(body.get("model")), MODEL)
+    size = str(body.get("size", info.default_size))
+    quality = str(body.get("quality", info.default_quality))
+    priced = info.price_range(size, quality, str(body.get("prompt", "")))
+    return priced[1] if priced is not None else PLACEHOLDER_PRICE
 
 
 def validate(body: Any) -> Reply | None:
@@ -154,23 +172,30 @@ def validate(body: Any) -> Reply | None:
         return error(
             400, "invalid_request", "The body must be a JSON object", "invalid_request_error"
         )
+    info = EVOLINK_MODELS.get(str(body.get("model")))
+    if info is None:
+        return bad("model", f"model must be one of {', '.join(EVOLINK_MODELS)}")
     for name in sorted(body):
-        if name not in FIELDS:
-            return bad(name, f"unknown field '{name}'")
-    if body.get("model") != MODEL.name:
-        return bad("model", f"model must be '{MODEL.name}'")
+        if name not in info.fields:
+            return bad(name, f"unknown field '{name}' for {info.name}")
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         return bad("prompt", "prompt must be a non-empty string")
-    if estimate_tokens(prompt) > MODEL.prompt_max_tokens:
-        return bad("prompt", f"prompt is longer than {MODEL.prompt_max_tokens} tokens")
-    if "size" in body and body["size"] not in MODEL.sizes:
-        return bad("size", f"size must be one of {', '.join(MODEL.sizes)}")
-    if "quality" in body and body["quality"] not in MODEL.qualities:
-        return bad("quality", f"quality must be one of {', '.join(MODEL.qualities)}")
+    if info.prompt_max_chars is not None and len(prompt) > info.prompt_max_chars:
+        return bad("prompt", f"prompt is longer than {info.prompt_max_chars} characters")
+    if estimate_tokens(prompt) > info.prompt_max_tokens:
+        return bad("prompt", f"prompt is longer than {info.prompt_max_tokens} tokens")
+    size = body.get("size", info.default_size)
+    if not isinstance(size, str) or (
+        info.size_problem(size) is not None and size not in info.named_sizes
+    ):
+        return bad("size", f"size must be one of {info.offered_sizes()}")
+    if "quality" in body and body["quality"] not in info.qualities:
+        return bad("quality", f"quality must be one of {', '.join(info.qualities)}")
     seed = body.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
-        return bad("seed", f"seed must be an integer from 0 to {SEED_MAX}")
+    top = SEED_MAX if info is MODEL else info.seed_max
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= top:
+        return bad("seed", f"seed must be an integer from 0 to {top}")
     if not isinstance(body.get("nsfw_check", False), bool):
         return bad("nsfw_check", "nsfw_check must be a boolean")
     if "callback_url" in body:
@@ -179,3 +204,15 @@ def validate(body: Any) -> Reply | None:
         if problem is not None:
             return bad("callback_url", f"callback_url {problem}")
     return None
+
+
+def ratio_pixels(size: str) -> tuple[int, int]:
+    """A stand-in pixel size (about 1 MP, multiples of 16) for a size whose real pixels
+    are not public (an aspect ratio or tier of a model other than krea): the client never
+    sends one unless the project declared its pixels, which may differ."""
+    try:
+        w, h = (float(x) for x in size.split(":"))
+    except ValueError:
+        return 1024, 1024
+    scale = (1024 * 1024 / (w * h)) ** 0.5
+    return max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16)

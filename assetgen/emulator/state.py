@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .contract import (
+    EVOLINK_MODELS,
     IDEMPOTENCY_KEY,
     MODEL,
     SPEC_FIELDS,
@@ -27,6 +28,7 @@ from .contract import (
     EmulatorConfig,
     Reply,
     error,
+    price_of,
     spec_key,
     validate,
 )
@@ -180,7 +182,7 @@ class EmulatorState:
         if problem is not None:
             return problem
         if key in self.config.denied_keys:
-            message = f"Token does not have access to model: {MODEL.name}"
+            message = f"Token does not have access to model: {body.get('model')}"
             return error(403, "model_access_denied", message, "invalid_request_error")
         cap = self.config.max_in_flight
         if cap is not None and len(self._running) >= cap:
@@ -193,7 +195,7 @@ class EmulatorState:
             )
             reply.headers["retry-after"] = str(self.config.retry_after)
             return reply
-        price = MODEL.credits[body.get("quality", MODEL.default_quality)]
+        price = price_of(body)
         if self._charged - self._refunded + price > self.config.credits + 1e-9:
             message = "Insufficient quota. Please top up your account."
             return error(402, "insufficient_quota", message, "insufficient_quota")
@@ -217,8 +219,9 @@ class EmulatorState:
         if any(marker in body["prompt"] for marker in cfg.fail_prompts):
             fail_code = "content_policy_violation"  # after the draw: other faults stay put
         request = {f: body[f] for f in SPEC_FIELDS if f in body}
-        request.setdefault("size", MODEL.default_size)
-        request.setdefault("quality", MODEL.default_quality)
+        info = EVOLINK_MODELS.get(str(body.get("model")), MODEL)
+        request.setdefault("size", info.default_size)
+        request.setdefault("quality", info.default_quality)
         request.setdefault("seed", 0)
         request.setdefault("nsfw_check", False)
         key = spec_key(request)

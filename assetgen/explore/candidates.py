@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from .. import catalog
+from ..errors import UsageError
 from ..spec import AssetSpec, spec_hash
 
 MAX_CANDIDATES = 64  # per asset; also how far a lost state is looked for in the cache
@@ -33,7 +34,14 @@ class Candidate:
 
 
 def seed_range(spec: AssetSpec) -> tuple[int, int]:
+    """The seeds ``spec``'s model takes; a seedless model cannot have candidates: its
+    requests differ by nothing a pick could pin."""
     info = catalog.MODELS.get(spec.model)
+    if info is not None and not info.seeded:
+        raise UsageError(
+            f"{spec.name}: model `{spec.model}` takes no seed, so a candidate could not be "
+            "made again or pinned by `pick`; explore assets of a seeded model"
+        )
     return (info.seed_min, info.seed_max) if info else (1, 1_048_576)
 
 
@@ -65,7 +73,7 @@ def with_provider(spec: AssetSpec, provider: str) -> AssetSpec:
     evolink asset are the draft provider's requests), priced as a build would."""
     if provider == spec.provider:
         return spec
-    from ..manifest.resolve import catalog_price
+    from ..manifest.models import catalog_price
 
     request = spec.request
     request["provider"] = provider

@@ -12,16 +12,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import catalog
+from ..catalog.project import project_models
 from ..errors import ManifestError
 from ..providers import PROVIDERS, is_provider, unknown_provider_hint
 from ..schema import shipped as schema
 from ..schema import yamlpos
 from ..schema.yamlpos import Path
-from ..spec import AssetSpec, Manifest, derive_seed, spec_hash
+from ..spec import AssetSpec, Manifest, spec_hash
+from . import models
+from .models import ModelRules, catalog_price
 from .rules import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_PROVIDER,
-    FieldRules,
     Fields,
     PriceFn,
     _referenced,
@@ -43,8 +45,7 @@ def parse_manifest(
     ``provider`` overrides the manifest's own (``--provider``; the caller checks it).
     ``providers`` limits the names ``provider:`` may take; by default the built-in ones
     and those installed packages declare (looked up only for a name not built in).
-    ``price`` gives the
-    credits one generation costs (default: the catalog price, nothing for ``draft``).
+    ``price`` gives one generation's credits (default: the catalog price; draft is free).
     ``origins``, when given, is filled with each asset entry's key (in document order)
     and the names of the specs it expanded to.
     """
@@ -57,14 +58,7 @@ def parse_manifest(
     return resolver.run(doc, provider)
 
 
-def catalog_price(provider: str, model: str, quality: str) -> float:
-    if provider == "draft":
-        return 0.0
-    info = catalog.MODELS.get(model)
-    return info.credits.get(quality, 0.0) if info else 0.0
-
-
-class _Resolver(FieldRules):
+class _Resolver(ModelRules):
     plugins = True  # besides ``providers``, any name an installed package declares
 
     def run(self, doc: Any, provider_override: str | None) -> Manifest:
@@ -75,6 +69,7 @@ class _Resolver(FieldRules):
                 "start from `assetgen init`",
             )
             raise ManifestError(self.diags)
+        self.models = catalog.merged(project_models(doc, catalog.MODELS))
         bad_assets: set[str] = set()
         for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
             self.diags.append(diag)
@@ -103,9 +98,7 @@ class _Resolver(FieldRules):
         defaults = (
             {k: v for k, v in defaults.items() if k in known} if isinstance(defaults, dict) else {}
         )
-        assets = doc.get("assets") or {}
-        if not isinstance(assets, dict):
-            assets = {}
+        assets = found if isinstance(found := doc.get("assets"), dict) else {}
         seeds = doc.get("seeds") or {}  # name -> seed, as `assetgen pick` writes them
         self.seeds: dict[str, Any] = seeds if isinstance(seeds, dict) else {}
 
@@ -247,48 +240,48 @@ class _Resolver(FieldRules):
                 "add `prompt: ...` to it, or to `defaults:`",
                 key=True,
             )
-        model, model_path = text_field("model")
-        model = model or catalog.DEFAULT_MODEL
-        info = catalog.MODELS.get(model)
+        model_value, model_path = text_field("model")
+        model = models.model_name(model_value, provider)
+        info = self.models.get(model)
         if info is None:
             self.error(
                 model_path,
-                f"unknown model `{model}` for provider `{provider}`",
-                f"known models: {', '.join(sorted(catalog.MODELS))}",
+                f"{models.dotted(model_path)} must be one of "
+                f'{models.one_of(models.known_for(self.models, provider))}, not "{model}"',
+                "or declare it under `models:` (see the README's catalog section)",
+            )
+            return None
+        asset_provider = models.served_by(info, provider)
+        if not self._known_provider(asset_provider):
+            self.error(
+                model_path,
+                f"{model} is served by provider `{asset_provider}`, which is not installed",
+                f"providers: {', '.join(self.providers)}",
             )
             return None
         size, size_path = text_field("size")
         size = size or info.default_size
-        if size not in info.pixels:
+        size_problem = info.size_problem(size)
+        if size_problem == "not offered":
             self.error(
                 size_path,
-                f"size `{size}` is not offered by {model}",
-                f"sizes: {', '.join(info.sizes)}",
+                f"{models.dotted(size_path)} must be one of {models.one_of(info.sizes)}"
+                + (f" or {info.size_rule.describe()}" if info.size_rule else "")
+                + f', not "{size}"',
             )
+        elif size_problem is not None:
+            self.error(size_path, f"size `{size}` for {model}: {size_problem}")
         quality, quality_path = text_field("quality")
         quality = quality or info.default_quality
-        if quality not in info.credits:
+        if quality not in info.qualities:
             self.error(
                 quality_path,
-                f"quality `{quality}` is not offered by {model}",
-                f"qualities: {', '.join(info.qualities)}",
+                f"{models.dotted(quality_path)} must be one of {models.one_of(info.qualities)}, "
+                f'not "{quality}"',
             )
 
         seed_value, seed_path = get("seed")
-        seed_derived = seed_value is None
-        if seed_derived:
-            seed = derive_seed(name, info.seed_min, info.seed_max)
-        elif isinstance(seed_value, bool) or not isinstance(seed_value, int):
-            self.error(seed_path, f"seed must be an integer, not {seed_value!r}")
-            seed = 0
-        else:
-            seed = seed_value
-            if not info.seed_min <= seed <= info.seed_max:
-                self.error(
-                    seed_path,
-                    f"seed {seed} is outside {info.seed_min}..{info.seed_max}",
-                    "omit `seed` to derive a stable one from the asset's name",
-                )
+        seed, seed_derived = self._seed(info, name, seed_value, seed_path)
 
         nsfw_value, nsfw_path = get("nsfw_check")
         if nsfw_value is not None and not isinstance(nsfw_value, bool):
@@ -310,12 +303,11 @@ class _Resolver(FieldRules):
             prompt = prompt.strip()
             if not prompt:
                 self.error(prompt_path, "prompt is blank", "describe the image to generate")
-            tokens = catalog.estimate_tokens(prompt)
-            if tokens > info.prompt_max_tokens:
+            too_long = models.prompt_problem(info, prompt)
+            if too_long is not None:
                 self.error(
                     prompt_path,
-                    f"prompt is about {tokens} tokens; {model} accepts at most "
-                    f"{info.prompt_max_tokens}",
+                    too_long,
                     "shorten it (the count is a conservative estimate: see the README)",
                 )
 
@@ -323,9 +315,16 @@ class _Resolver(FieldRules):
 
         if len(self.diags) != before or prompt is None or output is None:
             return None
-        width, height = info.pixels[size][quality]
+        dims = info.dimensions(size, quality)
+        if dims is None:  # a size and a quality that are each offered, but not together
+            self.error(size_path, f"{model} has no pixel size for size `{size}` at `{quality}`")
+            return None
+        width, height = dims
+        credits, credits_max = self._priced(asset_provider, info, size, quality, prompt, model_path)
+        if credits is None:
+            return None
         request = {
-            "provider": provider,
+            "provider": asset_provider,
             "model": model,
             "prompt": prompt,
             "size": size,
@@ -335,7 +334,7 @@ class _Resolver(FieldRules):
         }
         return AssetSpec(
             name=name,
-            provider=provider,
+            provider=asset_provider,
             model=model,
             prompt=prompt,
             size=size,
@@ -345,9 +344,12 @@ class _Resolver(FieldRules):
             output=output,
             width=width,
             height=height,
-            credits=self.price(provider, model, quality),
+            credits=credits,
             spec_hash=spec_hash(request),
             seed_derived=seed_derived,
+            credits_max=credits_max if credits_max != credits else None,
+            reproducible=info.seeded,
+            fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
         )
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..catalog import MODELS, ModelInfo
 from ..errors import Diagnostic
 from ..outpaths import dir_problem, path_problem, shown
 from ..schema.limits import MAX_ASSETS_ENV, max_assets
@@ -119,6 +120,7 @@ class FieldRules:
         self.pos = positions
         self.providers = providers
         self.price = price
+        self.models: Mapping[str, ModelInfo] = MODELS  # with the manifest's `models:` (resolve.py)
         self.diags: list[Diagnostic] = []
         self._seen: set[tuple[int, int, str]] = set()
         self.bad_defaults: set[str] = set()

@@ -55,6 +55,13 @@ class Action:
         return self.locked.path
 
     @property
+    def credits_max(self) -> float:
+        """The upper bound of ``credits`` (a token-billed model's range), else ``credits``."""
+        if not self.credits or self.spec is None:
+            return self.credits
+        return self.spec.most_credits
+
+    @property
     def generates(self) -> bool:
         """Whether this action calls the provider (paid, unless the provider is free)."""
         return self.action in GENERATING and not self.cached
@@ -72,6 +79,11 @@ class Plan:
     @property
     def credits(self) -> float:
         return round(sum(a.credits for a in self.actions), 6)
+
+    @property
+    def credits_max(self) -> float:
+        """What the plan may cost at most: ``--max-credits`` holds it to this."""
+        return round(sum(a.credits_max for a in self.actions), 6)
 
     @property
     def paid_tasks(self) -> int:

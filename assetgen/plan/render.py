@@ -67,8 +67,23 @@ def action_cost(a: Action) -> str:
             return "cached"
         if a.paid:
             return "paid"
-        return f"{credits_text(a.credits)} cr" if a.credits else "free"
+        if not a.credits:
+            return "free"
+        cost = f"{credits_text(a.credits)} cr"
+        if credits_text(a.credits_max) != credits_text(a.credits):
+            cost = f"{credits_text(a.credits)}-{credits_text(a.credits_max)} cr"
+        return cost
     return "free"
+
+
+NO_SEED_NOTE = "no seed: generating again gives another image; the lock's bytes are the record"
+
+
+def _note(a: Action) -> str | None:
+    """Why a generation cannot be repeated: a seedless model's image is one of a kind."""
+    if a.generates and a.spec is not None and not a.spec.reproducible:
+        return NO_SEED_NOTE
+    return None
 
 
 def action_where(a: Action) -> str:
@@ -96,6 +111,9 @@ def format_action(
     line = f"  {symbol} {_pad(a.name, name_width)}  {_paint(reason, '2', colour)}  {where}"
     lines = [f"{line}  {action_cost(a)}"]
     indent = " " * (6 + max(name_width, len(a.name)))
+    note = _note(a)
+    if note is not None:
+        lines.append(f"{indent}{_paint(note, '2', colour)}")
     for c in a.changes:
         old, new = _show(c.old), _show(c.new)
         if len(indent) + len(c.field) + len(old) + len(new) + 6 > WRAP:
@@ -113,6 +131,8 @@ def summary_line(plan: Plan) -> str:
     hits = plan.cache_hits
     cache = f", {hits} from cache" if hits else ""
     total = credits_text(plan.credits)
+    if credits_text(plan.credits_max) != total:
+        total += f" to {credits_text(plan.credits_max)}"
     n = plan.paid_tasks
     paid = f", {n} paid task{'s' if n != 1 else ''} to collect" if n else ""
     return f"Plan: {', '.join(parts)}. Estimated cost: {total} credits{cache}{paid}."
@@ -167,6 +187,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 **({"from": a.source} if a.action == "move" and a.source else {}),
                 **({"renamed_from": a.old_name} if a.old_name else {}),
                 **({"paid": True} if a.paid else {}),
+                **({"credits_max": a.credits_max} if a.credits_max != a.credits else {}),
+                **({"reproducible": False} if _note(a) else {}),
                 **(
                     {"changes": [{"field": c.field, "old": c.old, "new": c.new} for c in a.changes]}
                     if a.changes
@@ -177,6 +199,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         ],
         "summary": plan.summary,
         "credits": plan.credits,
+        **({"credits_max": plan.credits_max} if plan.credits_max != plan.credits else {}),
         **({"paid_tasks": plan.paid_tasks} if plan.paid_tasks else {}),
     }
 

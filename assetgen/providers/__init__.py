@@ -91,9 +91,19 @@ def _evolink() -> Provider:
     return from_env()
 
 
+def _openai() -> Provider:
+    from .openai.provider import from_env
+
+    return from_env()
+
+
 # The built-in providers: the manifest, the CLI and the project read their names here,
 # and a name here always wins over a plugin's (plugins.py).
-FACTORIES: dict[str, Callable[[], Provider]] = {"evolink": _evolink, "draft": _draft}
+FACTORIES: dict[str, Callable[[], Provider]] = {
+    "evolink": _evolink,
+    "draft": _draft,
+    "openai": _openai,
+}
 PROVIDERS: tuple[str, ...] = tuple(FACTORIES)
 
 

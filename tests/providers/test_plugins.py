@@ -257,7 +257,7 @@ def test_an_unknown_provider_suggests_a_near_name(
     code, text = run(root, "validate", capsys=capsys)
     assert code == 2
     assert (
-        'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "foo", not "fooo"' in text
+        'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "openai", "foo", not "fooo"' in text
     )
     assert "hint: did you mean `foo`?" in text
     (root / "assetgen.yaml").write_text(MANIFEST.format(provider="draft"), encoding="utf-8")
@@ -310,7 +310,7 @@ def test_a_memo_of_an_uninstalled_plugin_is_not_trusted(
     plugins.forget()
     code, text = run(root, "validate", capsys=capsys)
     assert code == 2
-    assert 'provider must be one of "evolink", "draft", not "foo"' in text
+    assert 'provider must be one of "evolink", "draft", "openai", not "foo"' in text
 
 
 def test_the_schema_offers_every_built_in_provider() -> None:

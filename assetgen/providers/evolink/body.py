@@ -57,16 +57,18 @@ def idempotency_key(spec_hash: str, replaces: str | None = None, nonce: str | No
 
 
 def request_body(spec: AssetSpec) -> dict[str, Any]:
-    """The JSON of ``POST /v1/images/generations`` for ``spec``."""
-    body: dict[str, Any] = {
-        "model": spec.model,
-        "prompt": spec.prompt,
-        "size": spec.size,
-        "quality": spec.quality,
-        "seed": spec.seed,
-        "nsfw_check": spec.nsfw_check,
-    }
-    if spec.callback_url:
+    """The JSON of ``POST /v1/images/generations`` for ``spec``: only the fields its model
+    takes (the catalog's ``fields``), so a seedless model is sent no seed and a model
+    without tiers no quality. krea-2-turbo's body is as it always was."""
+    from ...catalog import KREA_FIELDS, MODELS
+
+    info = MODELS.get(spec.model)
+    takes = spec.fields or (info.fields if info is not None else KREA_FIELDS)
+    body: dict[str, Any] = {"model": spec.model, "prompt": spec.prompt}
+    for name in ("size", "quality", "seed", "nsfw_check"):
+        if name in takes:
+            body[name] = getattr(spec, name)
+    if spec.callback_url and "callback_url" in takes:
         body["callback_url"] = spec.callback_url
     return body
 

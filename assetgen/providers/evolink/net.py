@@ -24,24 +24,30 @@ import httpcore
 import httpx
 
 
-def make_client(limits: httpx.Limits, headers: dict[str, str]) -> httpx.AsyncClient:
-    """The shared client: the fast transport unless the environment names a proxy."""
+def make_client(
+    limits: httpx.Limits, headers: dict[str, str], ssl_context: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
+    """The shared client: the fast transport unless the environment names a proxy.
+
+    ``ssl_context``: one to share between clients (loading the CA bundle costs tens of
+    milliseconds of CPU per context)."""
     proxies = urllib.request.getproxies()
     if any(k in proxies for k in ("http", "https", "all")):
-        return httpx.AsyncClient(headers=headers, limits=limits)
-    return httpx.AsyncClient(headers=headers, transport=FastTransport(limits))
+        return httpx.AsyncClient(headers=headers, limits=limits, verify=ssl_context or True)
+    return httpx.AsyncClient(headers=headers, transport=FastTransport(limits, ssl_context))
 
 
 class FastTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` over a pool whose streams check idleness cheaply."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
+        context = ssl_context or httpx.create_ssl_context()
+        super().__init__(limits=limits, verify=context)
         # httpx keeps its httpcore pool in ``_pool``; if a future httpx changes that,
         # keep its own pool (correct, only slower) rather than break.
         if type(getattr(self, "_pool", None)) is httpcore.AsyncConnectionPool:
             self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=httpx.create_ssl_context(),
+                ssl_context=context,
                 max_connections=limits.max_connections,
                 max_keepalive_connections=limits.max_keepalive_connections,
                 keepalive_expiry=limits.keepalive_expiry,

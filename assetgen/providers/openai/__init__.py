@@ -1,0 +1,1 @@
+"""The ``openai`` provider: the OpenAI Images API, or any server that speaks it (see provider.py)."""
