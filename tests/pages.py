@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from tests.conftest import copy_example
 
 from assetgen.build.selection import BuildOptions
 from assetgen.commands import project as commands
 from assetgen.project import find_project
+from tests.conftest import copy_example
 
 
 def build(root: Path, *, gallery: bool = False, as_json: bool = False, **opts: object) -> str:

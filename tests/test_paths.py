@@ -14,13 +14,13 @@ import signal
 from pathlib import Path
 
 import pytest
-from tests.conftest import RecordingProvider, tree
-from tests.build.test_build import build, edit
-from tests.build.test_interrupts import build_again, start_build, wait_for_finished
 
 from assetgen.build.outputs import remove_if_unchanged, write_output
 from assetgen.cli import main
 from assetgen.lock.read import read_lock
+from tests.build.test_build import build, edit
+from tests.build.test_interrupts import build_again, start_build, wait_for_finished
+from tests.conftest import RecordingProvider, tree
 
 DRAFT = ("--provider", "draft")
 

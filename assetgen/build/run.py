@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskGroup
 
-from ..cache.store import LocalCache
+from ..cache.records import Cache
 from ..errors import (
     AssetgenError,
     CreditLimitError,
@@ -83,7 +83,7 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
 def run_build(
     project: Project,
     manifest: Manifest,
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
     options: BuildOptions,
     *,
@@ -113,7 +113,7 @@ def run_build(
 def _locked_build(
     project: Project,
     manifest: Manifest,
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
     options: BuildOptions,
     journal: Journal,

@@ -9,16 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import RecordingProvider
 from PIL import Image, ImageDraw
-from tests.build.test_build import build
-from tests.plan.test_plan import make_entry, make_spec, only, plan_for
 
 from assetgen.cli import main
 from assetgen.lock.fast import parse_canonical
 from assetgen.lock.model import Lockfile, format_lock
 from assetgen.lock.read import parse_lock, read_lock
 from assetgen.plan.planner import make_plan, paths_to_check
+from tests.build.test_build import build
+from tests.conftest import RecordingProvider
+from tests.plan.test_plan import make_entry, make_spec, only, plan_for
 
 HERO = "assets/hero-home.png"
 

@@ -6,18 +6,19 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.conftest import RecordingProvider, tree
 
 from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
 from assetgen.commands import project as commands
 from assetgen.lock.read import read_lock
 from assetgen.project import find_project
+from tests.conftest import RecordingProvider, tree
 
 
-def build(root: Path, provider: RecordingProvider | None = None, **opts: object) -> tuple[int, str]:
+def build(root: Path, provider: RecordingProvider | None = None, **opts: Any) -> tuple[int, str]:
     """Run a build of ``root`` with the draft provider (or a recording one); return (exit, output)."""
     out = io.StringIO()
     as_json = bool(opts.pop("as_json", False))
@@ -28,7 +29,7 @@ def build(root: Path, provider: RecordingProvider | None = None, **opts: object)
         provider="draft",
         as_json=as_json,
         out=out,
-        provider_factory=factory,  # type: ignore[arg-type]
+        provider_factory=factory,
     )
     return code, out.getvalue()
 

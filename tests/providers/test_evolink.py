@@ -10,6 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
+
+from assetgen.errors import (
+    PermanentProviderError,
+    ProviderAuthError,
+    QuotaExhaustedError,
+    TransientProviderError,
+)
+from assetgen.providers.base import Generated, TaskRef
+from assetgen.providers.evolink.provider import idempotency_key
+from assetgen.providers.evolink.retry import WINDOW_DECREASE
+from assetgen.spec import AssetSpec
 from tests.providers.evolink_fakes import (
     BASE,
     KEY,
@@ -25,17 +36,6 @@ from tests.providers.evolink_fakes import (
     task,
 )
 from tests.providers.test_draft import make_spec
-
-from assetgen.errors import (
-    PermanentProviderError,
-    ProviderAuthError,
-    QuotaExhaustedError,
-    TransientProviderError,
-)
-from assetgen.providers.base import Generated, TaskRef
-from assetgen.providers.evolink.provider import idempotency_key
-from assetgen.providers.evolink.retry import WINDOW_DECREASE
-from assetgen.spec import AssetSpec
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.providers.evolink_fakes import FakeClock, FakeGateway, error
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import LineReporter
@@ -22,6 +21,7 @@ from assetgen.commands import project as commands
 from assetgen.errors import ProviderAuthError
 from assetgen.lock.read import read_lock
 from assetgen.project import find_project
+from tests.providers.evolink_fakes import FakeClock, FakeGateway, error
 
 NAMES = ["hero-home", "icon-profile", "icon-search", "icon-settings"]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.providers.evolink_fakes import KEY, Script, jsonr, make_provider
 
 from assetgen.cli import main
 from assetgen.commands import cache as commands
@@ -15,6 +14,7 @@ from assetgen.errors import ProviderAuthError, UsageError
 from assetgen.providers import create_provider
 from assetgen.providers.evolink.config import DEFAULT_BASE_URL, config_from_env
 from assetgen.providers.evolink.provider import EvoLinkProvider
+from tests.providers.evolink_fakes import KEY, Script, jsonr, make_provider
 
 
 def test_missing_key_is_a_usage_error_naming_the_variable() -> None:

@@ -12,6 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image, ImageFile
+
+from assetgen import cli
+from assetgen.build.journal import Journal
+from assetgen.catalog import MODELS
+from assetgen.commands import cache as commands
+from assetgen.errors import IntegrityError, PermanentProviderError, TransientProviderError
+from assetgen.imaging import verify
+from assetgen.lock.read import parse_lock
+from assetgen.providers.evolink import provider as evolink_module
+from assetgen.providers.evolink.body import check_complete
+from assetgen.providers.evolink.config import EvoLinkConfig
+from assetgen.providers.evolink.provider import EvoLinkProvider
+from assetgen.spec import AssetSpec
 from tests.providers.evolink_fakes import (
     BASE,
     KEY,
@@ -27,22 +41,8 @@ from tests.providers.evolink_fakes import (
     submitted,
     task,
 )
-from PIL import Image, ImageFile
 from tests.providers.test_draft import make_spec
 from tests.providers.test_evolink_build import build, journal_tasks
-
-from assetgen import cli
-from assetgen.build.journal import Journal
-from assetgen.catalog import MODELS
-from assetgen.commands import cache as commands
-from assetgen.errors import IntegrityError, PermanentProviderError, TransientProviderError
-from assetgen.imaging import verify
-from assetgen.lock.read import parse_lock
-from assetgen.providers.evolink import provider as evolink_module
-from assetgen.providers.evolink.body import check_complete
-from assetgen.providers.evolink.config import EvoLinkConfig
-from assetgen.providers.evolink.provider import EvoLinkProvider
-from assetgen.spec import AssetSpec
 
 BODY = KEY.removeprefix("sk-evo-")
 SPEC_PIXELS = MODELS["krea-2-turbo"].pixels

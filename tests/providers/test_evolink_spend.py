@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.providers.evolink_fakes import FakeClock, FakeGateway, RecordingContext, jsonr, make_provider
-from tests.providers.test_evolink import spec
 
 from assetgen.build.journal import Journal
 from assetgen.build.report import BuildSummary, JobResult, LineReporter, RecordingReporter
@@ -19,6 +17,14 @@ from assetgen.commands import project as commands
 from assetgen.errors import UsageError
 from assetgen.project import find_project
 from assetgen.providers.evolink.provider import idempotency_key
+from tests.providers.evolink_fakes import (
+    FakeClock,
+    FakeGateway,
+    RecordingContext,
+    jsonr,
+    make_provider,
+)
+from tests.providers.test_evolink import spec
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.pages import build, committed_design_system, edit
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -22,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from assetgen.cli import main
 from assetgen.project import find_project
+from tests.pages import build, committed_design_system, edit
 
 FLAGS = (
     "--headless",

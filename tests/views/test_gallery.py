@@ -8,8 +8,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from tests.conftest import RecordingProvider
-from tests.pages import Page, build, built_design_system, edit
 
 from assetgen.build.selection import BuildOptions
 from assetgen.cli import main
@@ -17,6 +15,8 @@ from assetgen.commands import project as commands
 from assetgen.project import find_project
 from assetgen.views.gallery import build_gallery
 from assetgen.views.thumbs import THUMB_PX, ThumbnailCache, render_thumbnail
+from tests.conftest import RecordingProvider
+from tests.pages import Page, build, built_design_system, edit
 
 
 @pytest.fixture
@@ -263,7 +263,7 @@ def test_a_real_failed_build_shows_as_failed(quickstart: Path) -> None:
         options=BuildOptions(),
         provider="draft",
         out=io.StringIO(),
-        provider_factory=lambda name: provider,  # type: ignore[arg-type,return-value]
+        provider_factory=lambda name: provider,
     )
     assert code == 1
     page, path = gallery(quickstart)

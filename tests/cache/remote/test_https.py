@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.servers import nginx_binary, nginx_server
-from tests.test_pipeline import fetch
 
 from assetgen.cache.remote.http import HttpRemote
 from assetgen.cache.remote.stores import RemoteUnavailable
+from tests.servers import nginx_binary, nginx_server
+from tests.test_pipeline import fetch
 
 KEYS = [f"{i:064x}" for i in range(30)]
 

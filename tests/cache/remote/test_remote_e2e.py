@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.servers import BACKENDS, Backend, have_moto, moto_server, remote_backend
 
 from assetgen.lock.read import read_lock
+from tests.servers import BACKENDS, Backend, have_moto, moto_server, remote_backend
 
 emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
 pytest.importorskip("uvicorn")
