@@ -67,7 +67,7 @@ def test_move_copies_the_locked_bytes_and_refuses_when_they_are_nowhere(tmp_path
     assert moved.sha256 == e.sha256 and (root / "old.png").exists()  # removed later
     (root / "old.png").unlink()
     (root / spec.output).unlink()
-    with pytest.raises(OutputError, match="old.png is gone and not cached"):
+    with pytest.raises(OutputError, match=r"old\.png is gone and not cached"):
         move(root, cache, e, spec, "old.png")
     assert move(root, cache, e, spec, spec.output).path == spec.output  # already in place
 
