@@ -179,12 +179,12 @@ class Project:
         lookahead: Callable[[list[str]], set[str]] | None = None,
         is_ours: Callable[[str], bool] | None = None,
     ) -> Plan:
-        """The plan; ``lookahead`` (``LocalCache.lookahead``), when given, is first called
+        """The plan; ``lookahead`` (``Cache.lookahead``), when given, is first called
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
         can be asked about them all at once rather than one round trip after another;
         it returns those it can serve, which answer the second pass. (The planner does
         not branch on the answers, so a first pass can list them.) ``is_ours`` is
-        make_plan's (``LocalCache.has_blob``): which files at new paths are assetgen's.
+        make_plan's (``Cache.has_blob``): which files at new paths are assetgen's.
         Generations whose task a stopped build journalled are paid already (paid.py)."""
         plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours)
         return mark_paid(plan, journalled_tasks(self, manifest.provider))

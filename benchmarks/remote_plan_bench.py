@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assetgen.cache.remote.connect import open_remote
+from assetgen.cache.store import LocalCache
 from assetgen.cache.tiered import TieredCache
 from assetgen.project import Project
 
@@ -74,7 +75,7 @@ def main() -> int:
         for lookahead in (False, True):
             remote = Distant(open_remote(shared), args.rtt / 1000)
             cache = TieredCache(
-                project.state_dir / "cache", remote, on_warning=lambda message: None
+                LocalCache(project.state_dir / "cache"), remote, on_warning=lambda message: None
             )
             started = time.perf_counter()
             plan = project.plan(

@@ -79,7 +79,7 @@ class Relay:
 # B's build, in a child process; "before" turns the prefetch off, as it was before it.
 BUILD = """
 import sys
-from assetgen.tiered import TieredCache
+from assetgen.cache.tiered import TieredCache
 if sys.argv[2] == "before":
     TieredCache.prefetch = lambda self, entries: None
 from assetgen.cli import main

@@ -347,12 +347,12 @@ def remote_backend(
     else:
         if not have_moto():
             pytest.skip("needs moto[server] and s3fs (the test and s3 extras)")
-        server = moto()
-        env = s3_env(server.endpoint)
+        s3 = moto()
+        env = s3_env(s3.endpoint)
         for key, value in env.items():
             setenv(key, value)
         bucket = f"team-assets-{next(_buckets)}"
-        server.create_bucket(bucket)
-        yield Backend("s3", f"s3://{bucket}/assetgen/cache", server, env=env)
-        if server.proc is None:  # the test stopped it: back up for the next (buckets are lost)
-            server.start()
+        s3.create_bucket(bucket)
+        yield Backend("s3", f"s3://{bucket}/assetgen/cache", s3, env=env)
+        if s3.proc is None:  # the test stopped it: back up for the next (buckets are lost)
+            s3.start()

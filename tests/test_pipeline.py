@@ -233,9 +233,12 @@ def test_ctrl_c_is_not_held_up_by_a_hung_server() -> None:
     which does not hold the process up at exit either)."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
-    threading.Thread(
-        target=lambda: [accepted.append(listener.accept()[0]) for _ in range(2)], daemon=True
-    ).start()
+
+    def accept_two() -> None:
+        for _ in range(2):
+            accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept_two, daemon=True).start()
     remote = HttpRemote(f"http://127.0.0.1:{listener.getsockname()[1]}/cache")
     main = threading.main_thread().ident
     assert main is not None

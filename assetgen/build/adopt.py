@@ -17,7 +17,7 @@ import sys
 from dataclasses import replace
 from typing import IO
 
-from ..cache.open import open_cache
+from ..cache.open import local_cache
 from ..errors import IntegrityError
 from ..lock.model import LockEntry, updated, write_lock
 from ..plan.planner import Action, Plan
@@ -60,7 +60,7 @@ def adopt(
     out = out or sys.stdout
     err = err or sys.stderr
     manifest = project.load_manifest(provider)
-    cache = open_cache(project, "")  # the adopted bytes are kept locally, by digest
+    cache = local_cache(project)  # the adopted bytes are kept locally, by digest
     failed = 0
     with project.exclusive("adopt"):  # not while a build writes the lock
         lock = project.load_lock()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import anyio
 
-from ..cache.store import LocalCache
+from ..cache.records import Cache
 from ..errors import (
     DiskFullError,
     ProviderAuthError,
@@ -37,7 +37,7 @@ class BuildContext:
         self,
         project: Project,
         manifest: Manifest,
-        cache: LocalCache,
+        cache: Cache,
         reporter: Reporter,
         options: BuildOptions,
         journal: Journal,

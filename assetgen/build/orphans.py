@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from ..cache.store import LocalCache
+from ..cache.records import Cache
 from ..digests import is_side, is_spec_hash
 from ..errors import AssetgenError, ProviderAuthError, TransientProviderError
 from ..providers import Generated, TaskRef
@@ -105,7 +105,7 @@ async def collect_unwanted(
     provider: Collector,
     tasks: list[JournalTask],
     journal: Journal,
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
 ) -> tuple[int, int]:
     """Poll each unwanted task once; cache what finished. Returns (collected, still running)."""
@@ -156,7 +156,7 @@ async def collect_unwanted(
     return counts[0], counts[1]
 
 
-def _store(cache: LocalCache, spec: AssetSpec, generated: Generated) -> None:
+def _store(cache: Cache, spec: AssetSpec, generated: Generated) -> None:
     from .tasks import checked_record
 
     info, record = checked_record(spec, generated)

@@ -23,8 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from ..cache.records import record_from_entry
-from ..cache.store import LocalCache
+from ..cache.records import Cache, record_from_entry
 from ..lock.model import LockEntry, Lockfile
 from ..outpaths import shown, use_problem
 from ..plan.planner import Action
@@ -33,7 +32,7 @@ from .journal import Journal
 from .outputs import file_sha256, read_verified, remove_if_unchanged, write_output
 
 
-def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
+def stage(root: Path, cache: Cache, entry: LockEntry) -> bool:
     """Make sure the cache holds ``entry``'s exact bytes; False if they are nowhere.
 
     An adopted edit's bytes are kept by digest only: the record of its spec is the
@@ -52,7 +51,7 @@ def stage(root: Path, cache: LocalCache, entry: LockEntry) -> bool:
 
 
 def guard_targets(
-    root: Path, cache: LocalCache, lock: Lockfile, work: tuple[Action, ...]
+    root: Path, cache: Cache, lock: Lockfile, work: tuple[Action, ...]
 ) -> dict[str, str]:
     """Stage locked bytes about to be overwritten or removed; refuse to overwrite others.
 
@@ -93,7 +92,7 @@ def guard_targets(
 
 
 def move(
-    root: Path, cache: LocalCache, entry: LockEntry, spec: AssetSpec, source: str | None
+    root: Path, cache: Cache, entry: LockEntry, spec: AssetSpec, source: str | None
 ) -> LockEntry:
     """Copy the locked bytes to ``spec.output`` and return the moved entry.
 

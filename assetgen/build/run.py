@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskGroup
 
-from ..cache.store import LocalCache
+from ..cache.records import Cache
 from ..errors import (
     AssetgenError,
     CreditLimitError,
@@ -84,7 +84,7 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
 def run_build(
     project: Project,
     manifest: Manifest,
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
     options: BuildOptions,
     *,
@@ -115,7 +115,7 @@ def run_build(
 def _locked_build(
     project: Project,
     manifest: Manifest,
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
     options: BuildOptions,
     journal: Journal,
@@ -164,7 +164,7 @@ def _locked_build(
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
         return BuildOutcome(plan, summary, False)
-    executor = _Executor(
+    executor = Executor(
         project, manifest, cache, reporter, options, journal, provider_factory, lock
     )
     summary = executor.run(plan, unwanted)
@@ -188,7 +188,10 @@ def _remember_failures(
     record_failures(project.state_file("failures.json"), attempted, failed, hashes)
 
 
-class _Executor(JobRunner):
+class Executor(JobRunner):
+    """Runs a plan's work: ``run_build``'s engine, and the seam ``explore`` subclasses
+    (its ``_run_all``, ``_materialize``, ``_commit`` and ``_checkpoint_lock``)."""
+
     def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
         started = time.monotonic()

@@ -10,7 +10,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..cache.store import LocalCache
+from ..cache.records import Cache
 from ..errors import UsageError
 from ..lock.model import Lockfile
 from ..plan.planner import Plan
@@ -52,7 +52,7 @@ def match_names(names: Sequence[str], patterns: Sequence[str]) -> set[str]:
 
 
 def plan_selection(
-    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
+    project: Project, manifest: Manifest, lock: Lockfile, cache: Cache, options: BuildOptions
 ) -> Plan:
     """The plan restricted to ``options.selection`` and ``options.shard``, with ``--force``
     applied to it (one plan)."""
@@ -65,7 +65,7 @@ def plan_selection(
 
 
 def _selected(
-    project: Project, manifest: Manifest, lock: Lockfile, cache: LocalCache, options: BuildOptions
+    project: Project, manifest: Manifest, lock: Lockfile, cache: Cache, options: BuildOptions
 ) -> Plan:
     if not options.selection and not options.force:
         return project.plan(

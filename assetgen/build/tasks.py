@@ -12,8 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..cache.records import CacheRecord
-from ..cache.store import LocalCache
+from ..cache.records import Cache, CacheRecord
 from ..errors import DiskFullError
 from ..providers import Generated, TaskRef
 from ..spec import AssetSpec, Manifest
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from ..imaging import ImageInfo
 
 
-def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> None:
+def settle_tasks(journal: Journal, manifest: Manifest, cache: Cache) -> None:
     """Tidy the journal of paid tasks before planning.
 
     Tasks whose result is already in the local cache are done (a remote cache's
@@ -35,7 +34,7 @@ def settle_tasks(journal: Journal, manifest: Manifest, cache: LocalCache) -> Non
     real builds) are left for a later build.
     """
     for task in journal.tasks():
-        if task.provider == manifest.provider and LocalCache.has(cache, task.spec_hash):
+        if task.provider == manifest.provider and cache.local.has(task.spec_hash):
             journal.forget_task(task.spec_hash)
 
 

@@ -12,6 +12,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     from ..project import Project
     from ..spec import Manifest
+from .records import Cache
 from .store import CACHE_ENV, REMOTE_ENV, LocalCache
 
 
@@ -26,7 +27,7 @@ def open_cache(
     *,
     push: bool = True,
     on_warning: Callable[[str], None] | None = None,
-) -> LocalCache:
+) -> Cache:
     """The project's cache: the local directory, behind which a remote one when configured.
 
     Args:
@@ -35,21 +36,27 @@ def open_cache(
         push: upload what this process generates (``build --no-push`` passes False).
         on_warning: where the one remote-failure warning goes (default: stderr).
 
-    Returns a LocalCache, or a TieredCache when there is a remote. Call ``close()``
-    on it when done: for a TieredCache it waits for uploads; for a LocalCache it does
-    nothing.
+    Returns a LocalCache, or a TieredCache wrapping one when there is a remote. Call
+    ``close()`` on it when done: for a TieredCache it waits for uploads; for a
+    LocalCache it does nothing.
 
     Raises:
         UsageError: a remote URL with an unknown scheme, or s3:// without s3fs.
     """
-    root = cache_root(project)
     url = remote_url(None) if remote is None else remote
     if not url:
-        return LocalCache(root)
+        return local_cache(project)
     from .remote.connect import open_remote
     from .tiered import TieredCache
 
-    return TieredCache(root, open_remote(url), push=push, on_warning=on_warning)
+    remote_store = open_remote(url)
+    return TieredCache(local_cache(project), remote_store, push=push, on_warning=on_warning)
+
+
+def local_cache(project: Project) -> LocalCache:
+    """The project's local cache directory alone: for what only concerns this
+    checkout (``cache info|gc``, adopted edits), never a remote."""
+    return LocalCache(cache_root(project))
 
 
 def remote_url(manifest: Manifest | None) -> str:
@@ -61,7 +68,7 @@ def remote_url(manifest: Manifest | None) -> str:
     return env or (manifest.remote_cache if manifest is not None else None) or ""
 
 
-def project_cache(project: Project, manifest: Manifest | None, *, push: bool) -> LocalCache:
+def project_cache(project: Project, manifest: Manifest | None, *, push: bool) -> Cache:
     """The cache for commands that read or build: local, behind the remote when one is set."""
     url = remote_url(manifest)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,9 +52,25 @@ class CacheRecord:
 
 
 class Cache(Protocol):
-    """What plan and build need from a cache, local or remote."""
+    """What plan, build, views and sharing need from a cache, local or tiered.
+
+    Two implementations: ``store.LocalCache`` (the directory) and
+    ``tiered.TieredCache`` (a LocalCache in front of a remote store, by composition).
+    The members with a body below are what a cache that answers every question at
+    once, from its own directory, does for them: such a cache takes them by naming
+    this protocol as its base (as LocalCache does) instead of carrying hooks of its
+    own. A tiered cache gives each its remote meaning.
+    """
+
+    # Where a tiered cache reports its one remote warning (default: stderr); a
+    # command sets it once its reporter exists. Nothing reports through it otherwise.
+    on_warning: Callable[[str], None] | None = None
 
     def has(self, spec_hash: str) -> bool: ...
+
+    def has_blob(self, sha256: str) -> bool:
+        """Whether a blob is here, locally (unverified: ``read_blob`` verifies)."""
+        ...
 
     def record(self, spec_hash: str) -> CacheRecord | None: ...
 
@@ -67,6 +83,37 @@ class Cache(Protocol):
     ) -> CacheRecord:
         """Store bytes per format and the record (see LocalCache.put)."""
         ...
+
+    def add_blob(self, sha256: str, data: bytes | bytearray, *, durable: bool = True) -> None:
+        """Store bytes already verified to have digest ``sha256`` (see LocalCache.add_blob)."""
+        ...
+
+    @property
+    def local(self) -> Cache:
+        """The local directory alone, asking no remote: "is it here yet?"."""
+        return self
+
+    def lookahead(self) -> Callable[[list[str]], set[str]] | None:
+        """What a plan should call first with every spec it will ask ``has`` about (see
+        Project.plan); None: ``has`` answers each at once."""
+        return None
+
+    def prefetch(self, entries: Sequence[LockEntry]) -> None:
+        """Before a build restores ``entries``: fetch at once what only a remote has."""
+        return None
+
+    def record_for(self, spec_hash: str, fmt: str) -> CacheRecord | None:
+        """The record of ``spec_hash`` for a restore in image format ``fmt``: the record,
+        with an image in ``fmt`` from the remote where one has it and this one does not."""
+        return self.record(spec_hash)
+
+    def close(self) -> None:
+        """Wait for uploads still in flight, then release threads and connections."""
+        return None
+
+    def abandon(self) -> None:
+        """Drop queued uploads and stop waiting for any: for an interrupted process."""
+        return None
 
 
 def replace_record(record: CacheRecord, blobs: Mapping[str, tuple[str, int]]) -> CacheRecord:

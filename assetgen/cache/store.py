@@ -6,9 +6,11 @@ image format), and ``blobs/`` holds bytes by their own sha256. Every read is
 verified against that digest; a corrupt blob is dropped and reported as a miss, so
 the asset is regenerated rather than served wrong.
 
-``Cache`` is the interface the planner and the builder see; the local directory is
-the default implementation, and ``tiered.TieredCache`` puts it in front of a shared
-remote store (``open_cache`` picks one or the other).
+``Cache`` (records.py) is the interface the planner and the builder see; the local
+directory is the default implementation, and ``tiered.TieredCache`` wraps one in
+front of a shared remote store (``open_cache`` picks one or the other). This module
+knows nothing of remotes: the Cache members a remote gives meaning to (lookahead,
+prefetch, close, ...) keep the protocol's defaults here.
 """
 
 from __future__ import annotations
@@ -18,30 +20,25 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..digests import CorruptRecord, is_sha256, is_spec_hash
 from ..fsutil import atomic_write, write_copy
 from .blobpacks import PackIndex, PackWriter, gc_packs, packed_sizes
 from .recordpacks import RecordPacks
-
-if TYPE_CHECKING:
-    from ..lock.model import LockEntry
-from .records import CacheRecord, replace_record, spec_hex
+from .records import Cache, CacheRecord, replace_record, spec_hex
 
 CACHE_ENV = "ASSETGEN_CACHE_DIR"
 REMOTE_ENV = "ASSETGEN_REMOTE_CACHE"  # a remote cache URL; overrides the manifest's, `none`: off
 
 
-class LocalCache:
+class LocalCache(Cache):
     """A cache directory: ``.assetgen/cache`` by default, ``$ASSETGEN_CACHE_DIR`` when set."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.warnings: list[str] = []  # what a remote tier reported; none for a local cache
-        self.on_warning: Callable[[str], None] | None = None  # where a remote tier reports
         self._packs = RecordPacks(root / "packs")
         self._blob_packs = PackIndex(root / "blobpacks")
         self._dir = os.fspath(root)  # paths by string: a pull makes thousands
@@ -66,6 +63,10 @@ class LocalCache:
     def _blob_path(self, sha256: str) -> Path:
         return Path(self._blob_file(sha256))
 
+    def blob_path(self, sha256: str) -> Path:
+        """Where the loose file of a blob lives (absent when not here, or packed)."""
+        return self._blob_path(sha256)
+
     def has(self, spec_hash: str) -> bool:
         """Whether the cache can serve ``spec_hash``: a record that reads as one, with a blob
         present, so plan says "cached" only where build will not pay (asked only for the
@@ -82,9 +83,6 @@ class LocalCache:
         return record is not None and any(self.has_blob(sha) for sha, _ in record.blobs.values())
 
     def record(self, spec_hash: str) -> CacheRecord | None:
-        return self._local_record(spec_hash)
-
-    def _local_record(self, spec_hash: str) -> CacheRecord | None:
         if not is_spec_hash(spec_hash):
             return None
         path = self._spec_path(spec_hash)
@@ -138,7 +136,7 @@ class LocalCache:
             path = self._blob_path(sha)
             if not path.exists():
                 atomic_write(path, data)
-        old = None if replace else self._local_record(record.spec_hash)
+        old = None if replace else self.record(record.spec_hash)
         if old is None:
             final = replace_record(record, {**record.blobs, **added})
         else:
@@ -166,7 +164,7 @@ class LocalCache:
         A record already here keeps its facts; only the formats it lacks are added,
         as in ``put``. Returns what is now stored.
         """
-        old = self._local_record(record.spec_hash)
+        old = self.record(record.spec_hash)
         final = record if old is None else replace_record(old, {**record.blobs, **old.blobs})
         if final != old:
             data = json.dumps(final.to_json(), sort_keys=True).encode()
@@ -198,41 +196,9 @@ class LocalCache:
             return False
         return os.path.isfile(self._blob_file(sha256)) or self._blob_packs.get(sha256) is not None
 
-    def local_view(self) -> LocalCache:
-        """This cache's directory without any remote tier in front, sharing its indexes
-        of packs, so that what a pull writes through the view is seen here at once."""
-        if type(self) is LocalCache:
-            return self
-        view = LocalCache(self.root)
-        view._packs, view._blob_packs = self._packs, self._blob_packs
-        return view
-
     def pack_writer(self) -> PackWriter:
         """A new pack of blobs, for a pull (see blobpacks.py); ``commit()`` it when done."""
         return PackWriter(self.root / "blobpacks", self._blob_packs)
-
-    def lookahead(self) -> Callable[[list[str]], set[str]] | None:
-        """What a plan should call first with every spec it will ask ``has`` about (see
-        Project.plan): nothing for a local cache, which answers each at once."""
-        return None
-
-    def prefetch(self, entries: Sequence[LockEntry]) -> None:
-        """Before a build restores ``entries``: nothing to fetch for a local cache (see
-        TieredCache.prefetch)."""
-
-    def record_for(self, spec_hash: str, fmt: str) -> CacheRecord | None:
-        """The record of ``spec_hash`` for a restore in image format ``fmt`` (see
-        TieredCache.record_for): locally, just the record."""
-        return self.record(spec_hash)
-
-    def flush(self) -> None:
-        """Nothing to wait for locally (see TieredCache.flush)."""
-
-    def close(self) -> None:
-        """Nothing to release locally (see TieredCache.close)."""
-
-    def abandon(self) -> None:
-        """Nothing to drop locally (see TieredCache.abandon)."""
 
     # --- maintenance (`assetgen cache info|gc`) ---------------------------------------
 

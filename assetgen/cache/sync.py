@@ -1,8 +1,13 @@
 """Bulk copies between the local cache and a remote one: ``assetgen cache push|pull``.
 
-Both take the entries of a lock and move them many at a time in a thread pool.
-Unlike a build, they fail (``RemoteCacheError``) when the remote is down:
-transferring is all they were asked to do.
+Both take the entries of a lock and move them many at a time: a pull through
+``RemoteStore.get_each`` (pipelined streams over HTTP, fan-out threads otherwise),
+a push on ``remote.fanout``'s daemon threads. Either is a command the user waits
+on, whose workers spend their time blocked on sockets, so a ^C must not wait for
+the requests in flight: what was copied before is kept (a record goes up only
+after its bytes), and running it again copies the rest. Unlike a build, they fail
+(``RemoteCacheError``) when the remote is down: transferring is all they were
+asked to do.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import RemoteCacheError
 from ..lock.model import LockEntry
 from .blobpacks import PackClosed, PackWriter
 from .records import CacheRecord, record_from_entry, replace_record, spec_hex
+from .remote.fanout import Feed, run_workers
 from .remote.stores import Blob, RemoteError, RemoteStore
 from .store import LocalCache
 
@@ -94,14 +99,13 @@ def fetch_into(
     if jobs is None:
         jobs = DEFAULT_PULL_STREAMS if isinstance(remote, HttpRemote) else DEFAULT_TRANSFER_JOBS
     started = time.monotonic()
-    plain = local.local_view()
     done: list[LockEntry] = []  # entries whose image is here already, only not recorded
     wanted: dict[str, list[LockEntry]] = {}  # sha -> the entries whose image it is
     for entry in {(e.spec_hash, e.sha256): e for e in entries}.values():
-        if not plain.has_blob(entry.sha256):
+        if not local.has_blob(entry.sha256):
             wanted.setdefault(entry.sha256, []).append(entry)
             continue
-        record = plain.record(entry.spec_hash)
+        record = local.record(entry.spec_hash)
         if record is not None and entry.sha256 in _shas(record):
             stats.present += 1
         else:  # a pull cut short left the image: just record it
@@ -123,7 +127,7 @@ def fetch_into(
                 with guard:
                     if ended:  # a stream still running after ^C: its pack would never commit
                         raise PackClosed("the pull has ended")
-                    writer = streams.writer = plain.pack_writer()
+                    writer = streams.writer = local.pack_writer()
                     writers.append(writer)
             writer.add(sha, data)
         with guard:
@@ -143,7 +147,7 @@ def fetch_into(
         with guard:
             ended = True
         stats.seconds = time.monotonic() - started
-        _commit(writers, wanted, done, plain)
+        _commit(writers, wanted, done, local)
 
 
 def _commit(
@@ -194,19 +198,18 @@ def push_all(
     An entry whose record the remote already has is skipped (a record is uploaded only
     after its bytes, so it is complete). Raises RemoteCacheError when the remote fails.
     """
-    plain = local.local_view()
     todo = {e.spec_hash: e for e in entries}
 
     def push_one(entry: LockEntry) -> tuple[str, int]:
         if remote.exists("ac", spec_hex(entry.spec_hash)):
             return "present", 0
-        record = plain.record(entry.spec_hash) or record_from_entry(entry)
+        record = local.record(entry.spec_hash) or record_from_entry(entry)
         given: dict[str, bytes] = {}
         for sha, _ in record.blobs.values():
-            data = plain.read_blob(sha)
+            data = local.read_blob(sha)
             if data is not None:
                 given[sha] = data
-        if not given or not upload_entry(remote, plain, record, given):
+        if not given or not upload_entry(remote, local, record, given):
             return "missing", 0
         return "copied", sum(len(b) for b in given.values())
 
@@ -221,30 +224,30 @@ def _transfer(
     verb: str,
 ) -> TransferStats:
     stats = TransferStats()
-    stop = threading.Event()
     failure: list[RemoteError] = []
+    guard = threading.Lock()  # for ``stats``, shared by the workers
+    feed = Feed(entries)
     started = time.monotonic()
 
-    def run(entry: LockEntry) -> tuple[str, int]:
-        if stop.is_set():
-            return "stopped", 0
-        try:
-            return one(entry)
-        except RemoteError as exc:
-            stop.set()
-            failure.append(exc)
-            return "stopped", 0
+    def work(stop: threading.Event) -> None:
+        while not stop.is_set() and (batch := feed.take(1)):
+            try:
+                outcome, size = one(batch[0])
+            except RemoteError as exc:
+                failure.append(exc)
+                stop.set()
+                return
+            with guard:
+                if outcome == "copied":
+                    stats.copied += 1
+                    stats.bytes += size
+                elif outcome == "present":
+                    stats.present += 1
+                else:
+                    stats.missing += 1
 
-    with ThreadPoolExecutor(max(1, jobs), f"assetgen-{verb}") as pool:
-        # One at a time runs the very same path, without threads (and profiles).
-        for outcome, size in pool.map(run, entries) if jobs > 1 else map(run, entries):
-            if outcome == "copied":
-                stats.copied += 1
-                stats.bytes += size
-            elif outcome == "present":
-                stats.present += 1
-            elif outcome != "stopped":
-                stats.missing += 1
+    # One job runs the very same path in the calling thread alone (and profiles).
+    run_workers(work, max(1, jobs), f"assetgen-{verb}")
     stats.seconds = time.monotonic() - started
     if failure:
         raise _stopped(remote, failure[0], verb, f"{stats.copied} of {len(entries)} entries")
@@ -274,7 +277,7 @@ def upload_entry(
             if remote.exists("cas", sha):
                 have[fmt] = (sha, size)
                 continue
-            data = LocalCache.read_blob(local, sha)
+            data = local.read_blob(sha)
             if data is None:
                 continue
         remote.put("cas", sha, data)

@@ -1,10 +1,19 @@
 """The local cache in front of a shared remote one.
 
-``TieredCache`` is what ``store.open_cache`` returns when a remote cache is set
+``TieredCache`` is what ``open.open_cache`` returns when a remote cache is set
 (``cache: {remote: URL}`` in the manifest, or ``$ASSETGEN_REMOTE_CACHE``): plan and
-build see the same ``Cache`` interface as for the local directory alone. The
-remote is a help, never a dependency: any failure of it degrades to one warning.
-Bulk copies between the two (``assetgen cache push|pull``) are in cachesync.py.
+build see the same ``Cache`` protocol (records.py) as for the local directory alone.
+It wraps a ``LocalCache`` and a ``RemoteStore``; it is neither. The remote is a
+help, never a dependency: any failure of it degrades to one warning. Bulk copies
+between the two (``assetgen cache push|pull``) are in sync.py.
+
+Uploads run on a ThreadPoolExecutor, not on the daemon threads of
+``remote.fanout``: they are background work that outlives the ``put`` that queued
+it, ``flush``/``close`` wait on a future per upload, and a process that ends
+without ``close`` should still finish them (the pool's threads are joined at
+exit), which daemon threads would cut short. A ^C in a build calls ``abandon``:
+queued uploads are dropped, and ``cache push`` sends them later. A plan's
+``has_many`` is foreground work a caller waits on: fan-out threads.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from ..digests import CorruptRecord, is_sha256, is_spec_hash
 from ..errors import UsageError
-from .records import CacheRecord, replace_record, spec_hex
+from .records import Cache, CacheRecord, replace_record, spec_hex
 from .remote.fanout import Feed, run_workers
 from .remote.stores import RemoteCorrupt, RemoteError, RemoteStore, UploadRefused, get_blob
 from .store import LocalCache
@@ -29,8 +38,8 @@ if TYPE_CHECKING:
     from ..lock.model import LockEntry
 
 
-class TieredCache(LocalCache):
-    """The local cache directory in front of a shared remote cache (see remote.py).
+class TieredCache(Cache):
+    """A local cache in front of a shared remote cache (see remote/).
 
     Reads go local first, then remote; a remote hit is verified by sha256 and copied
     into the local directory, so the next read is local. ``put`` stores locally and,
@@ -50,16 +59,17 @@ class TieredCache(LocalCache):
 
     def __init__(
         self,
-        root: Path,
+        local: LocalCache,
         remote: RemoteStore,
         *,
         push: bool = True,
         on_warning: Callable[[str], None] | None = None,
         push_jobs: int = 4,
     ) -> None:
-        super().__init__(root)
+        self._local = local
         self.remote = remote
         self.on_warning = on_warning
+        self.warnings: list[str] = []  # what the remote reported, as warned
         self.pushed = 0  # records uploaded by this process
         self._down = False
         self._push_off = not push
@@ -71,12 +81,32 @@ class TieredCache(LocalCache):
         self._backlog = threading.BoundedSemaphore(64)  # uploads queued or running
 
     @property
+    def local(self) -> LocalCache:
+        """The local cache, asking no remote."""
+        return self._local
+
+    @property
+    def root(self) -> Path:
+        """The local cache's directory."""
+        return self._local.root
+
+    def has_blob(self, sha256: str) -> bool:
+        """Whether the bytes are here locally: the remote is never asked."""
+        return self._local.has_blob(sha256)
+
+    def add_blob(self, sha256: str, data: bytes | bytearray, *, durable: bool = True) -> None:
+        self._local.add_blob(sha256, data, durable=durable)
+
+    def add_record(self, record: CacheRecord, *, durable: bool = True) -> CacheRecord:
+        return self._local.add_record(record, durable=durable)
+
+    @property
     def online(self) -> bool:
         """False once the remote failed: from then on this is the local cache alone."""
         return not self._down
 
     def has(self, spec_hash: str) -> bool:
-        return super().has(spec_hash) or self._remote_has(spec_hash)
+        return self._local.has(spec_hash) or self._remote_has(spec_hash)
 
     def has_many(self, spec_hashes: Iterable[str], *, jobs: int = 16) -> set[str]:
         """Those of ``spec_hashes`` the cache can serve, asking the remote ``jobs`` at a time.
@@ -85,7 +115,7 @@ class TieredCache(LocalCache):
         from memory instead of one round trip per asset in turn.
         """
         wanted = list(dict.fromkeys(spec_hashes))
-        found = {h for h in wanted if LocalCache.has(self, h)}
+        found = {h for h in wanted if self._local.has(h)}
         rest = [h for h in wanted if h not in found]
         if not rest or self._down:
             return found
@@ -119,14 +149,14 @@ class TieredCache(LocalCache):
         wanted = [
             e
             for e in entries
-            if len(facts[e.spec_hash]) == 1 and not LocalCache.has_blob(self, e.sha256)
+            if len(facts[e.spec_hash]) == 1 and not self._local.has_blob(e.sha256)
         ]
         if len({e.sha256 for e in wanted}) < 2:  # one round trip or none either way
             return
         from .sync import TransferStats, fetch_into
 
         try:
-            fetch_into(self.remote, self, wanted, TransferStats())
+            fetch_into(self.remote, self._local, wanted, TransferStats())
         except RemoteError as exc:
             # Not the remote turned off: the restores ask it one request at a time, which
             # works where a pipeline broke (a proxy that mishandles them), and a remote
@@ -166,7 +196,7 @@ class TieredCache(LocalCache):
         return bool(known)
 
     def record(self, spec_hash: str) -> CacheRecord | None:
-        found = self._local_record(spec_hash)
+        found = self._local.record(spec_hash)
         if found is not None or self._down or self._known.get(spec_hash) is False:
             return found
         if not is_spec_hash(spec_hash):
@@ -186,7 +216,7 @@ class TieredCache(LocalCache):
         record = parse_remote_record(data, spec_hash)
         have: dict[str, tuple[str, int]] = {}
         for fmt, (sha, size) in record.blobs.items():
-            if not self.has_blob(sha):
+            if not self._local.has_blob(sha):
                 try:
                     blob = get_blob(self.remote, sha)
                 except RemoteCorrupt as exc:
@@ -194,15 +224,15 @@ class TieredCache(LocalCache):
                     continue
                 if blob is None:
                     continue
-                self.add_blob(sha, blob, durable=False)
+                self._local.add_blob(sha, blob, durable=False)
                 size = len(blob)  # what was received, not what the record claims
             have[fmt] = (sha, size)
         if not have:
             return None
-        return self.add_record(replace_record(record, have), durable=False)
+        return self._local.add_record(replace_record(record, have), durable=False)
 
     def read_blob(self, sha256: str) -> bytes | None:
-        data = super().read_blob(sha256)
+        data = self._local.read_blob(sha256)
         if data is not None or self._down or not is_sha256(sha256):
             return data
         try:
@@ -212,13 +242,13 @@ class TieredCache(LocalCache):
             return None
         if blob is None:
             return None
-        self.add_blob(sha256, blob, durable=False)
+        self._local.add_blob(sha256, blob, durable=False)
         return bytes(blob)
 
     def put(
         self, record: CacheRecord, blobs: Mapping[str, bytes], *, replace: bool = False
     ) -> CacheRecord:
-        final = super().put(record, blobs, replace=replace)
+        final = self._local.put(record, blobs, replace=replace)
         if not (self._push_off or self._down):
             # A slow remote slows the writers down rather than piling images up in memory.
             self._backlog.acquire()
@@ -244,7 +274,7 @@ class TieredCache(LocalCache):
 
         by_sha = {hashlib.sha256(b).hexdigest(): b for b in given}
         try:
-            upload_entry(self.remote, self, record, by_sha)
+            upload_entry(self.remote, self._local, record, by_sha)
         except RemoteError as exc:
             self._fail(exc)
             return

@@ -4,3 +4,5 @@
 project (init, validate, plan, build, gallery, diff); ``cache`` cache info/gc and credits; ``sharing`` those that share a team's work
 (``cache push|pull``, ``merge-lock``, ``init --git``). ``assetgen.cli`` dispatches here.
 """
+
+__all__ = ["cache", "parser", "project", "sharing"]

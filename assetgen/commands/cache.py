@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import IO, TYPE_CHECKING
 
-from ..cache.open import open_cache
+from ..cache.open import local_cache
 from ..errors import UsageError
 from ..plan import render
 from ..project import Project
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def cache_info(project: Project, *, out: IO[str] | None = None) -> int:
     out = out or sys.stdout
-    cache = open_cache(project, "")  # the local directory: the remote is shared, not ours
+    cache = local_cache(project)  # the local directory: the remote is shared, not ours
     info = cache.info()
     out.write(
         f"cache {project.display(cache.root)}: {info['entries']} entries, {info['blobs']} images, "
@@ -40,7 +40,7 @@ def cache_gc(
             "  hint: `assetgen cache gc --older-than 90d --include-locked`"
         )
     out = out or sys.stdout
-    cache = open_cache(project, "")  # never the remote: other checkouts' locks use it too
+    cache = local_cache(project)  # never the remote: other checkouts' locks use it too
     entries = project.load_lock().entries.values()
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record

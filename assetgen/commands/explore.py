@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..cache.open import project_cache
+from ..cache.open import local_cache, project_cache
 from ..errors import ManifestError, UsageError
 from ..plan.render import credits_text
 from ..project import Project
@@ -74,7 +74,7 @@ def explore(
         check_budget(planned, options)
         project.ensure_state_dir()
         path = state_path(project)
-        state = load_state(path, manifest.specs, cache.local_view().has)
+        state = load_state(path, manifest.specs, cache.local.has)
         for s in specs:  # before the run: a killed explore still shows what it asked for
             old = state.get(s.name)
             more = old.n if old is not None and old.provider == s.provider else 0
@@ -99,7 +99,7 @@ def explore(
     done = outcome.summary
     stopped = done.failed or done.credits_ran_out or done.unfinished
     code = 130 if done.interrupted else (1 if stopped else 0)
-    local = cache.local_view()
+    local = local_cache(project)
     if as_json:
         for p in planned:
             out.write(json.dumps(_event(p, outcome.results, local), separators=(",", ":")) + "\n")

@@ -10,15 +10,15 @@ import sys
 from typing import IO
 
 from ..cache.open import project_cache
-from ..cache.store import LocalCache
+from ..cache.tiered import TieredCache
 from ..errors import UsageError
 from ..project import Project
 
 
-def _remote_cache(project: Project, verb: str) -> LocalCache:
+def _remote_cache(project: Project, verb: str) -> TieredCache:
     manifest = project.load_manifest()
     cache = project_cache(project, manifest, push=False)
-    if getattr(cache, "remote", None) is None:
+    if not isinstance(cache, TieredCache):  # only a remote makes the cache tiered
         raise UsageError(
             f"cache {verb}: no remote cache is set\n"
             "  hint: add `cache: {remote: URL}` to the manifest, or set ASSETGEN_REMOTE_CACHE"
@@ -44,7 +44,7 @@ def cache_transfer(
 
     out = out or sys.stdout
     cache = _remote_cache(project, "push" if push else "pull")
-    remote = cache.remote  # type: ignore[attr-defined]
+    remote = cache.remote
     if mkdir:
         from ..cache.remote.stores import FileRemote, RemoteError
 
@@ -60,10 +60,10 @@ def cache_transfer(
     # git), and a record made from its entry would serve them as its spec's image.
     entries = [e for e in project.load_lock().entries.values() if not e.edited]
     if push:
-        stats = push_all(cache, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
+        stats = push_all(cache.local, remote, entries, jobs=jobs or DEFAULT_TRANSFER_JOBS)
     else:
         with project.exclusive("cache pull"):  # a gc would drop what is not recorded yet
-            stats = pull_all(remote, cache, entries, jobs=jobs)  # None: per backend
+            stats = pull_all(remote, cache.local, entries, jobs=jobs)  # None: per backend
     where = display_url(remote.url)
     verb, direction = ("pushed", "to") if push else ("pulled", "from")
     out.write(

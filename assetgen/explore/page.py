@@ -44,7 +44,7 @@ def cached_image(cache: LocalCache, spec: AssetSpec) -> Path | None:
     if record is None or spec.format not in record.blobs:
         return None
     sha = record.blobs[spec.format][0]
-    path = cache.root / "blobs" / sha[:2] / sha
+    path = cache.blob_path(sha)
     return path if path.is_file() else None
 
 
@@ -61,13 +61,13 @@ def build_explore_page(
     thumbs: ThumbnailCache | None = None,
 ) -> PageResult:
     """Write the review page of every explored asset (default ``.assetgen/explore/``)."""
-    from ..cache.open import project_cache
+    from ..cache.open import local_cache
     from ..lock.seeds import settle_manifest
 
     lock = project.load_lock()
     manifest = settle_manifest(project.load_manifest(provider), lock)
     project.ensure_state_dir()
-    cache = project_cache(project, manifest, push=False).local_view()
+    cache = local_cache(project)  # what is here: the page asks no remote
     found: dict[str, CacheRecord | None] = {}
 
     def has(spec_hash: str) -> bool:  # each record read once: _publish needs it too
@@ -176,7 +176,7 @@ def _publish(
     dest = folder / f"{sha}.{ext}"
     if dest.is_file():
         return sha, dest
-    src = cache.root / "blobs" / sha[:2] / sha
+    src = cache.blob_path(sha)
     try:
         os.link(src, dest)
     except OSError:

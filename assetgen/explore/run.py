@@ -22,10 +22,11 @@ import anyio
 from ..build.context import ProviderFactory
 from ..build.journal import Journal
 from ..build.report import BuildSummary, JobResult, Reporter
-from ..build.run import _Executor  # the build's executor: the seam explore shares
+from ..build.run import Executor  # the build's executor: the seam explore shares
 from ..build.selection import BuildOptions
 from ..build.tasks import settle_tasks
-from ..cache.store import LocalCache
+from ..cache.open import local_cache
+from ..cache.records import Cache
 from ..errors import CreditLimitError
 from ..lock.model import LockEntry, Lockfile
 from ..plan.planner import Action, Plan
@@ -52,7 +53,7 @@ class ExploreOutcome:
     results: dict[str, JobResult] = field(default_factory=dict)  # by candidate spec name
 
 
-def plan_candidates(cands: Sequence[Candidate], cache: LocalCache) -> list[Planned]:
+def plan_candidates(cands: Sequence[Candidate], cache: Cache) -> list[Planned]:
     """Each candidate with its cache state (asked of a remote in one go, as a plan does)."""
     lookahead = cache.lookahead()
     if lookahead is not None:
@@ -75,7 +76,7 @@ def run_candidates(
     project: Project,
     provider: str,
     planned: Sequence[Planned],
-    cache: LocalCache,
+    cache: Cache,
     reporter: Reporter,
     options: BuildOptions,
     provider_factory: ProviderFactory,
@@ -83,7 +84,7 @@ def run_candidates(
     """Generate the candidates ``planned`` says are not cached; fetch cached ones a remote
     alone has into the local cache, so the review page can show them."""
     check_budget(planned, options)
-    local = cache.local_view()
+    local = cache.local
     for p in planned:
         if p.cached and not local.has(p.candidate.spec.spec_hash):
             _fetch(cache, p.candidate.spec)
@@ -121,7 +122,7 @@ def run_candidates(
     return ExploreOutcome(summary, executor.results)
 
 
-def _fetch(cache: LocalCache, spec: AssetSpec) -> None:
+def _fetch(cache: Cache, spec: AssetSpec) -> None:
     record = cache.record_for(spec.spec_hash, spec.format)
     if record is not None and spec.format in record.blobs:
         cache.read_blob(record.blobs[spec.format][0])  # a remote hit is copied locally
@@ -156,7 +157,7 @@ class _CandidateReporter:
         self.inner.summary(summary)
 
 
-class _CandidateExecutor(_Executor):
+class _CandidateExecutor(Executor):
     """The build's executor, writing candidates to the cache only."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -165,6 +166,7 @@ class _CandidateExecutor(_Executor):
         from ..views.thumbs import ThumbnailCache
 
         self.thumbs = ThumbnailCache(self.project.state_dir / "thumbs")
+        self.store = local_cache(self.project)  # where the candidates' blobs land
 
     def _finish(self, result: JobResult) -> None:
         self.results[result.name] = result
@@ -202,7 +204,7 @@ class _CandidateExecutor(_Executor):
             raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
         # Its thumbnail now, while a remote task would be waited on anyway: the review page
         # then only links it (the gallery's thumbnail cache, keyed by the image's digest).
-        self.thumbs.ensure({sha: self.cache.root / "blobs" / sha[:2] / sha}, workers=1)
+        self.thumbs.ensure({sha: self.store.blob_path(sha)}, workers=1)
         return entry
 
     def _commit(

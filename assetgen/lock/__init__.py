@@ -5,3 +5,5 @@ is ``read_lock`` (``fast`` first: the canonical layout without a YAML parser); `
 validates entry values for both readers; ``merge`` is the git merge driver; ``seeds``
 keeps the seed an asset was first built with; ``cost`` prices a broken lock.
 """
+
+__all__ = ["check", "cost", "fast", "merge", "model", "read", "seeds"]

@@ -4,3 +4,5 @@
 membership and returns a Plan with a reason for every action; ``render`` prints it
 for people and as ``plan --json``; ``paid`` counts tasks a killed build paid for.
 """
+
+__all__ = ["paid", "planner", "render"]

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from assetgen.project import find_project
 from tests.conftest import RecordingProvider, tree
 
 
-def build(root: Path, provider: RecordingProvider | None = None, **opts: object) -> tuple[int, str]:
+def build(root: Path, provider: RecordingProvider | None = None, **opts: Any) -> tuple[int, str]:
     """Run a build of ``root`` with the draft provider (or a recording one); return (exit, output)."""
     out = io.StringIO()
     as_json = bool(opts.pop("as_json", False))
@@ -28,7 +29,7 @@ def build(root: Path, provider: RecordingProvider | None = None, **opts: object)
         provider="draft",
         as_json=as_json,
         out=out,
-        provider_factory=factory,  # type: ignore[arg-type]
+        provider_factory=factory,
     )
     return code, out.getvalue()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from assetgen.cli import main
 from assetgen.lock.read import read_lock
+from assetgen.spec import AssetSpec
 from tests.build.test_build import build, edit
 from tests.conftest import RecordingProvider
 
@@ -58,9 +59,8 @@ def test_move_copies_the_committed_bytes_not_another_generation(tmp_path: Path) 
     assert build(tmp_path)[0] == 0
     committed = (tmp_path / "assets/a.png").read_bytes()
     entry = read_lock(tmp_path / "assetgen.lock").entries["a"]
-    other = render_draft(
-        read_lock(tmp_path / "assetgen.lock").entries["b"] and _spec_like(tmp_path, "b")
-    )
+    read_lock(tmp_path / "assetgen.lock").entries["b"]  # b is locked: its bytes are another image
+    other = render_draft(_spec_like(tmp_path, "b"))
     cache = LocalCache(tmp_path / ".assetgen/cache")
     cache.put(
         CacheRecord(entry.spec_hash, entry.width, entry.height, {}), {"png": other}, replace=True
@@ -72,7 +72,7 @@ def test_move_copies_the_committed_bytes_not_another_generation(tmp_path: Path) 
     assert read_lock(tmp_path / "assetgen.lock").entries["a"].sha256 == entry.sha256
 
 
-def _spec_like(root: Path, name: str):  # type: ignore[no-untyped-def]
+def _spec_like(root: Path, name: str) -> AssetSpec:
     from assetgen.project import find_project
 
     return next(s for s in find_project(root).load_manifest().specs if s.name == name)

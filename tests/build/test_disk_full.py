@@ -13,7 +13,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +93,13 @@ def test_journal_writes_on_a_full_disk_raise_disk_full_naming_the_journal(tmp_pa
     journal = Journal(path)
     journal.db = _FullDb(journal.db)  # type: ignore[assignment]
     try:
-        for write in (
+        writes: list[Callable[[], object]] = [
             lambda: journal.record_task("a" * 64, "hero", "evolink", "task-1", {}),
             lambda: journal.clear_finished(),
             lambda: journal.clear_finished(["hero"]),
             lambda: journal.forget_task("a" * 64),
-        ):
+        ]
+        for write in writes:
             with pytest.raises(DiskFullError) as info:
                 write()
             assert info.value.filename == str(path)
@@ -169,7 +171,7 @@ def test_a_build_on_a_disk_that_fills_ends_with_exit_1_and_resumes(
     root = copy_example("design-system", tmp_path / "p")
     with monkeypatch.context() as m:
         if seam == "atomic_open":
-            m.setattr(fsutil.tempfile, "mkstemp", _fails_after(after, fsutil.tempfile.mkstemp))
+            m.setattr(tempfile, "mkstemp", _fails_after(after, tempfile.mkstemp))  # fsutil's
         elif seam == "journal":
             real = Journal.record_finished
             m.setattr(Journal, "record_finished", _sqlite_full_after(after, real))
@@ -184,11 +186,11 @@ def test_a_build_on_a_disk_that_fills_ends_with_exit_1_and_resumes(
         elif seam == "lock":
             from assetgen.lock import model as lock
 
-            m.setattr(lock, "atomic_write", _fails_after(after, lock.atomic_write))
+            m.setattr(lock, "atomic_write", _fails_after(after, fsutil.atomic_write))
         else:
             from assetgen.build import outputs
 
-            m.setattr(outputs, "atomic_write", _fails_after(after, outputs.atomic_write))
+            m.setattr(outputs, "atomic_write", _fails_after(after, fsutil.atomic_write))
         code, events, err = _build(root, capsys)
     assert code == 1, err
     assert "Traceback" not in err and "internal error" not in err

@@ -202,7 +202,7 @@ def test_records_only_for_images_whose_pack_was_committed(
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(blobpacks.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)  # the module blobpacks calls
     b = LocalCache(tmp_path / "b")
     with pytest.raises(OSError, match="No space"):
         pull_all(remote, b, locked, jobs=1)
@@ -328,7 +328,7 @@ def test_restores_read_what_the_prefetch_fetched_even_when_mtimes_cannot_tell(
     monkeypatch.setattr(PackIndex, "_stamp", lambda self: 1)
     monkeypatch.setattr(RecordPacks, "_stamp", lambda self: 1)
     remote = CountingRemote(inner)
-    cache = TieredCache(tmp_path / "b", remote, on_warning=lambda message: None)
+    cache = TieredCache(LocalCache(tmp_path / "b"), remote, on_warning=lambda message: None)
     assert not any(cache.has_blob(e.sha256) for e in locked)  # indexes read now: empty
     cache.prefetch(locked)
     assert remote.gets == 4
@@ -345,7 +345,7 @@ def test_a_spec_locked_twice_with_different_facts_is_left_to_the_restores(
     locked, inner = pushed(tmp_path, 3)
     twin = replace(locked[0], sha256=locked[1].sha256, generated_at="later", path="x.png")
     remote = CountingRemote(inner)
-    cache = TieredCache(tmp_path / "b", remote, on_warning=lambda message: None)
+    cache = TieredCache(LocalCache(tmp_path / "b"), remote, on_warning=lambda message: None)
     cache.prefetch([locked[0], twin, locked[2]])
     assert remote.gets == 0  # what is left (one image) is one round trip either way
     cache.prefetch([locked[0], twin, locked[1], locked[2]])
@@ -364,7 +364,9 @@ def test_a_bad_pipelining_setting_warns_and_restores_one_by_one(
         push_all(a, open_remote(nginx.url), locked)
         monkeypatch.setenv("ASSETGEN_REMOTE_PIPELINE", "0")
         warnings: list[str] = []
-        cache = TieredCache(tmp_path / "b", open_remote(nginx.url), on_warning=warnings.append)
+        cache = TieredCache(
+            LocalCache(tmp_path / "b"), open_remote(nginx.url), on_warning=warnings.append
+        )
         cache.prefetch(locked)
         assert len(warnings) == 1 and "ASSETGEN_REMOTE_PIPELINE=0" in warnings[0]
         assert cache.online and cache.read_blob(locked[0].sha256) == image(0)
@@ -378,9 +380,11 @@ def test_a_restore_in_another_format_takes_the_remotes_image(tmp_path: Path) -> 
     png, webp = image(1), image(2)
     (tmp_path / "shared").mkdir()  # a file:// remote must exist (nothing creates it unasked)
     shared = (tmp_path / "shared").as_uri()
-    with TieredCache(tmp_path / "a", open_remote(shared), on_warning=lambda m: None) as a:
+    with TieredCache(
+        LocalCache(tmp_path / "a"), open_remote(shared), on_warning=lambda m: None
+    ) as a:
         a.put(record(spec), {"png": png, "webp": webp}, replace=True)
-    b = TieredCache(tmp_path / "b", open_remote(shared), on_warning=lambda m: None)
+    b = TieredCache(LocalCache(tmp_path / "b"), open_remote(shared), on_warning=lambda m: None)
     b.add_blob(sha(png), png, durable=False)
     b.add_record(replace_record(record(spec), {"png": (sha(png), len(png))}))
     assert set(b.record(spec).blobs) == {"png"}  # type: ignore[union-attr]
@@ -401,7 +405,9 @@ def test_a_failed_prefetch_leaves_the_remote_on_for_the_restores(tmp_path: Path)
     """Turning the remote off would make the restores generate, and pay."""
     locked, inner = pushed(tmp_path, 3)
     warnings: list[str] = []
-    cache = TieredCache(tmp_path / "b", BrokenPipelines(inner), on_warning=warnings.append)
+    cache = TieredCache(
+        LocalCache(tmp_path / "b"), BrokenPipelines(inner), on_warning=warnings.append
+    )
     cache.prefetch(locked)
     assert len(warnings) == 1 and "restoring the rest one by one" in warnings[0]
     assert cache.online

@@ -183,7 +183,7 @@ def good_doc() -> dict[str, Any]:
     return CacheRecord("sha256:" + "ab" * 32, 1024, 768, {"png": ("cd" * 32, 4096)}).to_json()
 
 
-BAD_RECORDS = {
+BAD_RECORDS: dict[str, dict[str, Any]] = {
     "negative size": {"blobs": {"png": ["cd" * 32, -1]}},
     "huge size": {"blobs": {"png": ["cd" * 32, 10**30]}},
     "size as a string": {"blobs": {"png": ["cd" * 32, "4096"]}},
@@ -226,7 +226,7 @@ def test_a_bad_remote_record_is_refused_with_a_warning(tmp_path: Path, name: str
     doc = {**CacheRecord(spec_hash, 1024, 1024, {"png": (sha, len(data))}).to_json()}
     doc.update(BAD_RECORDS[name])
     remote.put("ac", spec_hex(spec_hash), json.dumps(doc).encode())
-    cache = TieredCache(tmp_path / "local", remote, on_warning=lambda message: None)
+    cache = TieredCache(LocalCache(tmp_path / "local"), remote, on_warning=lambda message: None)
     assert cache.record(spec_hash) is None
     assert len(cache.warnings) == 1 and "corrupt record" in cache.warnings[0], cache.warnings
     assert cache.online

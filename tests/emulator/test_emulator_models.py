@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from assetgen.emulator.contract import PLACEHOLDER_PRICE, EmulatorConfig, price_
 from assetgen.emulator.state import EmulatorState
 
 AUTH = "Bearer sk-evo-emulator-local"
-BODIES = {
+BODIES: dict[str, dict[str, Any]] = {
     "krea-2-turbo": {"size": "16:9", "quality": "2K", "seed": 7},
     "z-image-turbo": {"size": "1024x768", "seed": 7},
     "doubao-seedream-4.5": {"size": "2048x2048"},

@@ -84,8 +84,10 @@ def test_mixed_manifest_validates_plans_and_builds(tmp_path: Path) -> None:
 
         text = run(tmp_path, env, "plan")
         assert "no seed: generating again gives another image" in text.stdout
-        low, high = f"{plan['credits']:.2f}", f"{plan['credits_max']:.2f}"
-        total = low if low == high else f"{low} to {high}"  # a sub-cent range shows as one figure
+        shown_low, shown_high = f"{plan['credits']:.2f}", f"{plan['credits_max']:.2f}"
+        total = (
+            shown_low if shown_low == shown_high else f"{shown_low} to {shown_high}"
+        )  # a sub-cent range shows as one figure
         assert f"Estimated cost: {total} credits" in text.stdout
 
         refused = run(tmp_path, env, "build", "--max-credits", f"{plan['credits'] + 1e-4:.4f}")

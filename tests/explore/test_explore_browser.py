@@ -16,7 +16,7 @@ __all__ = ["browser"]  # the fixture, shared with the gallery's tests
 
 def focused_tile(driver: WebDriver) -> tuple[str, str]:
     """(row name, data-k) of the tile holding the focus."""
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         driver.execute_script(
             "const t = document.activeElement.closest('.tile');"
             "return [t.closest('.row').dataset.name, t.dataset.k];"

@@ -157,7 +157,7 @@ MUTATIONS = st.one_of(
     st.sampled_from(TRICKY),
     st.integers(-(10**20), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=12),
+    st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r"), max_size=12),
 )
 KEYS = ["hash_version", "spec_hash", "sha256", "bytes", "width", "height", "format", "credits",
         "seed", "prompt", "nsfw_check", "version", "task_id", "generated_at"]  # fmt: skip

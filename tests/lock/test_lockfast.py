@@ -13,7 +13,7 @@ from assetgen.lock.read import parse_lock
 from assetgen.schema.shipped import load_schema
 
 texts = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40
 )
 SAFE_PATH = re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
 names = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True)

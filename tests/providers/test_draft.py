@@ -54,8 +54,17 @@ class RecordingContext:
     def state(self, state: str) -> None:
         self.states.append(state)
 
-    def submitted(self, task_id: str) -> None:
+    def submitted(self, task_id: str, credits: float | None = None) -> None:
         self.task_ids.append(task_id)
+
+    def journalled_task(self) -> None:
+        return None
+
+    def warn(self, message: str) -> None:
+        raise AssertionError(f"a draft has nothing to warn about: {message}")
+
+    def possible_double_charge(self, why: str) -> None:
+        raise AssertionError(f"a draft is never charged: {why}")
 
 
 @pytest.mark.parametrize(("size", "quality"), COMBOS)

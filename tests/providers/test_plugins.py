@@ -257,7 +257,8 @@ def test_an_unknown_provider_suggests_a_near_name(
     code, text = run(root, "validate", capsys=capsys)
     assert code == 2
     assert (
-        'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "openai", "foo", not "fooo"' in text
+        'assetgen.yaml:2:11: provider must be one of "evolink", "draft", "openai", "foo", not "fooo"'
+        in text
     )
     assert "hint: did you mean `foo`?" in text
     (root / "assetgen.yaml").write_text(MANIFEST.format(provider="draft"), encoding="utf-8")

@@ -88,9 +88,9 @@ def test_pure_python_loader_agrees() -> None:
     Pure.yaml_implicit_resolvers = CoreLoader.yaml_implicit_resolvers
     for text, _ in CORE:
         node = yaml.compose(f"k: {text}\n", Loader=Pure)
-        assert (
-            node.value[0][1].tag == yaml.compose(f"k: {text}\n", Loader=CoreLoader).value[0][1].tag
-        )
+        core = yaml.compose(f"k: {text}\n", Loader=CoreLoader)
+        assert node is not None and core is not None  # a document, not an empty stream
+        assert node.value[0][1].tag == core.value[0][1].tag
 
 
 MANIFEST = """\

@@ -125,7 +125,9 @@ def test_html_diff_shows_both_sides(
         assert (page_path.parent / img["src"]).is_file() and img["loading"] == "lazy"
         assert img["alt"].startswith(("Before: Draft stand-in for: ", "After: Draft stand-in"))
     og = page.data[int(cards["og-card"]["data-i"])]
-    sources = [im["caption"] for im in og["images"]]  # type: ignore[union-attr]
+    images = og["images"]
+    assert isinstance(images, list)
+    sources = [im["caption"] for im in images]
     assert sources[0].endswith(", from git") and sources[1].endswith(", from the working tree")
     assert "<del>sharing</del><ins>preview</ins>" in page_path.read_text()
     other = tmp_path / "review"

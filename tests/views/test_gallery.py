@@ -263,7 +263,7 @@ def test_a_real_failed_build_shows_as_failed(quickstart: Path) -> None:
         options=BuildOptions(),
         provider="draft",
         out=io.StringIO(),
-        provider_factory=lambda name: provider,  # type: ignore[arg-type,return-value]
+        provider_factory=lambda name: provider,
     )
     assert code == 1
     page, path = gallery(quickstart)

@@ -1,5 +1,5 @@
 """The remote cache over HTTP: Bazel's GET/PUT/HEAD protocol, spoken by bazel-remote
-or an nginx WebDAV location (the layout is in remote.py).
+or an nginx WebDAV location (the layout is in stores.py).
 
 A pull is thousands of small GETs, so ``get_each`` pipelines them (HTTP/1.1
 allows a client to send requests before the answers come; the server answers in

@@ -5,11 +5,11 @@ HTTP remote cache so that bazel-remote, an nginx WebDAV location or a plain
 directory can serve it::
 
     <base>/cas/<sha256 of the bytes>   image bytes
-    <base>/ac/<spec hash hex>          the CacheRecord JSON (see store.py)
+    <base>/ac/<spec hash hex>          the CacheRecord JSON (see records.py)
 
 A backend moves bytes and nothing else: it never raises anything but
-``RemoteError`` subclasses, and the caller (``store.TieredCache``,
-``cachesync``) decides that a failure is a warning, not a failed build.
+``RemoteError`` subclasses, and the caller (``tiered.TieredCache``,
+``sync``) decides that a failure is a warning, not a failed build.
 Uploads are never visible half-written: a file is renamed into place, nginx's dav
 module writes a temp file and renames it, an S3 PUT is atomic. Credentials come
 from each backend's own environment and config (``~/.netrc`` or the URL's user

@@ -6,3 +6,5 @@ the HTTP edge and error translation; ``net`` the transport; ``retry``
 time, backoff and the in-flight window; ``fetch`` the download rules; ``secrets``
 scrubs the API key from what the gateway sends.
 """
+
+__all__ = ["provider"]

@@ -129,7 +129,12 @@ def test_head_has_no_body(pair: tuple[Connection, socket.socket]) -> None:
 def test_a_close_before_answering_is_told_apart(pair: tuple[Connection, socket.socket]) -> None:
     """A server that closes without a byte (a stale keep-alive) raises ConnectionClosed."""
     conn, server = pair
-    thread = threading.Thread(target=lambda: (server.recv(65536), server.close()))
+
+    def read_then_close() -> None:
+        server.recv(65536)
+        server.close()
+
+    thread = threading.Thread(target=read_then_close)
     thread.start()
     with pytest.raises(ConnectionClosed):
         conn.request("GET", "/x", "Host: h\r\n")

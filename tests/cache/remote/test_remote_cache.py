@@ -74,7 +74,9 @@ def record(spec_hash: str = SPEC, **facts: Any) -> CacheRecord:
 
 def tiered(root: Path, url: str, **kwargs: Any) -> TieredCache:
     """A tiered cache whose warnings are only collected (in ``.warnings``), not printed."""
-    return TieredCache(root, open_remote(url), on_warning=lambda message: None, **kwargs)
+    return TieredCache(
+        LocalCache(root), open_remote(url), on_warning=lambda message: None, **kwargs
+    )
 
 
 def test_a_fresh_clone_is_served_from_the_remote(tmp_path: Path, backend: Backend) -> None:
@@ -266,7 +268,9 @@ def test_a_fresh_clones_plan_asks_the_remote_about_every_asset_at_once(tmp_path:
     project = Project(b, b / "assetgen.yaml")
     lock = project.load_lock()
     remote = SlowRemote(open_remote(shared))
-    cache = TieredCache(project.state_dir / "cache", remote, on_warning=lambda message: None)
+    cache = TieredCache(
+        LocalCache(project.state_dir / "cache"), remote, on_warning=lambda message: None
+    )
     plan = project.plan(
         project.load_manifest("draft"), lock, cache.has, lookahead=cache.lookahead()
     )
