@@ -24,6 +24,7 @@ alpha channel.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -161,13 +162,13 @@ def _compose(
     """The output pixels: the master region resampled, placed on its canvas, flattened
     when the format or the recipe says so."""
     lay = layout(src.size, recipe, square)
-    box = lay.box
-    whole = box == (0.0, 0.0, float(src.width), float(src.height))
-    if lay.content == src.size and whole:
-        content = src
-    else:
-        content = src.resize(
-            lay.content, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
+    # Crop to whole pixels first: resampling with a fractional ``box`` would read the
+    # filter's support from beyond the crop, bleeding what was cut off into the edges.
+    box = tuple(math.floor(v + 0.5) for v in lay.box)
+    content = src if box == (0, 0, *src.size) else src.crop(box)
+    if lay.content != content.size:
+        content = content.resize(
+            lay.content, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
         )
     if lay.content != lay.canvas:
         fill: tuple[int, ...]
