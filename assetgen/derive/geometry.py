@@ -64,6 +64,8 @@ def layout(master: tuple[int, int], recipe: Mapping[str, Any], square: int | Non
     crop whatever the recipe's own size keys say.
     """
     w, h = master
+    width: int | None
+    height: int | None
     if square is not None:
         width, height, fit = square, square, "cover"
     else:

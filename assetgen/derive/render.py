@@ -164,12 +164,11 @@ def _compose(
     lay = layout(src.size, recipe, square)
     # Crop to whole pixels first: resampling with a fractional ``box`` would read the
     # filter's support from beyond the crop, bleeding what was cut off into the edges.
-    box = tuple(math.floor(v + 0.5) for v in lay.box)
-    content = src if box == (0, 0, *src.size) else src.crop(box)
+    x0, y0, x1, y1 = (math.floor(v + 0.5) for v in lay.box)
+    whole = (x0, y0, x1, y1) == (0, 0, *src.size)
+    content = src if whole else src.crop((x0, y0, x1, y1))
     if lay.content != content.size:
-        content = content.resize(
-            lay.content, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
-        )
+        content = content.resize(lay.content, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     if lay.content != lay.canvas:
         fill: tuple[int, ...]
         if bg is not None:

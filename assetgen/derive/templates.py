@@ -140,7 +140,10 @@ def _contents(where: str, params: Mapping[str, Any]) -> str:
         out.append(dict(entry))
     doc = {"images": out, "info": {"author": "xcode", "version": 1}}
     # Xcode's own layout: sorted keys, two-space indent, " : " between key and value.
-    return json.dumps(doc, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False) + "\n"
+    return (
+        json.dumps(doc, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False)
+        + "\n"
+    )
 
 
 _MANIFEST_ORDER = (
@@ -170,9 +173,11 @@ def _webmanifest(where: str, params: Mapping[str, Any]) -> str:
         entry = {"src": icon["src"]}
         sizes = icon.get("sizes")
         if not isinstance(sizes, str) or not sizes:
-            raise DeriveError(f"{where}: icon {icon['src']!r} needs `sizes`, like \"192x192\"")
+            raise DeriveError(f'{where}: icon {icon["src"]!r} needs `sizes`, like "192x192"')
         entry["sizes"] = sizes
-        mime = icon.get("type") or MIME.get(EXTENSIONS.get(icon["src"].rsplit(".", 1)[-1].lower(), ""))
+        mime = icon.get("type") or MIME.get(
+            EXTENSIONS.get(icon["src"].rsplit(".", 1)[-1].lower(), "")
+        )
         if mime:
             entry["type"] = str(mime)
         if icon.get("purpose"):
