@@ -86,13 +86,12 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
             f"{recipe.get('output')}: this Pillow cannot write AVIF; "
             "install Pillow 11.2 or newer (its wheels include libavif)"
         )
-    src = _open(master)
-    why = check_recipe(src.size, recipe)
+    strip = bool(recipe.get("strip", True))
+    decoded = _decode(master)
+    why = check_recipe(decoded.size, recipe)
     if why is not None:
         raise DeriveError(f"{recipe.get('output')}: {why}")
-    strip = bool(recipe.get("strip", True))
-    icc, exif = src.info.get("icc_profile"), src.info.get("exif")
-    src = _normalise(src, strip)
+    src, icc, exif = decoded.pixels(strip), decoded.icc, decoded.exif
     bg = _colour(recipe.get("background"))
     if fmt == "ico":
         frames = [_compose(src, recipe, bg, fmt, side) for side in sorted(recipe["sizes"])]
@@ -104,28 +103,53 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
     return _encode(im, recipe, fmt, None if strip else icc, None if strip else exif)
 
 
-def _open(master: bytes) -> Image.Image:
-    try:
-        im = Image.open(io.BytesIO(master))
-        im.load()
-    except Image.DecompressionBombError as exc:
-        raise IntegrityError(f"the master is refused as a decompression bomb: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-        raise IntegrityError(f"the master does not decode: {exc}") from None
-    return im
+class _Decoded:
+    """A decoded master, kept for the next render in this process: a build sends one
+    master's outputs one after another, and decoding a 2K PNG costs as much as
+    encoding a WebP from it. Its images are never changed in place."""
+
+    def __init__(self, master: bytes) -> None:
+        try:
+            im = Image.open(io.BytesIO(master))
+            im.load()
+        except Image.DecompressionBombError as exc:
+            raise IntegrityError(f"the master is refused as a decompression bomb: {exc}") from None
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+            raise IntegrityError(f"the master does not decode: {exc}") from None
+        self.master = master
+        self.size: tuple[int, int] = im.size
+        self.icc: bytes | None = im.info.get("icc_profile") or None
+        self.exif: bytes | None = im.info.get("exif") or None
+        self._raw = im
+        self._pixels: dict[bool, Image.Image] = {}
+
+    def pixels(self, strip: bool) -> Image.Image:
+        """RGB or RGBA pixels, whatever the master's mode (P, L, LA, I;16, CMYK...);
+        with ``strip``, converted to sRGB, since the profile will not be written."""
+        im = self._pixels.get(strip)
+        if im is None:
+            im = self._raw
+            mode = "RGBA" if im.has_transparency_data else "RGB"
+            if im.mode != mode:
+                im = im.convert(mode)
+            if strip and self.icc and features.check("littlecms2"):
+                im = _to_srgb(im, self.icc)
+            im.info = {}  # what is written is named in _encode (self keeps icc and exif)
+            self._pixels[strip] = im
+        return im
 
 
-def _normalise(im: Image.Image, strip: bool) -> Image.Image:
-    """RGB or RGBA pixels in sRGB, whatever the master's mode (P, L, LA, I;16, CMYK...)."""
-    icc = im.info.get("icc_profile")
-    alpha = im.has_transparency_data
-    mode = "RGBA" if alpha else "RGB"
-    if im.mode != mode:
-        im = im.convert(mode)
-    if strip and icc and features.check("littlecms2"):
-        im = _to_srgb(im, icc)
-    im.info = {}
-    return im
+_last: _Decoded | None = None
+
+
+def _decode(master: bytes) -> _Decoded:
+    global _last
+    last = _last
+    if last is not None and (last.master is master or last.master == master):
+        return last
+    _last = None  # free the previous master's pixels first
+    _last = last = _Decoded(master)
+    return last
 
 
 def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image:

@@ -236,3 +236,15 @@ def test_corrupt_master_is_an_integrity_error(rgb: bytes) -> None:
 def test_unknown_format_is_refused(rgb: bytes) -> None:
     with pytest.raises(DeriveError, match="cannot render format"):
         render_image(rgb, recipe("o.bmp"))
+
+
+def test_consecutive_masters_are_not_confused() -> None:
+    red = encode(Image.new("RGB", (40, 40), (255, 0, 0)))
+    blue = encode(Image.new("RGB", (40, 40), (0, 0, 255)))
+    for master, colour in ((red, (255, 0, 0)), (blue, (0, 0, 255)), (red, (255, 0, 0))):
+        out = reopen(render_image(master, recipe("o.png", width=20)))
+        assert out.getpixel((10, 10)) == colour
+    same = bytes(bytearray(red))  # equal bytes, another object: the decoded master is reused
+    assert render_image(same, recipe("o.png", width=20)) == render_image(
+        red, recipe("o.png", width=20)
+    )
