@@ -12,12 +12,13 @@ folder) each to the same 4 outputs by every tool:
 All cores: assetgen runs ``render_image`` in a ProcessPoolExecutor, one job per
 output (the way a build runs derivations); ImageMagick (``convert``, or ``magick``)
 and libvips (``vips``, Debian's libvips-tools) run one process per output, as many
-at a time as there are cores (like ``xargs -P $(nproc)``). Every tool reads the
+at a time as there are cores (like ``xargs -P $(nproc)``). The tools take turns in
+rounds of ``--batch`` masters, so a shared machine's changing load falls on all alike. Every tool reads the
 master file and writes its output file, and runs single-threaded inside (AVIF
 ``max_threads=1``, ``MAGICK_THREAD_LIMIT=1``, ``VIPS_CONCURRENCY=1``): the
 parallelism is across outputs for all three. Prints figures; asserts nothing.
 
-    python benchmarks/derive_bench.py [--masters 200] [--quick] [--jobs N] [--work DIR]
+    python benchmarks/derive_bench.py [--masters 200] [--quick] [--jobs N] [--batch 10] [--work DIR]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assetgen.derive.render import render_image  # noqa: E402
+from assetgen.derive.render import render_image
 
 SIZES = ((2048, 2048), (2688, 1472))
 MASTER_VERSION = 1  # bump to regenerate cached masters
@@ -86,101 +87,106 @@ def make_master(args: tuple[int, str]) -> str:
     return path
 
 
-def _assetgen_job(job: tuple[str, int, str]) -> int:
+def _assetgen_job(job: tuple[str, int, str]) -> tuple[int, float]:
+    """(bytes written, CPU seconds of this render in the worker)."""
     master, index, out = job
+    t0 = time.process_time()
     with open(master, "rb") as f:
         data = f.read()
     result = render_image(data, RECIPES[index])
     with open(out, "wb") as f:
         f.write(result)
-    return len(result)
+    return len(result), time.process_time() - t0
 
 
-def run_assetgen(masters: list[str], out: Path, jobs: int) -> int:
+def _warm(_: int) -> int:
+    return os.getpid()
+
+
+def run_assetgen(pool: ProcessPoolExecutor, masters: list[str], out: Path) -> tuple[int, float]:
     work = [
         (m, k, str(out / f"{Path(m).stem}-{RECIPES[k]['output']}"))
         for m in masters
         for k in range(len(RECIPES))
     ]
-    with ProcessPoolExecutor(jobs) as pool:
-        return sum(pool.map(_assetgen_job, work, chunksize=1))
+    done = list(pool.map(_assetgen_job, work, chunksize=1))
+    return sum(b for b, _ in done), sum(c for _, c in done)
 
 
-def magick_commands(exe: list[str], master: str, out: Path) -> list[list[str]]:
+def magick_commands(exe: list[str], master: str, out: Path) -> list[tuple[list[str], str]]:
     stem = out / Path(master).stem
     base = [*exe, master, "-strip"]
-    return [
-        [*base, "-resize", "50%", "-quality", "80", "-define", "webp:method=4", f"{stem}-1x.webp"],
-        [*base, "-quality", "80", "-define", "webp:method=4", f"{stem}-2x.webp"],
-        [*base, "-resize", "50%", "-quality", "60", f"{stem}-1x.avif"],
-        [
-            *base,
-            "-resize",
-            "1200x630^",
-            "-gravity",
-            "center",
-            "-extent",
-            "1200x630",
-            "-quality",
-            "85",
-            f"{stem}-og.jpg",
-        ],
+    webp = ["-quality", "80", "-define", "webp:method=4"]
+    crop = ["-resize", "1200x630^", "-gravity", "center", "-extent", "1200x630"]
+    files = [f"{stem}-1x.webp", f"{stem}-2x.webp", f"{stem}-1x.avif", f"{stem}-og.jpg"]
+    args = [
+        ["-resize", "50%", *webp],
+        webp,
+        ["-resize", "50%", "-quality", "60"],
+        [*crop, "-quality", "85"],
     ]
+    return [([*base, *a, f], f) for a, f in zip(args, files, strict=True)]
 
 
-def vips_commands(exe: str, master: str, out: Path) -> list[list[str]]:
-    stem = out / Path(master).stem
+def vips_commands(exe: str, master: str, out: Path) -> list[tuple[list[str], str]]:
     from PIL import Image
 
+    stem = out / Path(master).stem
     with Image.open(master) as im:
-        w, h = im.size
-    half = str(round(w / 2))
+        half = str(round(im.size[0] / 2))
+    files = [f"{stem}-1x.webp", f"{stem}-2x.webp", f"{stem}-1x.avif", f"{stem}-og.jpg"]
     return [
-        [exe, "thumbnail", master, f"{stem}-1x.webp[Q=80,effort=4,strip]", half],
-        [exe, "copy", master, f"{stem}-2x.webp[Q=80,effort=4,strip]"],
-        [
-            exe,
-            "thumbnail",
-            master,
-            f"{stem}-1x.avif[Q=60,compression=av1,bitdepth=8,effort=3,strip]",
-            half,
-        ],
-        [
-            exe,
-            "thumbnail",
-            master,
-            f"{stem}-og.jpg[Q=85,strip]",
-            "1200",
-            "--height",
-            "630",
-            "--crop",
-            "centre",
-        ],
+        ([exe, "thumbnail", master, f"{files[0]}[Q=80,effort=4,strip]", half], files[0]),
+        ([exe, "copy", master, f"{files[1]}[Q=80,effort=4,strip]"], files[1]),
+        (
+            [
+                exe,
+                "thumbnail",
+                master,
+                f"{files[2]}[Q=60,compression=av1,bitdepth=8,effort=3,strip]",
+                half,
+            ],
+            files[2],
+        ),
+        (
+            [
+                exe,
+                "thumbnail",
+                master,
+                f"{files[3]}[Q=85,strip]",
+                "1200",
+                "--height",
+                "630",
+                "--crop",
+                "centre",
+            ],
+            files[3],
+        ),
     ]
 
 
-def run_commands(commands: list[list[str]], jobs: int, out: Path) -> int:
-    env = {**os.environ, "MAGICK_THREAD_LIMIT": "1", "VIPS_CONCURRENCY": "1", "OMP_NUM_THREADS": "1"}
+def run_commands(commands: list[tuple[list[str], str]], jobs: int) -> tuple[int, float]:
+    """Run (command, output file) pairs ``jobs`` at a time: (bytes written, CPU seconds)."""
+    env = {
+        **os.environ,
+        "MAGICK_THREAD_LIMIT": "1",
+        "VIPS_CONCURRENCY": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
 
-    def one(cmd: list[str]) -> None:
+    def one(item: tuple[list[str], str]) -> int:
+        cmd, out = item
         proc = subprocess.run(cmd, env=env, capture_output=True)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode()[-400:]}")
+        return os.path.getsize(out)
 
     with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(one, commands))
-    return sum(p.stat().st_size for p in out.iterdir())
-
-
-def timed(fn: Any, *args: Any) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds of the child processes, bytes written)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    written = fn(*args)
-    wall = time.perf_counter() - t0
+        written = sum(pool.map(one, commands))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, written
+    return written, cpu
 
 
 def main() -> None:
@@ -190,7 +196,10 @@ def main() -> None:
     ap.add_argument("--masters", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="8 masters")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "assetgen-derive-bench")
+    ap.add_argument("--batch", type=int, default=10, help="masters per round")
+    ap.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "assetgen-derive-bench"
+    )
     ap.add_argument("--tools", default="assetgen,imagemagick,vips")
     args = ap.parse_args()
     n = 8 if args.quick else args.masters
@@ -206,48 +215,72 @@ def main() -> None:
         f"{n} masters ({size / n / 1e6:.1f} MB PNG each) ready in {time.perf_counter() - t0:.1f} s; "
         f"{len(RECIPES)} outputs each; {args.jobs} jobs"
     )
-
     magick = shutil.which("magick")
     convert = "/usr/bin/convert" if os.path.exists("/usr/bin/convert") else shutil.which("convert")
     im_exe = [magick] if magick else ([convert] if convert else None)
     vips = shutil.which("vips")
-    results: dict[str, tuple[float, float, int]] = {}
-    for tool in tools:
-        out = args.work / f"out-{tool}"
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
-        if tool == "assetgen":
-            results[tool] = timed(run_assetgen, paths, out, args.jobs)
-        elif tool == "imagemagick":
-            if im_exe is None:
-                print("ImageMagick: not installed (apt-get install imagemagick)")
-                continue
+    if "imagemagick" in tools:
+        if im_exe is None:
+            print("ImageMagick: not installed (apt-get install imagemagick)")
+            tools.remove("imagemagick")
+        else:
             version = subprocess.run([*im_exe, "-version"], capture_output=True, text=True)
             print(f"ImageMagick: {version.stdout.splitlines()[0]}")
-            cmds = [c for p in paths for c in magick_commands(im_exe, p, out)]
-            results[tool] = timed(run_commands, cmds, args.jobs, out)
-        elif tool == "vips":
-            if vips is None:
-                print("libvips: not installed (apt-get install libvips-tools)")
-                continue
+    if "vips" in tools:
+        if vips is None:
+            print("libvips: not installed (apt-get install libvips-tools)")
+            tools.remove("vips")
+        else:
             version = subprocess.run([vips, "--version"], capture_output=True, text=True)
             print(f"libvips: {version.stdout.strip()}")
-            cmds = [c for p in paths for c in vips_commands(vips, p, out)]
-            results[tool] = timed(run_commands, cmds, args.jobs, out)
-    print(f"\n{'tool':<12} {'wall s':>8} {'cpu s':>8} {'images/s':>9} {'outputs/s':>10} {'cpu ms/output':>14} {'MB out':>8}")
+    outs = {}
+    for tool in tools:
+        outs[tool] = args.work / f"out-{tool}"
+        shutil.rmtree(outs[tool], ignore_errors=True)
+        outs[tool].mkdir()
+    totals = {tool: [0.0, 0.0, 0.0] for tool in tools}  # wall s, cpu s, bytes
+    with ProcessPoolExecutor(args.jobs) as pool:
+        list(pool.map(_warm, range(args.jobs)))  # workers started and imported, untimed
+        for start in range(0, n, args.batch):
+            chunk = paths[start : start + args.batch]
+            for tool in tools:
+                t0 = time.perf_counter()
+                if tool == "assetgen":
+                    written, cpu = run_assetgen(pool, chunk, outs[tool])
+                else:
+                    if tool == "imagemagick":
+                        assert im_exe is not None
+                        cmds = [c for p in chunk for c in magick_commands(im_exe, p, outs[tool])]
+                    else:
+                        assert vips is not None
+                        cmds = [c for p in chunk for c in vips_commands(vips, p, outs[tool])]
+                    written, cpu = run_commands(cmds, args.jobs)
+                total = totals[tool]
+                total[0] += time.perf_counter() - t0
+                total[1] += cpu
+                total[2] += written
+            print(
+                f"  {start + len(chunk)}/{n} masters: "
+                + ", ".join(f"{t} {totals[t][0]:.0f} s ({totals[t][1]:.0f} s CPU)" for t in tools),
+                flush=True,
+            )
     outputs = n * len(RECIPES)
-    for tool, (wall, cpu, written) in results.items():
+    print(
+        f"\n{'tool':<12} {'wall s':>8} {'cpu s':>8} {'images/s':>9} {'outputs/s':>10} "
+        f"{'cpu ms/output':>14} {'MB out':>8}"
+    )
+    for tool, (wall, cpu, written) in totals.items():
         print(
             f"{tool:<12} {wall:8.1f} {cpu:8.1f} {n / wall:9.2f} {outputs / wall:10.2f} "
             f"{cpu / outputs * 1000:14.0f} {written / 1e6:8.1f}"
         )
-    if "assetgen" in results:
-        ours = results["assetgen"]
-        for tool, theirs in results.items():
+    if "assetgen" in totals:
+        ours = totals["assetgen"]
+        for tool, theirs in totals.items():
             if tool != "assetgen":
                 print(
-                    f"assetgen / {tool}: throughput {theirs[0] / ours[0]:.2f}x, "
-                    f"CPU per output {ours[1] / theirs[1]:.2f}x"
+                    f"assetgen vs {tool}: throughput {theirs[0] / ours[0]:.2f}x theirs, "
+                    f"CPU per output {ours[1] / theirs[1]:.2f}x theirs"
                 )
 
 

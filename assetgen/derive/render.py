@@ -129,6 +129,8 @@ class _Decoded:
         im = self._pixels.get(strip)
         if im is None:
             im = self._raw
+            if im.mode.startswith("I"):  # 16-bit grey: convert() would clip, not scale
+                im = im.convert("I").point(lambda v: v * (1 / 257)).convert("L")
             mode = "RGBA" if im.has_transparency_data else "RGB"
             if im.mode != mode:
                 im = im.convert(mode)

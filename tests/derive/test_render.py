@@ -248,3 +248,12 @@ def test_consecutive_masters_are_not_confused() -> None:
     assert render_image(same, recipe("o.png", width=20)) == render_image(
         red, recipe("o.png", width=20)
     )
+
+
+def test_sixteen_bit_grey_master_is_scaled_not_clipped() -> None:
+    im = Image.new("I;16", (8, 8))
+    im.paste(32896, (0, 0, 8, 8))  # 128 * 257: mid grey
+    master = encode(im)
+    assert Image.open(io.BytesIO(master)).mode.startswith("I")
+    out = reopen(render_image(master, recipe("o.png", width=4)))
+    assert out.getpixel((2, 2)) == (128, 128, 128)
