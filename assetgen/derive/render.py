@@ -23,6 +23,7 @@ alpha channel.
 
 from __future__ import annotations
 
+import importlib
 import io
 import math
 from collections.abc import Mapping
@@ -52,7 +53,7 @@ DEFAULT_QUALITY = {"jpeg": 85, "webp": 80, "avif": 60}
 PNG_COMPRESS_LEVEL = 6
 WEBP_METHOD = 4  # libwebp's default effort: 0 fastest .. 6 smallest
 AVIF_SPEED = 6  # libavif/aom's default: 0 slowest .. 10 fastest
-AVIF_CODEC = "aom"
+AVIF_CODEC = "aom"  # named, not "auto": which encoder runs decides the bytes
 REDUCING_GAP = 3.0
 _WHITE = (255, 255, 255)
 
@@ -93,14 +94,18 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
         raise DeriveError(f"{recipe.get('output')}: {why}")
     src, icc, exif = decoded.pixels(strip), decoded.icc, decoded.exif
     bg = _colour(recipe.get("background"))
-    if fmt == "ico":
-        frames = [_compose(src, recipe, bg, fmt, side) for side in sorted(recipe["sizes"])]
-        out = io.BytesIO()
-        big = frames[-1]
-        big.save(out, "ICO", sizes=[f.size for f in frames], append_images=frames[:-1])
-        return out.getvalue()
-    im = _compose(src, recipe, bg, fmt, None)
-    return _encode(im, recipe, fmt, None if strip else icc, None if strip else exif)
+    try:
+        if fmt == "ico":
+            sides = sorted(recipe.get("sizes") or [16, 32, 48])
+            frames = [_compose(src, recipe, bg, fmt, side) for side in sides]
+            out = io.BytesIO()
+            big = frames[-1]
+            big.save(out, "ICO", sizes=[f.size for f in frames], append_images=frames[:-1])
+            return out.getvalue()
+        im = _compose(src, recipe, bg, fmt, None)
+        return _encode(im, recipe, fmt, None if strip else icc, None if strip else exif)
+    except (OSError, ValueError) as exc:  # an encoder's refusal, e.g. a missing AVIF codec
+        raise DeriveError(f"{recipe.get('output')}: the {fmt} encoder failed: {exc}") from None
 
 
 class _Decoded:
@@ -262,10 +267,19 @@ def _encode(
             quality=100 if lossless else quality,
             subsampling="4:4:4" if lossless else "4:2:0",
             speed=AVIF_SPEED,
-            codec=AVIF_CODEC,
+            codec=_avif_codec(),
             max_threads=1,
             range="full",
             autotiling=False,
             **meta,
         )
     return out.getvalue()
+
+
+def _avif_codec() -> str:
+    """``AVIF_CODEC`` when this libavif has it, else libavif's own choice."""
+    try:
+        avif = importlib.import_module("PIL._avif")
+        return AVIF_CODEC if avif.encoder_codec_available(AVIF_CODEC) else "auto"
+    except (ImportError, AttributeError):
+        return "auto"
