@@ -1,0 +1,1 @@
+"""Derived outputs: files made locally from a master (recipes, presets, rendering)."""
