@@ -79,6 +79,10 @@ class AssetSpec:
     spec_hash: str
     seed_derived: bool = False
     callback_url: str | None = None
+    # Derived outputs: (path relative to the manifest's folder, canonical recipe JSON),
+    # in manifest order (derive/recipe.py). Not part of the spec hash: deriving is free
+    # and never changes the master.
+    derived: tuple[tuple[str, str], ...] = ()
 
     @property
     def request(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ..schema import shipped as schema
 from ..schema import yamlpos
 from ..schema.yamlpos import Path
 from ..spec import AssetSpec, Manifest, derive_seed, spec_hash
+from .derived import project_presets, resolve_derived
 from .rules import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_PROVIDER,
@@ -96,7 +97,9 @@ class _Resolver(FieldRules):
         if not isinstance(assets, dict):
             assets = {}
 
+        self.presets = project_presets(doc)
         specs: list[AssetSpec] = []
+        templates: dict[str, str] = {}
         names: dict[str, tuple[Path, str]] = {}
         outputs: dict[str, tuple[str, str, str]] = {}
         for template, body in assets.items():
@@ -106,7 +109,9 @@ class _Resolver(FieldRules):
             for spec in self._expand(template, body, defaults, variables, provider, output_dir):
                 if self._register(spec, template, names, outputs):
                     specs.append(spec)
+                    templates[spec.name] = template
                     expanded.append(spec.name)
+        self._check_derived_paths(specs, templates)
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)
@@ -280,6 +285,20 @@ class _Resolver(FieldRules):
         if len(self.diags) != before or prompt is None or output is None:
             return None
         width, height = info.pixels[size][quality]
+        derive_value, derive_path = get("derive")
+        derived = resolve_derived(
+            self,
+            derive_value,
+            derive_path,
+            name=name,
+            master=output,
+            master_size=(width, height),
+            context=context,
+            output_dir=output_dir,
+            presets=self.presets,
+        )
+        if derived is None:
+            return None
         request = {
             "provider": provider,
             "model": model,
@@ -305,7 +324,29 @@ class _Resolver(FieldRules):
             spec_hash=spec_hash(request),
             seed_derived=seed_derived,
             callback_url=callback_url,
+            derived=derived,
         )
+
+    def _check_derived_paths(self, specs: list[AssetSpec], templates: dict[str, str]) -> None:
+        """A derived path may be no other asset's output and no other asset's derived file."""
+        if not any(s.derived for s in specs):
+            return
+        taken = {s.output.casefold(): (s.name, "output") for s in specs}
+        for spec in specs:
+            for path, _ in spec.derived:
+                folded = path.casefold()
+                other = taken.get(folded)
+                if other is None:
+                    taken[folded] = (spec.name, "derived file")
+                    continue
+                where: Path = ("assets", templates[spec.name], "derive")
+                if where not in self.pos.values:
+                    where = ("defaults", "derive")
+                self.error(
+                    where,
+                    f"`{spec.name}` derives `{path}`, which is already asset `{other[0]}`'s {other[1]}",
+                    "give the derived file another `output` (${name} keeps them apart)",
+                )
 
     def _register(
         self,
