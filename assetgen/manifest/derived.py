@@ -59,11 +59,7 @@ def resolve_derived(
         if not isinstance(item, dict):
             continue
         at: Path = (*where, i)
-        recipes: list[tuple[dict[str, Any], str]]
-        if "preset" in item:
-            recipes = _preset(rules, item, at, presets)
-        else:
-            recipes = [(item, "")]
+        recipes = _preset(rules, item, at, presets) if "preset" in item else [(item, "")]
         for raw, origin in recipes:
             got = _one(rules, raw, at, origin, ctx, output_dir, master_size)
             if got is None:
