@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from ..schema.yamlpos import Positions
 from .model import (
     _LAYOUT,
-    DerivedEntry,
     _RESTORE_HINT,
     LOCK_NAME,
     LOCK_VERSION,
     MAX_LOCK_BYTES,
+    DerivedEntry,
     LockEntry,
     Lockfile,
     _remember,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from ..lock.model import LockEntry, Lockfile
 from ..lock.seeds import keep_locked_seed, settle_seeds
 from ..spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
+from .actions import DerivedAction
+from .actions import paths_to_check as paths_to_check  # where build and project find it
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
 # someone's own file where a new asset would go): build keeps it until the user decides.
@@ -63,6 +65,7 @@ class Action:
 @dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
+    derived: tuple[DerivedAction, ...] = ()  # derived files (plan/derived.py): all free
 
     @property
     def summary(self) -> dict[str, int]:
@@ -83,8 +86,17 @@ class Plan:
         return tuple(a for a in self.actions if a.action in WORK)
 
     @property
+    def derived_work(self) -> tuple[DerivedAction, ...]:
+        return tuple(d for d in self.derived if d.work)
+
+    @property
     def up_to_date(self) -> bool:
-        return not self.work
+        return not self.work and not any(d.work for d in self.derived)
+
+    @property
+    def derived_kept(self) -> tuple[DerivedAction, ...]:
+        """Derived files edited by hand, which build keeps until ``build --force NAME``."""
+        return tuple(d for d in self.derived if d.action == "modified")
 
     @property
     def kept(self) -> tuple[Action, ...]:
@@ -97,7 +109,10 @@ class Plan:
 
     def select(self, names: Iterable[str]) -> Plan:
         keep = set(names)
-        return Plan(tuple(a for a in self.actions if a.name in keep))
+        return Plan(
+            tuple(a for a in self.actions if a.name in keep),
+            tuple(d for d in self.derived if d.name in keep),
+        )
 
 
 def make_plan(
@@ -374,10 +389,3 @@ def _changes(entry: LockEntry, spec: AssetSpec) -> tuple[Change, ...]:
         for f in REQUEST_FIELDS
         if entry.request.get(f) != new[f]
     )
-
-
-def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
-    """Every path whose digest ``make_plan`` may ask for."""
-    paths = {e.path for e in lock.entries.values()}
-    paths.update(s.output for s in specs)
-    return paths
