@@ -25,7 +25,8 @@ from ..lock.model import LockEntry
 from ..outpaths import outside_paths, shown, use_problem
 from ..plan.planner import Action
 from ..spec import AssetSpec
-from .context import KEY_REFUSED, BuildContext
+from .context import KEY_REFUSED
+from .derive import DeriveSteps
 from .outputs import remove_if_unchanged, write_output
 from .relocate import (
     Claimed,
@@ -88,7 +89,7 @@ class _Slot:
             self._limiter.release()
 
 
-class JobRunner(BuildContext):
+class JobRunner(DeriveSteps):
     """The job steps of the executor, over one BuildContext."""
 
     async def _job(self, action: Action, limiter: anyio.CapacityLimiter) -> None:

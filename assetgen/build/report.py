@@ -60,6 +60,10 @@ class BuildSummary:
     credits_collected: float = 0.0  # of tasks earlier builds paid for, collected in this one
     tasks_collected: int = 0
     credits_listed: float = 0.0  # the price table's figure for what ``credits`` paid for
+    derived: int = 0  # derived files written (free; build/derive.py)
+    derived_cached: int = 0  # ... of them from the cache, by recipe hash
+    derived_deleted: int = 0
+    derived_rerendered: int = 0  # same recipe, other bytes than the lock's (library versions)
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -94,7 +98,13 @@ class BuildSummary:
 
     def text(self) -> str:
         if not (
-            self.actions or self.failed or self.skipped or self.interrupted or self.still_running
+            self.actions
+            or self.failed
+            or self.skipped
+            or self.interrupted
+            or self.still_running
+            or self.derived
+            or self.derived_deleted
         ):
             if self.kept:
                 return f"Nothing to build; {self.kept} modified output{'s' if self.kept != 1 else ''} kept."
@@ -105,6 +115,12 @@ class BuildSummary:
         )
         parts = [done] if done else []
         parts.append(f"{self.generated} generated, {self.from_cache} from cache")
+        if self.derived or self.derived_deleted:
+            parts.append(
+                f"{self.derived} derived file{'s' if self.derived != 1 else ''} written "
+                f"({self.derived_cached} from cache)"
+                + (f", {self.derived_deleted} deleted" if self.derived_deleted else "")
+            )
         if self.kept:
             parts.append(f"{self.kept} modified output{'s' if self.kept != 1 else ''} kept")
         if self.failed:

@@ -29,6 +29,7 @@ from ..fsutil import sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
 from ..lock.seeds import settle_manifest
 from ..outpaths import use_problem
+from ..plan.actions import DerivedAction
 from ..plan.planner import Action, Plan
 from ..plan.planner import paths_to_check as plan_paths
 from ..project import Project
@@ -154,7 +155,7 @@ def _locked_build(
             f"the plan is estimated at {plan.credits:.2f} credits, above --max-credits {options.max_credits:g}; "
             "nothing was started\n  hint: raise --max-credits, or build a subset by name"
         )
-    if not plan.work and not unwanted:
+    if not plan.work and not plan.derived_work and not unwanted:
         summary = BuildSummary(kept=len(plan.kept))
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
@@ -188,6 +189,7 @@ class _Executor(JobRunner):
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
         started = time.monotonic()
         work = plan.work
+        self.derived_plan = plan.derived
         self.unwanted = unwanted or []
         self.committed = plan.credits
         self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
@@ -293,9 +295,19 @@ class _Executor(JobRunner):
             self._finish(await self._move(a))
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
         self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
-        async with anyio.create_task_group() as tg:
-            for a in jobs:
-                tg.start_soon(self._job, a, limiter)
+        groups: dict[str, list[DerivedAction]] = {}
+        for d in self.derived_plan:
+            groups.setdefault(d.name, []).append(d)
+        specs = {s.name: s for s in self.manifest.specs}
+        try:
+            async with anyio.create_task_group() as tg:
+                for a in jobs:
+                    tg.start_soon(self._job_then_derive, a, limiter, groups.pop(a.name, []))
+                for name, planned in groups.items():  # masters already there: derive now
+                    if any(d.work for d in planned):
+                        tg.start_soon(self._derive, specs.get(name), name, planned)
+        finally:
+            self._close_pool()
         if self.stopping:
             return  # deletes and clean-ups start nothing new either; the next build does them
         claimed = claimed_paths(s.output for s in self.manifest.specs)
@@ -304,6 +316,17 @@ class _Executor(JobRunner):
         for _, old in self.vacated:
             remove_vacated(self.root, old, claimed, self.manifest.output_dir)
         self.journal.forget_removals([old.path for _, old in self.vacated])
+
+    async def _job_then_derive(
+        self, action: Action, limiter: anyio.CapacityLimiter, planned: list[DerivedAction]
+    ) -> None:
+        """Generate (or restore) a master, then derive from it at once: derivations
+        stream behind the generations instead of waiting for all of them."""
+        await self._job(action, limiter)
+        spec = action.spec
+        had = action.locked is not None and action.locked.derived
+        if spec is not None and (spec.derived or had) and action.name in self.changes:
+            await self._derive(spec, action.name, planned)
 
     async def _collect_unwanted(self) -> None:
         collect = getattr(self.provider, "collect", None)
