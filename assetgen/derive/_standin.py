@@ -82,7 +82,7 @@ def _favicon() -> list[dict[str, Any]]:
 def _srcset() -> list[dict[str, Any]]:
     recipes: list[dict[str, Any]] = []
     sources = []
-    for ext, mime in (("avif", "image/avif"), ("webp", "image/webp"), ("png", "image/png")):
+    for ext, mime in (("avif", "image/avif"), ("webp", "image/webp"), ("${ext}", "image/${ext}")):
         entries = []
         for w in _LADDER:
             out = f"${{name}}/${{name}}-{w}w.{ext}"

@@ -141,7 +141,7 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
         n = len(plan.actions)
         out.write(f"No changes: {n} asset{'s' if n != 1 else ''} up to date.\n")
         return
-    name_width = max(len(a.name) for a in work)
+    name_width = max((len(a.name) for a in work), default=0)
     reasons = [len(a.reason) for a in work if len(a.reason) <= REASON_WIDTH]
     paths = [len(action_where(a)) for a in work if len(action_where(a)) <= PATH_WIDTH]
     widths = {
