@@ -190,12 +190,6 @@ class _Executor(JobRunner):
         started = time.monotonic()
         work = plan.work
         self.derived_plan = plan.derived
-        if plan.derived_kept:
-            n = len(plan.derived_kept)
-            self.reporter.warn(
-                f"{n} derived file{'s' if n != 1 else ''} modified by hand, kept: "
-                "`assetgen build --force NAME` derives them again from the master"
-            )
         self.unwanted = unwanted or []
         self.committed = plan.credits
         self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
