@@ -52,7 +52,9 @@ def kept_notice(plan: Plan) -> str | None:
     if len(kept) > _NAMES_SHOWN:
         names += f" and {len(kept) - _NAMES_SHOWN} more"
     n = len(kept)
-    line = f"kept {n} output{'s' if n != 1 else ''} that assetgen did not write ({names}): {KEPT_HINT}"
+    line = (
+        f"kept {n} output{'s' if n != 1 else ''} that assetgen did not write ({names}): {KEPT_HINT}"
+    )
     more = derived_notice(plan)
     return f"{line}\n{more}" if more else line
 

@@ -121,6 +121,12 @@ class BuildSummary:
                 f"({self.derived_cached} from cache)"
                 + (f", {self.derived_deleted} deleted" if self.derived_deleted else "")
             )
+        if self.derived_rerendered:
+            n = self.derived_rerendered
+            parts.append(
+                f"{n} derived file{'s' if n != 1 else ''} rendered to other bytes than the "
+                "lock's (another image library version): the lock records the new ones"
+            )
         if self.kept:
             parts.append(f"{self.kept} modified output{'s' if self.kept != 1 else ''} kept")
         if self.failed:

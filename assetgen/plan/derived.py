@@ -92,7 +92,12 @@ def _one(
             return None  # someone's own file where the master would go: nothing to derive from
         reason = "new asset" if a.action == "create" else "master changes"
         have = digests.get(path)
-        if have is not None and not forced and (d is None or have != d.sha256) and not is_ours(have):
+        if (
+            have is not None
+            and not forced
+            and (d is None or have != d.sha256)
+            and not is_ours(have)
+        ):
             why = "modified by hand" if d is not None else "a file not made by assetgen is there"
             return DerivedAction(a.name, "modified", path, f"{why}; {reason}", canon, None, d)
         return DerivedAction(a.name, "derive", path, reason, canon, None, d)

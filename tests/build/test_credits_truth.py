@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.emulator.test_evolink_emulator import env_for, failures, finish, many_assets, start, summary_of
+from tests.emulator.test_evolink_emulator import (
+    env_for,
+    failures,
+    finish,
+    many_assets,
+    start,
+    summary_of,
+)
 
 from assetgen.build.journal import Journal
 from assetgen.lock.read import read_lock

@@ -112,7 +112,9 @@ assets:
 )
 def test_located_errors(derive: str, expected: str) -> None:
     """Each impossible recipe is a located error saying what to fix."""
-    text = HEAD + f"assets:\n  hero:\n    prompt: a\n    derive: {derive}\n  other:\n    prompt: b\n"
+    text = (
+        HEAD + f"assets:\n  hero:\n    prompt: a\n    derive: {derive}\n  other:\n    prompt: b\n"
+    )
     message = problems(text)
     assert expected in message and "assetgen.yaml:" in message
 

@@ -106,7 +106,9 @@ def test_two_spellings_of_one_recipe_are_the_same() -> None:
     spec = make_spec(derived=RECIPES)
     entry, files = built(spec)
     spelled = recipe("og/hero.jpg", width=800, height=420, fit="cover", focus="center", strip=True)
-    plan = plan_with([replace(spec, derived=(RECIPES[0], spelled, RECIPES[2]))], {"hero": entry}, files)
+    plan = plan_with(
+        [replace(spec, derived=(RECIPES[0], spelled, RECIPES[2]))], {"hero": entry}, files
+    )
     assert plan.up_to_date
 
 

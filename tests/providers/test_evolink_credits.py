@@ -8,7 +8,15 @@ import math
 
 import httpx
 import pytest
-from tests.providers.evolink_fakes import FakeClock, RecordingContext, Script, make_provider, png, submitted, task
+from tests.providers.evolink_fakes import (
+    FakeClock,
+    RecordingContext,
+    Script,
+    make_provider,
+    png,
+    submitted,
+    task,
+)
 from tests.providers.test_draft import make_spec
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.providers.evolink_fakes import FakeClock, FakeGateway, RecordingContext, jsonr, make_provider
+from tests.providers.evolink_fakes import (
+    FakeClock,
+    FakeGateway,
+    RecordingContext,
+    jsonr,
+    make_provider,
+)
 from tests.providers.test_evolink import spec
 
 from assetgen.build.journal import Journal
