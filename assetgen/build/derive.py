@@ -63,7 +63,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
     with Image.open(io.BytesIO(data)) as im:
         im.load()  # the whole image decodes: a truncated file fails here
-        return im.size
+        width, height = im.size
+        return int(width), int(height)
 
 
 class DeriveSteps(BuildContext):

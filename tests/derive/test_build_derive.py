@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from assetgen import find_project
-from assetgen.commands import project as commands
 from assetgen.build.adopt import adopt
+from assetgen.commands import project as commands
 from assetgen.lock.read import read_lock
 from tests.pages import build, edit
 
