@@ -138,3 +138,23 @@ def test_an_adopted_master_is_derived_from(tmp_path: Path) -> None:
         r, g, b = im.convert("RGB").getpixel((300, 150))  # type: ignore[misc]
         assert r < 8 and g < 8 and 120 < b < 136  # navy, give or take JPEG
     assert check(root) == 0
+
+
+def test_other_bytes_from_another_library_version_are_recorded(tmp_path: Path) -> None:
+    """A re-derive whose bytes differ from the lock's (as after a Pillow upgrade) is
+    recorded with its new digest and said so, never reported as an edit by hand."""
+    import shutil
+
+    root = project(tmp_path)
+    build(root)
+    lock_path = root / "assetgen.lock"
+    entry = read_lock(lock_path).entries["hero"]
+    webp = entry.derived[0]
+    # The lock as another machine's Pillow wrote it: other bytes for the same recipe.
+    lock_path.write_text(lock_path.read_text().replace(webp.sha256, "9" * 64))
+    (root / webp.path).unlink()
+    shutil.rmtree(root / ".assetgen/cache/derived")  # a cache miss: rendered here
+    out = build(root)
+    assert "rendered to other bytes than the lock's" in out
+    assert read_lock(lock_path).entries["hero"].derived[0].sha256 == webp.sha256
+    assert check(root) == 0
