@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -77,6 +77,9 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
         except OSError:
             continue
         if hashlib.sha256(data).hexdigest() == entry.sha256:
+            before = lock.entries.get(name)
+            if before is not None and before.derived:  # still on disk: re-checked by the plan
+                entry = replace(entry, derived=before.derived)
             changes[name] = entry
     return updated(lock, changes) if changes else lock
 
