@@ -249,10 +249,14 @@ def canonical_json(recipe: Mapping[str, Any]) -> str:
     return json.dumps(recipe, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_PREFIX = f"assetgen-derive\0{DERIVE_VERSION}\0"
+_sha256 = hashlib.sha256
+
+
 def recipe_hash_json(master_sha256: str, canonical: str) -> str:
     """``recipe_hash`` of a recipe already in canonical JSON (what specs hold)."""
-    text = f"assetgen-derive\0{DERIVE_VERSION}\0{master_sha256}\0{canonical}"
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    text = f"{_PREFIX}{master_sha256}\0{canonical}"
+    return "sha256:" + _sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def recipe_hash(master_sha256: str, canonical: Mapping[str, Any]) -> str:

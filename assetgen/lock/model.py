@@ -106,8 +106,9 @@ class LockEntry:
         for name, value in zip(_ENTRY_FIELDS, t, strict=True):
             object.__setattr__(entry, name, value)
         object.__setattr__(entry, "request", Request(t[_REQUEST_AT]))
-        if t[_DERIVED_AT]:
-            object.__setattr__(entry, "derived", tuple(DerivedEntry(*d) for d in t[_DERIVED_AT]))
+        if t[_DERIVED_AT]:  # tuple.__new__: a third of the cost of DerivedEntry(*d)
+            made = tuple([_new_tuple(DerivedEntry, d) for d in t[_DERIVED_AT]])
+            object.__setattr__(entry, "derived", made)
         return entry
 
     def moved(self, path: str) -> LockEntry:
@@ -117,6 +118,7 @@ class LockEntry:
 _ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
 _REQUEST_AT = _ENTRY_FIELDS.index("request")
 _DERIVED_AT = _ENTRY_FIELDS.index("derived")
+_new_tuple = tuple.__new__
 _INTERNED = frozenset({"format", "generated_at"})
 
 

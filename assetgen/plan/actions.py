@@ -44,8 +44,8 @@ def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
     paths.update(s.output for s in specs)
     for e in lock.entries.values():
         if e.derived:
-            paths.update(d.path for d in e.derived)
+            paths.update([d[0] for d in e.derived])  # d.path
     for s in specs:
         if s.derived:
-            paths.update(p for p, _ in s.derived)
+            paths.update([p for p, _ in s.derived])
     return paths

@@ -48,24 +48,21 @@ def plan_derived(
         wanted: set[str] = set()
         if a.spec is not None and a.action != "delete":
             master = _master(a)
+            force_it = a.name in forced
             for path, canon in a.spec.derived:
                 wanted.add(path)
-                got = _one(
-                    a,
-                    path,
-                    canon,
-                    master,
-                    by_path.get(path),
-                    digests,
-                    is_ours,
-                    has_recipe,
-                    a.name in forced,
-                )
+                d = by_path.get(path)
+                if master is not None and d is not None:
+                    # The null plan's case, inline: same recipe hash, same bytes on disk.
+                    h = recipe_hash_json(master, canon)
+                    if d.recipe == h and digests.get(path) == d.sha256:
+                        out.append(DerivedAction(a.name, "noop", path, "up to date", canon, h, d))
+                        continue
+                got = _one(a, path, canon, master, d, digests, is_ours, has_recipe, force_it)
                 if got is not None:
                     out.append(got)
-        for d in locked:
-            if d.path not in wanted:
-                out.append(_gone(a.name, d, digests))
+        if len(wanted) != len(locked) or not wanted.issuperset(by_path):
+            out.extend(_gone(a.name, d, digests) for d in locked if d.path not in wanted)
     return tuple(out)
 
 
