@@ -202,6 +202,12 @@ class DeriveSteps(BuildContext):
 
     def _remove_derived(self, d: DerivedAction) -> None:
         assert d.locked is not None
+        folded = d.path.casefold()
+        for spec in self.manifest.specs:  # a file the manifest still wants is never removed
+            if spec.output.casefold() == folded or any(
+                p.casefold() == folded for p, _ in spec.derived
+            ):
+                return
         if remove_if_unchanged(
             self.root, d.path, d.locked.sha256, self.manifest.output_dir, derived=True
         ):

@@ -158,3 +158,18 @@ def test_other_bytes_from_another_library_version_are_recorded(tmp_path: Path) -
     assert "rendered to other bytes than the lock's" in out
     assert read_lock(lock_path).entries["hero"].derived[0].sha256 == webp.sha256
     assert check(root) == 0
+
+
+def test_a_lock_naming_another_assets_image_as_derived_deletes_nothing(tmp_path: Path) -> None:
+    """A hostile lock whose gone derived file is another asset's output removes nothing."""
+    root = project(tmp_path)
+    (root / "assetgen.yaml").write_text(MANIFEST + "  other:\n    prompt: a tree\n")
+    build(root)
+    lock_path = root / "assetgen.lock"
+    other = read_lock(lock_path).entries["other"]
+    text = lock_path.read_text().replace("assets/hero.ico", other.path, 1)
+    webp_sha = read_lock(lock_path).entries["hero"].derived[2].sha256
+    lock_path.write_text(text.replace(webp_sha, other.sha256, 1))
+    edit(root / "assetgen.yaml", '      - {output: "${name}.ico", sizes: [16, 32]}\n', "")
+    build(root)
+    assert (root / other.path).is_file()
