@@ -154,21 +154,28 @@ def check_recipe(master_size: tuple[int, int], recipe: Mapping[str, Any]) -> str
     return None
 
 
-def render(master: bytes, recipe: Mapping[str, Any]) -> bytes:
+_last: list[Any] = [None, None]  # the last master decoded: a set renders many files from one
+
+
+def _decoded(master: bytes) -> Any:
     from PIL import Image
 
-    with Image.open(io.BytesIO(master)) as im:
-        im.load()
-        if recipe["format"] == "text":
-            return render_text(recipe, im.size)
-        return render_image(master, recipe)
+    if _last[0] is not master:
+        with Image.open(io.BytesIO(master)) as src:
+            _last[:] = [master, src.convert("RGBA")]
+    return _last[1]
+
+
+def render(master: bytes, recipe: Mapping[str, Any]) -> bytes:
+    if recipe["format"] == "text":
+        return render_text(recipe, _decoded(master).size)
+    return render_image(master, recipe)
 
 
 def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
     from PIL import Image
 
-    with Image.open(io.BytesIO(master)) as src:
-        im = src.convert("RGBA")
+    im = _decoded(master)
     size = output_size(im.size, recipe)
     assert size is not None
     w, h = size
@@ -176,7 +183,7 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
     bg = recipe.get("background")
     if fmt == "ico":
         out = io.BytesIO()
-        im.resize((w, h), Image.Resampling.LANCZOS).save(
+        im.resize((w, h), Image.Resampling.LANCZOS, reducing_gap=3.0).save(
             out, "ICO", sizes=[(s, s) for s in recipe["sizes"]]
         )
         return out.getvalue()
@@ -184,7 +191,7 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
     if fit == "cover":
         k = max(w / im.width, h / im.height)
         rw, rh = max(w, round(im.width * k)), max(h, round(im.height * k))
-        im = im.resize((rw, rh), Image.Resampling.LANCZOS)
+        im = im.resize((rw, rh), Image.Resampling.LANCZOS, reducing_gap=3.0)
         focus = recipe.get("focus", "center")
         x = {"left": 0, "right": rw - w}.get(focus, (rw - w) // 2)
         y = {"top": 0, "bottom": rh - h}.get(focus, (rh - h) // 2)
@@ -195,7 +202,7 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
         im = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         im.paste(inner, ((w - inner.width) // 2, (h - inner.height) // 2))
     else:
-        im = im.resize((w, h), Image.Resampling.LANCZOS)
+        im = im.resize((w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
     padding = recipe.get("padding", 0.0)
     if padding:
         inner = im.resize(
@@ -213,6 +220,8 @@ def render_image(master: bytes, recipe: Mapping[str, Any]) -> bytes:
         options["quality"] = recipe["quality"]
     if recipe.get("lossless"):
         options["lossless"] = True
+    if fmt == "avif":
+        options["speed"] = 8  # AVIF's default effort is most of a build's time
     name = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[fmt]
     try:
         im.save(out, name, **options)
