@@ -25,7 +25,7 @@ from ..errors import (
     CreditLimitError,
     DiskFullError,
 )
-from ..fsutil import sweep_temp_files
+from ..fsutil import FULL_ERRNOS, sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
 from ..lock.seeds import settle_manifest
 from ..outpaths import use_problem
@@ -380,8 +380,15 @@ class _Executor(JobRunner):
                         updated(self.lock, self.changes),
                         self.project.state_file("lock.memo"),
                     )
-                except DiskFullError as exc:  # the journal has what finished
-                    self._disk_full(exc)
+                except OSError as exc:  # the journal has what finished
+                    if exc.errno not in FULL_ERRNOS:
+                        raise
+                    full = (
+                        exc
+                        if isinstance(exc, DiskFullError)
+                        else DiskFullError(exc.filename or self.project.lock_path)
+                    )
+                    self._disk_full(full)
                     return
 
     # --- one generation job -------------------------------------------------------------
