@@ -103,8 +103,7 @@ class DeriveSteps(BuildContext):
         """Make, restore or delete asset ``name``'s derived files, then record them."""
         entry = self.changes.get(name, self.lock.entries.get(name))
         if entry is None or self.stopping:
-            self._derive_failed(name, planned, "its master was not built")
-            return
+            return  # stopping, or no master (said on its line): the next build derives them
         locked = {d.path: d for d in entry.derived}
         by_path = {d.path: d for d in planned}
         done: dict[str, DerivedEntry | None] = {}
