@@ -95,6 +95,7 @@ def __getattr__(name: str) -> Any:
 
 def plan_project(project: Project, *, provider: str | None = None) -> Plan:
     """Load ``project``'s manifest and lock and plan against its cache and files."""
+    from .cache.derived import recipe_lookup
     from .cache.open import project_cache
 
     manifest = project.load_manifest(provider)
@@ -106,6 +107,7 @@ def plan_project(project: Project, *, provider: str | None = None) -> Plan:
             cache.has,
             lookahead=cache.lookahead(),
             is_ours=cache.has_blob,
+            has_recipe=recipe_lookup(cache),
         )
     finally:
         cache.close()

@@ -78,6 +78,24 @@ def path_problem(rel: str) -> str | None:
     return None
 
 
+DERIVED_EXTENSIONS = frozenset(
+    {"png", "jpg", "jpeg", "webp", "avif", "ico", "json", "webmanifest", "html", "txt", "xml"}
+)
+
+
+def derived_path_problem(rel: str) -> str | None:
+    """Why ``rel`` cannot be a derived output (derive/recipe.py), or None: the rule of
+    ``path_problem`` with the formats a recipe writes (images and text files)."""
+    problem = _parts_problem(rel)
+    if problem is not None:
+        return problem
+    name = rel.rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in DERIVED_EXTENSIONS:
+        return f"does not end in an extension assetgen derives ({', '.join(sorted(DERIVED_EXTENSIONS))})"
+    return None
+
+
 def dir_problem(rel: str) -> str | None:
     """Why ``rel`` cannot be an ``output_dir`` (normalised; ``.`` is the manifest's folder)."""
     return None if rel == "." else _parts_problem(rel)
@@ -113,9 +131,12 @@ def symlink_on_path(root: Path, rel: str) -> str | None:
     return None
 
 
-def use_problem(root: Path, rel: str, output_dir: str = ".") -> str | None:
-    """Why ``root/rel`` must not be written or deleted now, or None (checked at use time)."""
-    problem = path_problem(rel)
+def use_problem(
+    root: Path, rel: str, output_dir: str = ".", *, derived: bool = False
+) -> str | None:
+    """Why ``root/rel`` must not be written or deleted now, or None (checked at use time).
+    ``derived``: a derived output, which may also be any format a recipe writes."""
+    problem = derived_path_problem(rel) if derived else path_problem(rel)
     if problem is None and not inside(rel, output_dir):
         problem = f"is outside output_dir `{output_dir}`"
     if problem is not None:

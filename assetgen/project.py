@@ -178,6 +178,7 @@ class Project:
         force: Iterable[str] = (),
         lookahead: Callable[[list[str]], set[str]] | None = None,
         is_ours: Callable[[str], bool] | None = None,
+        has_recipe: Callable[[str], bool] | None = None,
     ) -> Plan:
         """The plan; ``lookahead`` (``Cache.lookahead``), when given, is first called
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
@@ -185,8 +186,23 @@ class Project:
         it returns those it can serve, which answer the second pass. (The planner does
         not branch on the answers, so a first pass can list them.) ``is_ours`` is
         make_plan's (``Cache.has_blob``): which files at new paths are assetgen's.
-        Generations whose task a stopped build journalled are paid already (paid.py)."""
-        plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours)
+        Generations whose task a stopped build journalled are paid already (paid.py).
+        ``has_recipe`` says which derived files the cache holds, by recipe hash."""
+        force = frozenset(force)
+        digests = self.output_digests(manifest, lock)
+        plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours, digests)
+        if any(s.derived for s in manifest.specs) or any(e.derived for e in lock.entries.values()):
+            from .plan.derived import plan_derived
+
+            derived = plan_derived(
+                plan.actions,
+                lock,
+                digests,
+                is_ours or _never,
+                has_recipe or _never,
+                force=force,
+            )
+            plan = Plan(plan.actions, derived)
         return mark_paid(plan, journalled_tasks(self, manifest.provider))
 
     def _plan(
@@ -197,9 +213,9 @@ class Project:
         force: Iterable[str],
         lookahead: Callable[[list[str]], set[str]] | None,
         is_ours: Callable[[str], bool] | None,
+        digests: dict[str, str | None],
     ) -> Plan:
         force = frozenset(force)  # read by both passes
-        digests = self.output_digests(manifest, lock)
         if lookahead is None:
             return make_plan(manifest.specs, lock, digests, is_cached, force=force, is_ours=is_ours)
         asked: list[str] = []
@@ -263,6 +279,10 @@ class Project:
             if not lines[i].startswith("    "):
                 break
         return ""
+
+
+def _never(key: str) -> bool:
+    return False
 
 
 def find_project(

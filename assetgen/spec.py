@@ -92,6 +92,11 @@ class AssetSpec:
     def most_credits(self) -> float:
         return self.credits if self.credits_max is None else self.credits_max
 
+    # Derived outputs: (path relative to the manifest's folder, canonical recipe JSON),
+    # in manifest order (derive/recipe.py). Not part of the spec hash: deriving is free
+    # and never changes the master.
+    derived: tuple[tuple[str, str], ...] = ()
+
     @property
     def request(self) -> dict[str, Any]:
         """The canonical generation request, as recorded in the lock."""

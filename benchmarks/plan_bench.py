@@ -8,9 +8,12 @@ sees a manifest it has never seen (the realistic "I changed some prompts" case).
 
     python benchmarks/plan_bench.py                 # 1,000 / 10,000 / 100,000 assets
     python benchmarks/plan_bench.py --sizes 1000 10000 --runs 7
+    python benchmarks/plan_bench.py --derive        # 10,000 assets with 3 derived files each
+                                                    # vs without; one recipe edited in 1,000
 
 Targets on 2 cores: null 10k <= 0.3 s, null 100k <= 3 s, peak RSS 100k <= 300 MB,
-1%-edited within 1.2x of null.
+1%-edited within 1.2x of null; with 3 derived files per asset, null within 1.5x of
+the same manifest without `derive`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import time
 from pathlib import Path
 
 from assetgen.catalog import MODELS
-from assetgen.lock.model import LockEntry, Lockfile, format_lock
+from assetgen.derive.recipe import canonical_json, canonical_recipe, recipe_hash_json
+from assetgen.lock.model import DerivedEntry, LockEntry, Lockfile, format_lock
 from assetgen.spec import derive_seed, spec_hash
 
 SIZES = ("1:1", "16:9", "4:3", "3:2", "9:16")
@@ -39,7 +43,23 @@ def prompt(i: int, variant: int = 0) -> str:
     return f"flat vector illustration, navy and sky-blue palette, item number {i} on a plain background{tail}"
 
 
-def write_project(root: Path, n: int) -> None:
+# The derived files of the --derive case: three recipes in a project preset.
+RECIPES = (
+    {"output": "d/${name}@1x.webp", "scale": 0.5},
+    {"output": "d/${name}@2x.webp"},
+    {"output": "d/${name}.avif", "scale": 0.5, "quality": 60},
+)
+
+
+def _flow(recipe: dict[str, object]) -> str:
+    return (
+        "{"
+        + ", ".join(f'{k}: "{v}"' if isinstance(v, str) else f"{k}: {v}" for k, v in recipe.items())
+        + "}"
+    )
+
+
+def write_project(root: Path, n: int, derived: bool = False) -> None:
     root.mkdir(parents=True)
     lines = [
         "version: 1",
@@ -47,8 +67,11 @@ def write_project(root: Path, n: int) -> None:
         "output_dir: assets",
         "defaults:",
         "  quality: 1K",
-        "assets:",
     ]
+    if derived:
+        lines += ["  derive: [{preset: web}]", "presets:", "  web:"]
+        lines += [f"    - {_flow(r)}" for r in RECIPES]
+    lines += ["assets:"]
     entries: dict[str, LockEntry] = {}
     old = time.time() - 3600
     for i in range(n):
@@ -77,6 +100,22 @@ def write_project(root: Path, n: int) -> None:
         path.write_bytes(data)
         os.utime(path, (old, old))
         w, h = MODEL.pixels[size]["1K"]
+        files = []
+        for r in RECIPES if derived else ():
+            out = str(r["output"]).replace("${name}", name)
+            canon = canonical_json(canonical_recipe({**r, "output": out}, out))
+            body = f"derived {out}\n".encode()
+            (root / "assets" / out).parent.mkdir(parents=True, exist_ok=True)
+            (root / "assets" / out).write_bytes(body)
+            os.utime(root / "assets" / out, (old, old))
+            k = float(r.get("scale", 1.0))  # type: ignore[arg-type]
+            files.append(
+                DerivedEntry(
+                    f"assets/{out}", hashlib.sha256(body).hexdigest(), len(body),
+                    round(w * k), round(h * k),
+                    recipe_hash_json(hashlib.sha256(data).hexdigest(), canon),
+                )
+            )  # fmt: skip
         entries[name] = LockEntry(
             spec_hash=spec_hash(request),
             request=request,
@@ -89,25 +128,30 @@ def write_project(root: Path, n: int) -> None:
             task_id=f"task-unified-1767225600-{i:08d}",
             credits=0.45,
             generated_at="2026-11-24T07:00:00Z",
+            derived=tuple(files),
         )
     (root / "assetgen.yaml").write_text("\n".join(lines) + "\n")
     (root / "assetgen.lock").write_text(format_lock(Lockfile(entries)))
 
 
-def run_plan(root: Path) -> tuple[float, int, str]:
+CPU: list[float] = []  # user + system seconds of each plan process: steadier on a busy machine
+
+
+def run_plan(root: Path, *extra: str) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in bytes, output) of one `assetgen plan` process."""
     exe = shutil.which("assetgen")
     cmd = [exe] if exe else [sys.executable, "-m", "assetgen"]
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [*cmd, "-C", str(root), "plan"],
+            [*cmd, "-C", str(root), "plan", *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "NO_COLOR": "1"},
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        CPU.append(usage.ru_utime + usage.ru_stime)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode()
@@ -153,16 +197,70 @@ def bench(n: int, runs: int, work: Path) -> dict[str, float]:
     }
 
 
+def bench_derive(n: int, runs: int, work: Path) -> None:
+    """Null plans of ``n`` assets with and without 3 derived files each; then the count
+    of files one recipe edit re-derives in a 1,000-asset project."""
+    nulls, cpus = {}, {}
+    for derived in (False, True):
+        root = work / f"d{n}-{derived}"
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--write",
+                str(root),
+                str(n),
+                *(["--with-derive"] * derived),
+            ],
+            check=True,
+        )
+        _, _, out = run_plan(root)
+        if "No changes" not in out:
+            raise SystemExit(f"expected a null plan, got: {out[:300]}")
+        CPU.clear()
+        nulls[derived] = statistics.median(run_plan(root)[0] for _ in range(runs))
+        cpus[derived] = statistics.median(CPU)
+        shutil.rmtree(root)
+    print(
+        f"null plan, {n:,} assets: {nulls[False]:.3f} s without derive, {nulls[True]:.3f} s with "
+        f"3 derived files each ({nulls[True] / nulls[False]:.2f}x; target <= 1.5x); CPU "
+        f"{cpus[False]:.3f} s and {cpus[True]:.3f} s ({cpus[True] / cpus[False]:.2f}x)"
+    )
+    root = work / "count"
+    subprocess.run(
+        [sys.executable, __file__, "--write", str(root), "1000", "--with-derive"], check=True
+    )
+    run_plan(root)
+    manifest = root / "assetgen.yaml"
+    manifest.write_text(manifest.read_text().replace("quality: 60", "quality: 70"))
+    import json
+
+    doc = json.loads(run_plan(root, "--json")[2])
+    counts = doc["derived_summary"]
+    generations = sum(1 for a in doc["actions"] if a["action"] != "noop")
+    print(
+        f"one recipe edited (quality 60 -> 70) in 1,000 assets x 3 recipes: {counts['derive']} "
+        f"files to re-derive, {counts['noop']} up to date, {generations} masters touched"
+    )
+    shutil.rmtree(root)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--derive", action="store_true", help="the derived-files cases only")
     ap.add_argument("--write", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--with-derive", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.write:
-        write_project(Path(args.write[0]), int(args.write[1]))
+        write_project(Path(args.write[0]), int(args.write[1]), args.with_derive)
+        return
+    if args.derive:
+        with tempfile.TemporaryDirectory(prefix="assetgen-plan-bench-") as tmp:
+            bench_derive(10000, args.runs, Path(tmp))
         return
     print(
         f"{'assets':>8} {'first':>8} {'null':>8} {'1% edit':>8} {'ratio':>6} "

@@ -104,6 +104,10 @@ FIELD_SAMPLES: dict[str, tuple[str, Any]] = {
     ),
     "output": ("x/hero.webp", lambda s: s.output == "assets/x/hero.webp" and s.format == "webp"),
     "matrix": ("{v: [1]}", lambda s: s.name == "hero-1"),
+    "derive": (
+        "[{output: x.webp, scale: 0.5}]",
+        lambda s: [p for p, _ in s.derived] == ["assets/x.webp"],
+    ),
 }
 
 

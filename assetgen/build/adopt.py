@@ -29,18 +29,34 @@ from .selection import select
 _NAMES_SHOWN = 5
 
 
+def derived_notice(plan: Plan) -> str | None:
+    """The line about derived files edited by hand, which a build keeps."""
+    n = len(plan.derived_kept)
+    if not n:
+        return None
+    paths = ", ".join(d.path for d in plan.derived_kept[:_NAMES_SHOWN])
+    if n > _NAMES_SHOWN:
+        paths += f" and {n - _NAMES_SHOWN} more"
+    return (
+        f"{n} derived file{'s' if n != 1 else ''} modified by hand, kept ({paths}): "
+        "`assetgen build --force NAME` derives them again from the master"
+    )
+
+
 def kept_notice(plan: Plan) -> str | None:
     """The one line a build prints about the outputs it kept, or None when it kept none."""
     kept = plan.kept
     if not kept:
-        return None
+        return derived_notice(plan)
     names = ", ".join(a.name for a in kept[:_NAMES_SHOWN])
     if len(kept) > _NAMES_SHOWN:
         names += f" and {len(kept) - _NAMES_SHOWN} more"
     n = len(kept)
-    return (
+    line = (
         f"kept {n} output{'s' if n != 1 else ''} that assetgen did not write ({names}): {KEPT_HINT}"
     )
+    more = derived_notice(plan)
+    return f"{line}\n{more}" if more else line
 
 
 def adopt(

@@ -5,7 +5,9 @@ fail, commit a lock change); the job steps (jobs.py) and the phases (run.py) bui
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import replace
 
 import anyio
 
@@ -16,6 +18,7 @@ from ..errors import (
     QuotaExhaustedError,
 )
 from ..lock.model import LockEntry, Lockfile
+from ..plan.actions import DerivedAction
 from ..plan.planner import Action
 from ..project import Project
 from ..providers import Provider
@@ -70,6 +73,8 @@ class BuildContext:
         self.committed = 0.0  # credits this build may spend: the plan's, plus unplanned ones
         self.attempted: set[str] = set()  # assets that ran (not skipped): failures.py
         self._writers = anyio.CapacityLimiter(1)  # images being written; one per job slot
+        self.derived_plan: tuple[DerivedAction, ...] = ()  # the plan's derived files
+        self._derive_slots = anyio.CapacityLimiter(2 * max(1, os.cpu_count() or 1))
 
     def _disk_full(self, exc: DiskFullError) -> None:
         """No write can succeed: submit nothing more, but let what is paid for finish
@@ -113,6 +118,10 @@ class BuildContext:
 
         Its output is written: with no room to journal it, the lock at the end still
         records it, if there is room for that."""
+        before = self.lock.entries.get(replaces or name)
+        if not entry.derived and before is not None and before.derived:
+            # The files derived before stay recorded until derive.py replaces them.
+            entry = replace(entry, derived=before.derived)
         try:
             if vacates is not None and vacates.path != entry.path:
                 self.journal.record_removal(vacates.path, vacates.sha256)  # first: see relocate.py

@@ -23,9 +23,11 @@ from ..fsutil import FULL_ERRNOS
 from ..imagesize import header_size
 from ..lock.model import LockEntry
 from ..outpaths import outside_paths, shown, use_problem
+from ..plan.actions import DerivedAction
 from ..plan.planner import Action
 from ..spec import AssetSpec
-from .context import KEY_REFUSED, BuildContext
+from .context import KEY_REFUSED
+from .derive import DeriveSteps
 from .outputs import remove_if_unchanged, write_output
 from .relocate import (
     Claimed,
@@ -88,8 +90,19 @@ class _Slot:
             self._limiter.release()
 
 
-class JobRunner(BuildContext):
+class JobRunner(DeriveSteps):
     """The job steps of the executor, over one BuildContext."""
+
+    async def _job_then_derive(
+        self, action: Action, limiter: anyio.CapacityLimiter, planned: list[DerivedAction]
+    ) -> None:
+        """Generate (or restore) a master, then derive from it at once: derivations
+        stream behind the generations instead of waiting for all of them."""
+        await self._job(action, limiter)
+        spec = action.spec
+        had = action.locked is not None and action.locked.derived
+        if spec is not None and (spec.derived or had) and action.name in self.changes:
+            await self._derive(spec, action.name, planned)
 
     async def _job(self, action: Action, limiter: anyio.CapacityLimiter) -> None:
         spec = action.spec

@@ -245,6 +245,7 @@ def _entry_json(e: LockEntry) -> dict[str, Any]:
     d = asdict(e)
     d["request"] = dict(e.request)
     d["results"] = list(e.results)
+    d.pop("derived", None)  # the master's record; its derived files are the lock's (derive.py)
     return d
 
 
@@ -265,6 +266,7 @@ def _entry_from_json(text: object) -> LockEntry | None:
     ):
         return None
     d["results"] = tuple(d.get("results") or ())
+    d.pop("derived", None)
     try:
         return LockEntry(**d)
     except TypeError:  # keys this version does not know

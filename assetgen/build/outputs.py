@@ -35,12 +35,12 @@ def read_verified(root: Path, rel: str, sha256: str) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
-def write_output(root: Path, rel: str, data: bytes) -> None:
+def write_output(root: Path, rel: str, data: bytes, *, derived: bool = False) -> None:
     """Write an output atomically, or raise OutputError naming the path and the reason.
 
     The path is checked again here, whatever checked it before (outpaths.py): no
     symlink on the way, nothing a manifest or lock may not name."""
-    problem = use_problem(root, rel)
+    problem = use_problem(root, rel, derived=derived)
     if problem is not None:
         raise OutputError(f"{shown(rel)}: not written: the path {problem}")
     try:
@@ -71,13 +71,15 @@ def _file_in_the_way(root: Path, rel: str) -> str | None:
     return None
 
 
-def remove_if_unchanged(root: Path, rel: str, sha256: str, output_dir: str = ".") -> bool:
+def remove_if_unchanged(
+    root: Path, rel: str, sha256: str, output_dir: str = ".", *, derived: bool = False
+) -> bool:
     """Remove ``root/rel`` if it still has the locked bytes; True if it was removed.
 
     Never a path outside ``output_dir``, through a symlink, or one no output may have:
     a lock or journal row naming one was checked when read, and is checked again here."""
     path = root / rel
-    if use_problem(root, rel, output_dir) is not None:
+    if use_problem(root, rel, output_dir, derived=derived) is not None:
         return False
     if read_verified(root, rel, sha256) is None:
         return False

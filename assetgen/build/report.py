@@ -62,6 +62,10 @@ class BuildSummary:
     tasks_collected: int = 0
     credits_listed: float = 0.0  # the price table's figure for what ``credits`` paid for
     credits_listed_max: float = 0.0  # the same at the top of token-billed ranges
+    derived: int = 0  # derived files written (free; build/derive.py)
+    derived_cached: int = 0  # ... of them from the cache, by recipe hash
+    derived_deleted: int = 0
+    derived_rerendered: int = 0  # same recipe, other bytes than the lock's (library versions)
 
     def add(self, r: JobResult) -> None:
         if not r.ok:
@@ -102,7 +106,13 @@ class BuildSummary:
 
     def text(self) -> str:
         if not (
-            self.actions or self.failed or self.skipped or self.interrupted or self.still_running
+            self.actions
+            or self.failed
+            or self.skipped
+            or self.interrupted
+            or self.still_running
+            or self.derived
+            or self.derived_deleted
         ):
             if self.kept:
                 return f"Nothing to build; {self.kept} modified output{'s' if self.kept != 1 else ''} kept."
@@ -113,6 +123,18 @@ class BuildSummary:
         )
         parts = [done] if done else []
         parts.append(f"{self.generated} generated, {self.from_cache} from cache")
+        if self.derived or self.derived_deleted:
+            parts.append(
+                f"{self.derived} derived file{'s' if self.derived != 1 else ''} written "
+                f"({self.derived_cached} from cache)"
+                + (f", {self.derived_deleted} deleted" if self.derived_deleted else "")
+            )
+        if self.derived_rerendered:
+            n = self.derived_rerendered
+            parts.append(
+                f"{n} derived file{'s' if n != 1 else ''} rendered to other bytes than the "
+                "lock's (another image library version): the lock records the new ones"
+            )
         if self.kept:
             parts.append(f"{self.kept} modified output{'s' if self.kept != 1 else ''} kept")
         if self.failed:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
@@ -25,10 +25,11 @@ from ..errors import (
     CreditLimitError,
     DiskFullError,
 )
-from ..fsutil import sweep_temp_files
+from ..fsutil import FULL_ERRNOS, sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
 from ..lock.seeds import settle_manifest
 from ..outpaths import use_problem
+from ..plan.actions import DerivedAction
 from ..plan.planner import Action, Plan
 from ..plan.planner import paths_to_check as plan_paths
 from ..project import Project
@@ -77,6 +78,9 @@ def reconcile(lock: Lockfile, journal: Journal, manifest: Manifest, root: Path) 
         except OSError:
             continue
         if hashlib.sha256(data).hexdigest() == entry.sha256:
+            before = lock.entries.get(name)
+            if before is not None and before.derived:  # still on disk: re-checked by the plan
+                entry = replace(entry, derived=before.derived)
             changes[name] = entry
     return updated(lock, changes) if changes else lock
 
@@ -159,7 +163,7 @@ def _locked_build(
             f"the plan is estimated at {estimate} credits, above --max-credits {options.max_credits:g}; "
             "nothing was started\n  hint: raise --max-credits, or build a subset by name"
         )
-    if not plan.work and not unwanted:
+    if not plan.work and not plan.derived_work and not unwanted:
         summary = BuildSummary(kept=len(plan.kept))
         reporter.summary(summary)
         project.state_file("pending").unlink(missing_ok=True)
@@ -196,6 +200,7 @@ class Executor(JobRunner):
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
         started = time.monotonic()
         work = plan.work
+        self.derived_plan = plan.derived
         self.unwanted = unwanted or []
         self.committed = plan.credits_max
         self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
@@ -301,9 +306,19 @@ class Executor(JobRunner):
             self._finish(await self._move(a))
         limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
         self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
-        async with anyio.create_task_group() as tg:
-            for a in jobs:
-                tg.start_soon(self._job, a, limiter)
+        groups: dict[str, list[DerivedAction]] = {}
+        for d in self.derived_plan:
+            groups.setdefault(d.name, []).append(d)
+        specs = {s.name: s for s in self.manifest.specs}
+        try:
+            async with anyio.create_task_group() as tg:
+                for a in jobs:
+                    tg.start_soon(self._job_then_derive, a, limiter, groups.pop(a.name, []))
+                for name, planned in groups.items():  # masters already there: derive now
+                    if any(d.work for d in planned):
+                        tg.start_soon(self._derive, specs.get(name), name, planned)
+        finally:
+            self._close_pool()
         if self.stopping:
             return  # deletes and clean-ups start nothing new either; the next build does them
         claimed = claimed_paths(s.output for s in self.manifest.specs)
@@ -362,8 +377,15 @@ class Executor(JobRunner):
                         updated(self.lock, self.changes),
                         self.project.state_file("lock.memo"),
                     )
-                except DiskFullError as exc:  # the journal has what finished
-                    self._disk_full(exc)
+                except OSError as exc:  # the journal has what finished
+                    if exc.errno not in FULL_ERRNOS:
+                        raise
+                    full = (
+                        exc
+                        if isinstance(exc, DiskFullError)
+                        else DiskFullError(exc.filename or self.project.lock_path)
+                    )
+                    self._disk_full(full)
                     return
 
     # --- one generation job -------------------------------------------------------------

@@ -10,6 +10,7 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..cache.derived import recipe_lookup
 from ..cache.records import Cache
 from ..errors import UsageError
 from ..lock.model import Lockfile
@@ -69,7 +70,12 @@ def _selected(
 ) -> Plan:
     if not options.selection and not options.force:
         return project.plan(
-            manifest, lock, cache.has, lookahead=cache.lookahead(), is_ours=cache.has_blob
+            manifest,
+            lock,
+            cache.has,
+            lookahead=cache.lookahead(),
+            is_ours=cache.has_blob,
+            has_recipe=recipe_lookup(cache),
         )
     forced: set[str] = set()
     if options.force:
@@ -86,6 +92,7 @@ def _selected(
         force=forced,
         lookahead=cache.lookahead(),
         is_ours=cache.has_blob,
+        has_recipe=recipe_lookup(cache),
     )
     if not options.selection:
         return plan

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..digests import record_fields
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..lock.model import LockEntry
 
 
@@ -86,6 +88,11 @@ class Cache(Protocol):
 
     def add_blob(self, sha256: str, data: bytes | bytearray, *, durable: bool = True) -> None:
         """Store bytes already verified to have digest ``sha256`` (see LocalCache.add_blob)."""
+        ...
+
+    @property
+    def root(self) -> Path:
+        """The local cache's directory (what stays local: the derived files' index)."""
         ...
 
     @property

@@ -38,10 +38,14 @@ class LocalCache(Cache):
     """A cache directory: ``.assetgen/cache`` by default, ``$ASSETGEN_CACHE_DIR`` when set."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self._root = root
         self._packs = RecordPacks(root / "packs")
         self._blob_packs = PackIndex(root / "blobpacks")
         self._dir = os.fspath(root)  # paths by string: a pull makes thousands
+
+    @property
+    def root(self) -> Path:
+        return self._root
 
     # Paths are made only from checked digests (digests.py): a reader gets a miss for
     # anything else, and a writer, which has its digests from hashing, a ValueError.

@@ -45,6 +45,7 @@ def cache_gc(
     age = parse_age(older_than) if older_than else None
     with project.exclusive("cache gc"):  # not while a build or pull stores what it will record
         edits = {e.sha256 for e in entries if e.edited}  # adopted bytes: kept by digest
+        edits.update(d.sha256 for e in entries for d in e.derived)  # locked derived files
         result = cache.gc(
             {e.spec_hash for e in entries}, age, keep_blobs=edits, include_locked=include_locked
         )

@@ -111,7 +111,7 @@ def plan(
         render.write_json(result, out)
     else:
         render.write_text(result, out, colour=render.use_colour(out))
-    return 1 if check and (not result.up_to_date or result.kept) else 0
+    return 1 if check and (not result.up_to_date or result.kept or result.derived_kept) else 0
 
 
 def print_schema(which: str = "manifest", out: IO[str] | None = None) -> int:

@@ -15,10 +15,10 @@ import json
 import re
 from typing import Any
 
-from ..outpaths import path_problem
+from ..outpaths import derived_path_problem, path_problem
 from ..spec import HASH_VERSION, REQUEST_FIELDS
 from .check import entry_problem
-from .model import HEADER, LOCK_VERSION, LockEntry, Lockfile, format_lock
+from .model import HEADER, LOCK_VERSION, DerivedEntry, LockEntry, Lockfile, format_lock
 
 _decoder = json.JSONDecoder()
 
@@ -85,7 +85,43 @@ def _safe_path() -> re.Pattern[str]:
     return re.compile(load_schema("lock")["$defs"]["entry"]["properties"]["path"]["pattern"])
 
 
-def _entry(name: str, fields: dict[str, str]) -> LockEntry:
+_HEX = re.compile(r"[0-9a-f]{64}")
+_DERIVED_KEYS = ("path", "sha256", "bytes", "width", "height", "recipe")
+
+
+def _derived(text: str) -> DerivedEntry:
+    """``{path: ..., sha256: ..., bytes: N, width: N, height: N, recipe: "sha256:..."}``"""
+    if not (text.startswith("{") and text.endswith("}")):
+        raise _Mismatch
+    values: list[str] = []
+    pos = 1
+    for i, key in enumerate(_DERIVED_KEYS):
+        prefix = f"{key}: "
+        if not text.startswith(prefix, pos):
+            raise _Mismatch
+        raw, pos = _scalar(text, pos + len(prefix), ",}")
+        values.append(raw)
+        sep = "}" if i == len(_DERIVED_KEYS) - 1 else ", "
+        if not text.startswith(sep, pos):
+            raise _Mismatch
+        pos += len(sep)
+    if pos != len(text):
+        raise _Mismatch
+    path, sha, size, width, height, recipe = values
+    numbers = (int(size), int(width), int(height))
+    if (
+        not _HEX.fullmatch(sha)
+        or not recipe.startswith("sha256:")
+        or not _HEX.fullmatch(recipe[7:])
+        or min(numbers) < 0
+        or max(numbers) > 1 << 62
+        or derived_path_problem(path)
+    ):
+        raise _Mismatch  # the YAML path says where and why
+    return DerivedEntry(path, sha, *numbers, recipe)
+
+
+def _entry(name: str, fields: dict[str, str], derived: list[str] | None = None) -> LockEntry:
     # Values written raw must be exactly what the YAML reader accepts (the checks are
     # the same ones): anything else (a trailing comment, `null`, a NaN, a negative
     # size) is YAML's to read, and the full reader's to refuse with its position.
@@ -118,6 +154,7 @@ def _entry(name: str, fields: dict[str, str]) -> LockEntry:
         if "generated_at" in fields
         else None,
         edited={"true": True}[fields["edited"]] if "edited" in fields else False,
+        derived=tuple(map(_derived, derived)) if derived else (),
     )
     if not _safe_path().search(entry.path) or path_problem(entry.path):
         raise _Mismatch  # the YAML path says where and why
@@ -146,21 +183,28 @@ def _parse(text: str) -> Lockfile | None:
         return Lockfile({}, LOCK_VERSION, hash_version) if lines[2] == "assets: {}" else None
     name: str | None = None
     fields: dict[str, str] = {}
+    derived: list[str] | None = None
     for line in lines[3:]:
-        if line.startswith("    "):
+        if derived is not None and line.startswith("      - "):
+            derived.append(line[8:])
+        elif line == "    derived:" and derived is None and name is not None:
+            derived = []
+        elif derived is not None and line.startswith("    "):
+            return None  # nothing follows the derived list in an entry
+        elif line.startswith("    "):
             key, sep, value = line[4:].partition(": ")
             if not sep or key in fields:
                 return None
             fields[key] = value
         elif line.startswith("  ") and line.endswith(":"):
             if name is not None:
-                entries[name] = _entry(name, fields)
-            name, fields = _scalar(line[2:-1], 0, "")[0], {}
+                entries[name] = _entry(name, fields, derived)
+            name, fields, derived = _scalar(line[2:-1], 0, "")[0], {}, None
         elif line == "":
             continue
         else:
             return None
     if name is not None:
-        entries[name] = _entry(name, fields)
+        entries[name] = _entry(name, fields, derived)
     lock = Lockfile(entries, LOCK_VERSION, hash_version)
     return lock if format_lock(lock) == text else None

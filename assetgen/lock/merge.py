@@ -24,13 +24,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
 from ..errors import LockfileError
 from ..fsutil import atomic_write
-from .model import LOCK_NAME, LOCK_VERSION, LockEntry, Lockfile, format_entry, format_lock
+from .model import (
+    LOCK_NAME,
+    LOCK_VERSION,
+    DerivedEntry,
+    LockEntry,
+    Lockfile,
+    format_entry,
+    format_lock,
+)
 
 DRIVER = "assetgen"
 GIT_CONFIG_LINE = f'git config merge.{DRIVER}.driver "assetgen merge-lock %O %A %B %P"'
@@ -72,6 +80,8 @@ def merge_locks(
         elif t is None:
             chosen = o
             conflicts.append(Conflict(name, "ours", "deleted on their side, changed on ours; kept ours"))  # fmt: skip
+        elif _text(name, replace(o, derived=())) == _text(name, replace(t, derived=())):
+            chosen = replace(o, derived=_merge_derived(b, o, t))  # the same image: per file
         else:
             chosen = o
             if o.spec_hash == t.spec_hash:
@@ -86,6 +96,28 @@ def merge_locks(
             merged[name] = chosen
     hash_version = max(ours.hash_version, theirs.hash_version)
     return Lockfile(merged, LOCK_VERSION, hash_version), conflicts
+
+
+def _merge_derived(b: LockEntry | None, o: LockEntry, t: LockEntry) -> tuple[DerivedEntry, ...]:
+    """Both sides derived other files from the same master: merge them per path, as
+    assets are merged (a file both changed differently: ours; the next build re-derives
+    it if the manifest wants theirs)."""
+    base = {d.path: d for d in b.derived} if b is not None else {}
+    ours = {d.path: d for d in o.derived}
+    theirs = {d.path: d for d in t.derived}
+    out: list[DerivedEntry] = []
+    for path in [
+        *ours,
+        *(p for p in theirs if p not in ours),
+        *(p for p in base if p not in ours and p not in theirs),
+    ]:
+        bd, od, td = base.get(path), ours.get(path), theirs.get(path)
+        chosen = td if od == bd else od
+        if od is None and td is not None and td != bd:
+            chosen = td  # deleted here, changed there: kept
+        if chosen is not None:
+            out.append(chosen)
+    return tuple(out)
 
 
 def _text(name: str, entry: LockEntry | None) -> str | None:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import memo
 from ..fsutil import atomic_write
@@ -36,6 +36,18 @@ MAX_LOCK_BYTES = 1 << 30  # a lock grows with the project; the manifest's limit 
 _RESTORE_HINT = RESTORE_HINT  # project.py adds what deleting the lock would cost (lockcost.py)
 
 
+class DerivedEntry(NamedTuple):
+    """One derived file of an asset, as built: its bytes, pixel size (0 x 0 for text)
+    and the recipe hash (derive/recipe.py) it was made under."""
+
+    path: str
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    recipe: str
+
+
 @dataclass(frozen=True, slots=True)
 class LockEntry:
     spec_hash: str
@@ -53,6 +65,7 @@ class LockEntry:
     # The bytes were recorded by `assetgen adopt` (edited by hand), not generated: the
     # generated original stays in the cache under spec_hash (see adopt.py).
     edited: bool = False
+    derived: tuple[DerivedEntry, ...] = ()  # the asset's derived files (derive: recipes)
 
     def __post_init__(self) -> None:
         # Credits come from gateways and cache records as well as from locks: a NaN or
@@ -77,6 +90,8 @@ class LockEntry:
         return tuple(
             request
             if f == "request"
+            else tuple(map(tuple, v))  # marshal takes plain tuples only
+            if f == "derived"
             else sys.intern(v)
             if f in _INTERNED and isinstance(v, str)
             else v
@@ -91,6 +106,9 @@ class LockEntry:
         for name, value in zip(_ENTRY_FIELDS, t, strict=True):
             object.__setattr__(entry, name, value)
         object.__setattr__(entry, "request", Request(t[_REQUEST_AT]))
+        if t[_DERIVED_AT]:  # tuple.__new__: a third of the cost of DerivedEntry(*d)
+            made = tuple([_new_tuple(DerivedEntry, d) for d in t[_DERIVED_AT]])
+            object.__setattr__(entry, "derived", made)
         return entry
 
     def moved(self, path: str) -> LockEntry:
@@ -99,6 +117,8 @@ class LockEntry:
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
 _REQUEST_AT = _ENTRY_FIELDS.index("request")
+_DERIVED_AT = _ENTRY_FIELDS.index("derived")
+_new_tuple = tuple.__new__
 _INTERNED = frozenset({"format", "generated_at"})
 
 
@@ -114,7 +134,7 @@ class Lockfile:
 
 # The lock memo holds rows in the order of LockEntry's fields: keyed by that layout
 # too, a memo written before a field was added, removed or reordered is never read.
-_LAYOUT = memo.layout(LockEntry, Lockfile, REQUEST_FIELDS)
+_LAYOUT = memo.layout(LockEntry, Lockfile, REQUEST_FIELDS, DerivedEntry._fields)
 
 
 # --- writing -------------------------------------------------------------------------
@@ -169,7 +189,18 @@ def format_entry(name: str, e: LockEntry) -> str:
         lines.append(f"    generated_at: {yaml_str(e.generated_at)}")
     if e.edited:
         lines.append("    edited: true")
+    if e.derived:
+        lines.append("    derived:")
+        lines.extend(map(format_derived, e.derived))
     return "\n".join(lines) + "\n"
+
+
+def format_derived(d: DerivedEntry) -> str:
+    """One derived file on one line: a change to it is a change to that line only."""
+    return (
+        f"      - {{path: {yaml_str(d.path)}, sha256: {d.sha256}, bytes: {d.bytes}, "
+        f"width: {d.width}, height: {d.height}, recipe: {yaml_str(d.recipe)}}}"
+    )
 
 
 def _credits(value: float) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import memo
 from ..errors import LockfileError, ManifestError
-from ..outpaths import path_problem, shown
+from ..outpaths import derived_path_problem, path_problem, shown
 from ..schema.yamlhints import conflict_marker
 from ..spec import HASH_VERSION, REQUEST_FIELDS
 from .check import entry_problem, mismatched
@@ -21,6 +21,7 @@ from .model import (
     LOCK_NAME,
     LOCK_VERSION,
     MAX_LOCK_BYTES,
+    DerivedEntry,
     LockEntry,
     Lockfile,
     _remember,
@@ -160,6 +161,15 @@ def _check_paths(doc: dict[str, Any], positions: Positions, filename: str) -> No
                 f"{filename}:{line}:{col}: assets.{name}.path `{shown(path)}` {problem}; "
                 f"assetgen writes and deletes only its own images\n{_RESTORE_HINT}"
             )
+        derived = body.get("derived") if isinstance(body, dict) else None
+        for i, item in enumerate(derived if isinstance(derived, list) else ()):
+            path = item.get("path") if isinstance(item, dict) else None
+            if isinstance(path, str) and (problem := derived_path_problem(path)) is not None:
+                line, col = positions.of(("assets", name, "derived", i, "path"))
+                raise LockfileError(
+                    f"{filename}:{line}:{col}: assets.{name}.derived[{i}].path `{shown(path)}` "
+                    f"{problem}; assetgen writes and deletes only its own files\n{_RESTORE_HINT}"
+                )
 
 
 def _entry(body: dict[str, Any]) -> LockEntry:
@@ -177,4 +187,8 @@ def _entry(body: dict[str, Any]) -> LockEntry:
         credits=float(body.get("credits", 0.0)),
         generated_at=body.get("generated_at"),
         edited=body.get("edited") is True,
+        derived=tuple(
+            DerivedEntry(d["path"], d["sha256"], d["bytes"], d["width"], d["height"], d["recipe"])
+            for d in body.get("derived", ())
+        ),
     )

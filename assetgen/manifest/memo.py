@@ -26,6 +26,8 @@ from ..schema.limits import MAX_ASSETS_ENV, MAX_BYTES_ENV, max_assets, max_manif
 from ..spec import AssetSpec, Manifest
 
 _SPEC_FIELDS = tuple(f.name for f in fields(AssetSpec))
+_OUTPUT_AT = _SPEC_FIELDS.index("output")
+_DERIVED_AT = _SPEC_FIELDS.index("derived")  # derived paths clash like outputs do
 # Rows are positional (AssetSpec(*row)): every memo key holds the layout they were
 # written in, so code with the fields in another order never reads them.
 _LAYOUT = memo.layout(AssetSpec, Manifest)
@@ -201,7 +203,8 @@ def _incremental(
     if len(rows) > max_assets():
         return None  # each block fits, all together do not: the whole parse says where
     all_names = [r[0] for r in rows]
-    outputs = [str(r[_SPEC_FIELDS.index("output")]).casefold() for r in rows]
+    outputs = [str(r[_OUTPUT_AT]).casefold() for r in rows]
+    outputs.extend(str(p).casefold() for r in rows for p, _ in r[_DERIVED_AT])  # type: ignore[attr-defined]
     if len(set(all_names)) != len(all_names) or len(set(outputs)) != len(outputs):
         return None  # a clash between entries: the whole parse reports it with positions
     rows.sort(key=lambda r: str(r[0]))

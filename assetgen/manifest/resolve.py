@@ -20,7 +20,9 @@ from ..schema import yamlpos
 from ..schema.yamlpos import Path
 from ..spec import AssetSpec, Manifest, spec_hash
 from . import models
-from .models import ModelRules, catalog_price
+from .clashes import ClashRules
+from .derived import project_presets, resolve_derived
+from .models import catalog_price
 from .rules import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_PROVIDER,
@@ -58,7 +60,7 @@ def parse_manifest(
     return resolver.run(doc, provider)
 
 
-class _Resolver(ModelRules):
+class _Resolver(ClashRules):
     plugins = True  # besides ``providers``, any name an installed package declares
 
     def run(self, doc: Any, provider_override: str | None) -> Manifest:
@@ -102,7 +104,9 @@ class _Resolver(ModelRules):
         seeds = doc.get("seeds") or {}  # name -> seed, as `assetgen pick` writes them
         self.seeds: dict[str, Any] = seeds if isinstance(seeds, dict) else {}
 
+        self.presets = project_presets(doc)
         specs: list[AssetSpec] = []
+        templates: dict[str, str] = {}
         names: dict[str, tuple[Path, str]] = {}
         outputs: dict[str, tuple[str, str, str]] = {}
         for template, body in assets.items():
@@ -112,6 +116,7 @@ class _Resolver(ModelRules):
             for spec in self._expand(template, body, defaults, variables, provider, output_dir):
                 if self._register(spec, template, names, outputs):
                     specs.append(spec)
+                    templates[spec.name] = template
                     expanded.append(spec.name)
         if not self.diags:  # else a name may be missing only because its entry is wrong
             for name in self.seeds:
@@ -122,6 +127,7 @@ class _Resolver(ModelRules):
                         "use a name as `assetgen plan` lists it, or remove the entry",
                         key=True,
                     )
+        self._check_derived_paths(specs, templates)
         if self.diags:
             raise ManifestError(self.diags)
         specs.sort(key=lambda s: s.name)
@@ -323,6 +329,20 @@ class _Resolver(ModelRules):
         credits, credits_max = self._priced(asset_provider, info, size, quality, prompt, model_path)
         if credits is None:
             return None
+        derive_value, derive_path = get("derive")
+        derived = resolve_derived(
+            self,
+            derive_value,
+            derive_path,
+            name=name,
+            master=output,
+            master_size=(width, height),
+            context=context,
+            output_dir=output_dir,
+            presets=self.presets,
+        )
+        if derived is None:
+            return None
         request = {
             "provider": asset_provider,
             "model": model,
@@ -351,49 +371,5 @@ class _Resolver(ModelRules):
             reproducible=info.seeded,
             fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
+            derived=derived,
         )
-
-    def _register(
-        self,
-        spec: AssetSpec,
-        template: str,
-        names: dict[str, tuple[Path, str]],
-        outputs: dict[str, tuple[str, str, str]],
-    ) -> bool:
-        """Record a resolved spec; False (with a located error) when it clashes with another."""
-        origin: Path = ("assets", template)
-        if spec.name in names:
-            first, first_template = names[spec.name]
-            if first_template == template:
-                message = f"`{template}` expands to `{spec.name}` more than once"
-            else:
-                line = self.pos.of(first, key=True)[0]
-                expanded = f" (expanded from `{template}`)" if spec.name != template else ""
-                message = (
-                    f"asset name `{spec.name}`{expanded} is already used (first at line {line})"
-                )
-            self.error(origin, message, "names must be unique after matrix expansion", key=True)
-            return False
-        names[spec.name] = (origin, template)
-        folded = spec.output.casefold()
-        if folded in outputs:
-            other, other_output, other_template = outputs[folded]
-            if other_template == template and other_output == spec.output:
-                keys = " ".join(f"`${{{k}}}`" for k in sorted(_referenced(template)))
-                message = f"every `{template}` asset writes the same `{spec.output}`"
-                hint = f"use the matrix keys in `output` ({keys}) so each gets its own file"
-            elif other_output == spec.output:
-                message = f"assets `{other}` and `{spec.name}` both write `{spec.output}`"
-                hint = "give one of them another `output`"
-            else:
-                message = (
-                    f"assets `{other}` and `{spec.name}` write `{other_output}` and "
-                    f"`{spec.output}`, which differ only in case"
-                )
-                hint = "they are the same file on macOS and Windows; rename one"
-            where = (*origin, "output")
-            has_output = where in self.pos.values
-            self.error(where if has_output else origin, message, hint, key=not has_output)
-            return False
-        outputs[folded] = (spec.name, spec.output, template)
-        return True

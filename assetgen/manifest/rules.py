@@ -124,6 +124,7 @@ class FieldRules:
         self.diags: list[Diagnostic] = []
         self._seen: set[tuple[int, int, str]] = set()
         self.bad_defaults: set[str] = set()
+        self.presets: dict[str, list[dict[str, Any]]] = {}  # the manifest's own `presets:`
         self.limit = max_assets()
         self.room = self.limit  # assets the manifest may still expand to; < 0: over
 

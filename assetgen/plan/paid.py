@@ -38,5 +38,6 @@ def mark_paid(plan: Plan, paid: frozenset[str]) -> Plan:
             if a.generates and a.spec is not None and a.spec.spec_hash in paid
             else a
             for a in plan.actions
-        )
+        ),
+        plan.derived,
     )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from ..lock.model import LockEntry, Lockfile
 from ..lock.seeds import keep_locked_seed, settle_seeds
 from ..spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
+from .actions import DerivedAction
+from .actions import paths_to_check as paths_to_check  # where build and project find it
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
 # someone's own file where a new asset would go): build keeps it until the user decides.
@@ -70,6 +72,7 @@ class Action:
 @dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
+    derived: tuple[DerivedAction, ...] = ()  # derived files (plan/derived.py): all free
 
     @property
     def summary(self) -> dict[str, int]:
@@ -95,8 +98,17 @@ class Plan:
         return tuple(a for a in self.actions if a.action in WORK)
 
     @property
+    def derived_work(self) -> tuple[DerivedAction, ...]:
+        return tuple(d for d in self.derived if d.work)
+
+    @property
     def up_to_date(self) -> bool:
-        return not self.work
+        return not self.work and not any(d.work for d in self.derived)
+
+    @property
+    def derived_kept(self) -> tuple[DerivedAction, ...]:
+        """Derived files edited by hand, which build keeps until ``build --force NAME``."""
+        return tuple(d for d in self.derived if d.action == "modified")
 
     @property
     def kept(self) -> tuple[Action, ...]:
@@ -109,7 +121,8 @@ class Plan:
 
     def select(self, names: Iterable[str]) -> Plan:
         keep = set(names)
-        return Plan(tuple(a for a in self.actions if a.name in keep))
+        actions = tuple(a for a in self.actions if a.name in keep)
+        return Plan(actions, tuple(d for d in self.derived if d.name in keep))
 
 
 def make_plan(
@@ -133,7 +146,7 @@ def make_plan(
     at a path the lock does not give the asset is assetgen's own only then (asked
     only when such a file exists, so never on a null plan); default: never.
     """
-    ours = _Ours(lock, is_ours or _never)
+    ours = _Ours(lock, is_ours or (lambda sha256: False))
     forced = set(force)
     specs = list(specs)
     wanted = {s.name for s in specs}
@@ -195,10 +208,6 @@ def make_plan(
         actions.append(Action(name, "delete", reason, locked=gone))
     actions.sort(key=lambda a: a.name)
     return Plan(tuple(actions))
-
-
-def _never(sha256: str) -> bool:
-    return False
 
 
 class _Ours:
@@ -386,10 +395,3 @@ def _changes(entry: LockEntry, spec: AssetSpec) -> tuple[Change, ...]:
         for f in REQUEST_FIELDS
         if entry.request.get(f) != new[f]
     )
-
-
-def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
-    """Every path whose digest ``make_plan`` may ask for."""
-    paths = {e.path for e in lock.entries.values()}
-    paths.update(s.output for s in specs)
-    return paths

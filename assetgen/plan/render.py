@@ -6,6 +6,7 @@ import json
 import os
 from typing import IO, Any
 
+from .actions import DERIVED_ACTIONS, DerivedAction, derived_summary
 from .planner import ACTIONS, GENERATING, Action, Plan
 
 SYMBOLS = {
@@ -155,11 +156,12 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
     Colour only when ``colour`` is true.
     """
     work = tuple(a for a in plan.actions if a.action != "noop")
-    if not work:
+    shown_derived = tuple(d for d in plan.derived if d.action != "noop")
+    if not work and not shown_derived:
         n = len(plan.actions)
         out.write(f"No changes: {n} asset{'s' if n != 1 else ''} up to date.\n")
         return
-    name_width = max(len(a.name) for a in work)
+    name_width = max((len(a.name) for a in work), default=0)
     reasons = [len(a.reason) for a in work if len(a.reason) <= REASON_WIDTH]
     paths = [len(action_where(a)) for a in work if len(action_where(a)) <= PATH_WIDTH]
     widths = {
@@ -169,9 +171,56 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
     }
     for a in work:
         out.write("\n".join(format_action(a, colour, **widths)) + "\n")
+    if shown_derived:
+        dwidth = max(len(d.name) for d in shown_derived)
+        pwidth = max((len(d.path) for d in shown_derived if len(d.path) <= PATH_WIDTH), default=0)
+        for d in shown_derived:
+            out.write(format_derived(d, colour, name_width=dwidth, path_width=pwidth) + "\n")
     out.write("\n" + summary_line(plan) + "\n")
+    if plan.derived:
+        out.write(derived_line(plan) + "\n")
     if plan.kept:
         out.write(f"Kept ({SYMBOLS['modified']}): {KEPT_HINT}.\n")
+    if plan.derived_kept:
+        out.write(f"Kept derived files ({SYMBOLS['modified']}): {DERIVED_KEPT_HINT}.\n")
+
+
+DERIVED_SYMBOLS = {"derive": "~", "restore": "*", "delete": "-", "modified": "!", "noop": " "}
+DERIVED_VERBS = {
+    "derive": "to derive",
+    "restore": "to restore",
+    "delete": "to delete",
+    "modified": "modified (kept)",
+    "noop": "up to date",
+}
+DERIVED_KEPT_HINT = "`assetgen build --force NAME` derives them again from the master"
+
+
+def format_derived(
+    d: DerivedAction, colour: bool = False, *, name_width: int = 0, path_width: int = 0
+) -> str:
+    """``~ hero-home  derive assets/og/home.jpg  width 1200 -> 1280  free``"""
+    symbol = "+" if d.action == "derive" and d.locked is None else DERIVED_SYMBOLS[d.action]
+    code = _COLOURS.get("create" if symbol == "+" else {"derive": "update"}.get(d.action, d.action))
+    verb = {"modified": "keep"}.get(d.action, d.action)
+    detail = d.change or d.reason
+    cost = "kept" if d.action == "modified" else "cached" if d.cached else "free"
+    where = _pad(d.path, path_width)
+    return (
+        f"  {_paint(symbol, code, colour)} {_pad(d.name, name_width)}  {verb} {where}  "
+        f"{_paint(detail, '2', colour)}  {cost}"
+    )
+
+
+def derived_line(plan: Plan) -> str:
+    counts = derived_summary(plan.derived)
+    parts = [
+        f"{counts[k]} {DERIVED_VERBS[k]}" for k in DERIVED_ACTIONS if k != "noop" and counts[k]
+    ]
+    parts.append(f"{counts['noop']} up to date")
+    hits = sum(1 for d in plan.derived if d.cached and d.work)
+    cache = f", {hits} from cache" if hits else ""
+    return f"Derived files: {', '.join(parts)}. Free{cache}."
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -201,6 +250,28 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "credits": plan.credits,
         **({"credits_max": plan.credits_max} if plan.credits_max != plan.credits else {}),
         **({"paid_tasks": plan.paid_tasks} if plan.paid_tasks else {}),
+        **(
+            {
+                "derived": [_derived_json(d) for d in plan.derived],
+                "derived_summary": derived_summary(plan.derived),
+            }
+            if plan.derived
+            else {}
+        ),
+    }
+
+
+def _derived_json(d: DerivedAction) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "action": d.action,
+        "path": d.path,
+        "reason": d.reason,
+        "cached": d.cached,
+        "credits": 0.0,
+        **({"change": d.change} if d.change else {}),
+        **({"recipe_hash": d.recipe_hash} if d.recipe_hash else {}),
+        **({"recipe": json.loads(d.recipe)} if d.recipe else {}),
     }
 
 

@@ -37,7 +37,8 @@ WORKTREE, CACHE, GIT = "working tree", "cache", "git"
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    field: str  # a request field, "output" (the path) or "image" (same request, other bytes)
+    field: str  # a request field, "output" (the path), "image" (same request, other bytes),
+    # or "derived" (the paths of derived files that changed, were added or removed)
     old: Any
     new: Any
 
@@ -149,6 +150,9 @@ def compare(
         if only is not None and name not in only and old_name not in only:
             continue
         fields = _fields(entry, spec, built) if entry is not None else ()
+        derived = derived_change(entry, spec, current.get(name))
+        if derived is not None:
+            fields = (*fields, derived)
         if entry is not None and not fields and old_name is None:
             unchanged += 1
             continue
@@ -162,6 +166,24 @@ def compare(
     located = _locate(changes, project, stats, root, cache, git)
     stats.save()
     return AssetDiff(label, tuple(located), unchanged, git)
+
+
+def derived_change(
+    old: LockEntry | None, spec: AssetSpec, now: LockEntry | None
+) -> FieldChange | None:
+    """``derived``: the derived files that differ (old side: changed or gone; new side:
+    changed or new, as the current lock has them), or None when they are the same."""
+    before = {d.path: d.sha256 for d in old.derived} if old is not None else {}
+    built = {d.path: d.sha256 for d in now.derived} if now is not None else {}
+    after = {p: built.get(p) for p, _ in spec.derived}
+    if old is None and not after:
+        return None
+    differ = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    if not differ:
+        return None
+    return FieldChange(
+        "derived", [p for p in differ if p in before], [p for p in differ if p in after]
+    )
 
 
 def _fields(entry: LockEntry, spec: AssetSpec, built: LockEntry | None) -> tuple[FieldChange, ...]:

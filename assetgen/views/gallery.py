@@ -216,12 +216,34 @@ def _card(
             '\n<p class="badge st-stale explore" title="assetgen explore --page">'
             "candidates to pick from</p>"
         )
+    error += _derived_list(it, project, out_dir)
     return (
         f'<li class="card" data-i="{i}" data-state="{it.state}" '
         f'data-search="{esc((s.name + " " + s.prompt).lower())}">\n{opener}\n'
         f'<div class="meta">\n<h3 class="name">{esc(s.name)}</h3>\n'
         f'<span class="badge st-{it.state}" title="{esc(it.reason)}">{STATE_LABELS[it.state]}</span>\n'
         f'<p class="facts">{esc(facts)}</p>\n<p class="prompt">{esc(s.prompt)}</p>{error}\n</div>\n</li>'
+    )
+
+
+def _derived_list(it: GalleryItem, project: Project, out_dir: Path) -> str:
+    """The files derived from this master, listed under it (linked where they exist)."""
+    if not it.spec.derived:
+        return ""
+    locked = {d.path: d for d in it.entry.derived} if it.entry is not None else {}
+    items = []
+    for path, _ in it.spec.derived:
+        d = locked.get(path)
+        size = f" · {d.width}×{d.height}" if d is not None and d.width else ""
+        if (project.root / path).is_file():
+            link = href(project.root / path, out_dir)
+            items.append(f'<li><a href="{link}">{esc(path)}</a>{esc(size)}</li>')
+        else:
+            items.append(f"<li>{esc(path)} (not derived yet)</li>")
+    n = len(items)
+    return (
+        f'\n<details class="derived"><summary>{n} derived file{"s" if n != 1 else ""}</summary>'
+        f"<ul>{''.join(items)}</ul></details>"
     )
 
 
@@ -252,6 +274,7 @@ def _record(it: GalleryItem, project: Project, out_dir: Path) -> dict[str, Any]:
         ["output", s.output],
         ["credits", _credits(it)],
         ["spec hash", s.spec_hash],
+        *([["derived", ", ".join(p for p, _ in s.derived)]] if s.derived else []),
     ]
     entry = (
         format_entry(it.entry_name or s.name, it.entry)

@@ -237,7 +237,7 @@ def test_text_is_deterministic_and_refuses_unexpanded_variables() -> None:
 
 
 def test_project_presets_use_and_shadow_builtins() -> None:
-    project = {
+    project: dict[str, list[dict[str, Any]]] = {
         "web": [{"output": "${stem}@1x.webp", "scale": 0.5}, {"preset": "icons"}],
         "icons": [{"preset": "android-launcher"}],
         "favicon": [{"preset": "favicon"}, {"output": "${stem}/favicon/extra.png", "width": 64}],

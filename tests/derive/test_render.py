@@ -149,7 +149,7 @@ def test_ico_holds_each_size(rgba: bytes) -> None:
     assert im.format == "ICO"
     assert sorted(im.info["sizes"]) == [(16, 16), (32, 32), (48, 48)]
     for side in (16, 32, 48):
-        im.size = (side, side)
+        im.size = (side, side)  # type: ignore[misc]  # how Pillow picks an ICO frame
         im.load()
         assert im.size == (side, side)
     assert render_image(rgba, recipe("favicon.ico", sizes=[16, 32, 48])) == data

@@ -1,0 +1,51 @@
+"""A derived file's action: the value the planner's Plan holds and the views read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..lock.model import DerivedEntry, Lockfile
+from ..spec import AssetSpec
+
+DERIVED_ACTIONS = ("derive", "restore", "delete", "modified", "noop")
+DERIVED_WORK = frozenset({"derive", "restore", "delete"})
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedAction:
+    """What ``build`` will do for one derived file of asset ``name``, and why."""
+
+    name: str
+    action: str
+    path: str
+    reason: str
+    recipe: str | None = None  # canonical JSON (None: a file whose recipe is gone)
+    recipe_hash: str | None = None  # None: its master is made first, the hash follows
+    locked: DerivedEntry | None = None
+    cached: bool = False
+    change: str = ""  # what changed, as people read it: `width 1200 -> 1280`
+
+    @property
+    def work(self) -> bool:
+        return self.action in DERIVED_WORK
+
+
+def derived_summary(derived: Iterable[DerivedAction]) -> dict[str, int]:
+    counts = Counter(d.action for d in derived)
+    return {k: counts.get(k, 0) for k in DERIVED_ACTIONS}
+
+
+def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
+    """Every path whose digest ``make_plan`` may ask for."""
+    specs = list(specs)
+    paths = {e.path for e in lock.entries.values()}
+    paths.update(s.output for s in specs)
+    for e in lock.entries.values():
+        if e.derived:
+            paths.update([d[0] for d in e.derived])  # d.path
+    for s in specs:
+        if s.derived:
+            paths.update([p for p, _ in s.derived])
+    return paths

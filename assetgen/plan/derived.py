@@ -1,0 +1,160 @@
+"""Derived files in the plan: which to derive, restore, delete or keep, all free.
+
+Pure, like the planner: the assets' actions, the lock, file digests and cache
+membership in, one DerivedAction per derived file out. The rules:
+
+- a master that will change (created, updated, regenerated) re-derives all its files;
+- otherwise each file's recipe hash (over the locked master's sha256 and the canonical
+  recipe) is compared with the lock's: a changed recipe re-derives that file only;
+- a missing file is restored; a file whose bytes are not the locked ones is restored
+  when they are assetgen's own (in the cache), else kept as an edit by hand
+  (``modified``) until ``build --force NAME``;
+- a locked file whose recipe is gone is deleted, only if it still has the locked bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+
+from ..derive.recipe import recipe_hash_json
+from ..lock.model import DerivedEntry, Lockfile
+from .actions import DerivedAction
+from .planner import Action
+
+_NEW_MASTER = frozenset({"create", "update"})
+
+
+def plan_derived(
+    actions: Iterable[Action],
+    lock: Lockfile,
+    digests: Mapping[str, str | None],
+    is_ours: Callable[[str], bool],
+    has_recipe: Callable[[str], bool],
+    *,
+    force: Iterable[str] = (),
+) -> tuple[DerivedAction, ...]:
+    """One DerivedAction per derived file the manifest wants or the lock records.
+
+    ``is_ours(sha256)``: the cache holds bytes with that digest; ``has_recipe(hash)``:
+    the cache can serve a recipe hash (asked only for files to derive or restore)."""
+    forced = set(force)
+    out: list[DerivedAction] = []
+    for a in actions:
+        locked = a.locked.derived if a.locked is not None else ()
+        if not locked and (a.spec is None or not a.spec.derived):
+            continue  # the null plan's common case: nothing derived at all
+        by_path = {d.path: d for d in locked}
+        wanted: set[str] = set()
+        if a.spec is not None and a.action != "delete":
+            master = _master(a)
+            force_it = a.name in forced
+            for path, canon in a.spec.derived:
+                wanted.add(path)
+                d = by_path.get(path)
+                if master is not None and d is not None:
+                    # The null plan's case, inline: same recipe hash, same bytes on disk.
+                    h = recipe_hash_json(master, canon)
+                    if d.recipe == h and digests.get(path) == d.sha256:
+                        out.append(DerivedAction(a.name, "noop", path, "up to date", canon, h, d))
+                        continue
+                got = _one(a, path, canon, master, d, digests, is_ours, has_recipe, force_it)
+                if got is not None:
+                    out.append(got)
+        if len(wanted) != len(locked) or not wanted.issuperset(by_path):
+            out.extend(_gone(a.name, d, digests) for d in locked if d.path not in wanted)
+    return tuple(out)
+
+
+def _master(a: Action) -> str | None:
+    """The sha256 of the master the files are derived from; None when it will change."""
+    if a.action in _NEW_MASTER or (a.forced and a.action == "restore") or a.locked is None:
+        return None
+    return a.locked.sha256
+
+
+def _one(
+    a: Action,
+    path: str,
+    canon: str,
+    master: str | None,
+    d: DerivedEntry | None,
+    digests: Mapping[str, str | None],
+    is_ours: Callable[[str], bool],
+    has_recipe: Callable[[str], bool],
+    forced: bool,
+) -> DerivedAction | None:
+    if master is None:
+        if a.action == "modified":
+            return None  # someone's own file where the master would go: nothing to derive from
+        reason = "new asset" if a.action == "create" else "master changes"
+        have = digests.get(path)
+        if (
+            have is not None
+            and not forced
+            and (d is None or have != d.sha256)
+            and not is_ours(have)
+        ):
+            why = "modified by hand" if d is not None else "a file not made by assetgen is there"
+            return DerivedAction(a.name, "modified", path, f"{why}; {reason}", canon, None, d)
+        return DerivedAction(a.name, "derive", path, reason, canon, None, d)
+    h = recipe_hash_json(master, canon)
+    have = digests.get(path)
+    if d is not None and d.recipe == h:
+        if have == d.sha256:
+            return DerivedAction(a.name, "noop", path, "up to date", canon, h, d)
+        if have is None:
+            return DerivedAction(a.name, "restore", path, "missing", canon, h, d, has_recipe(h))
+        if forced or is_ours(have):
+            why = "forced" if forced else "not the derived bytes"
+            return DerivedAction(a.name, "restore", path, why, canon, h, d, has_recipe(h))
+        return DerivedAction(a.name, "modified", path, "modified by hand", canon, h, d)
+    if d is None:
+        reason, change = "new recipe", ""
+        if have is not None and not forced and not is_ours(have):
+            return DerivedAction(
+                a.name, "modified", path, "a file not made by assetgen is there", canon, h, d
+            )
+    else:
+        reason, change = "recipe changed", _size_change(a, canon, d)
+        if have is not None and have != d.sha256 and not forced and not is_ours(have):
+            return DerivedAction(
+                a.name,
+                "modified",
+                path,
+                "modified by hand; recipe changed",
+                canon,
+                h,
+                d,
+                False,
+                change,
+            )
+    return DerivedAction(a.name, "derive", path, reason, canon, h, d, has_recipe(h), change)
+
+
+def _size_change(a: Action, canon: str, d: DerivedEntry) -> str:
+    """``width 1200 -> 1280`` when the recipe's pixel size changed, else ''."""
+    if not d.width or a.locked is None:
+        return ""
+    from ..derive.engine import output_size  # pure; only for a changed recipe
+
+    size = output_size((a.locked.width, a.locked.height), json.loads(canon))
+    if size is None:
+        return ""
+    parts = [
+        f"{what} {old} -> {new}"
+        for what, old, new in (("width", d.width, size[0]), ("height", d.height, size[1]))
+        if old != new
+    ]
+    return ", ".join(parts)
+
+
+def _gone(name: str, d: DerivedEntry, digests: Mapping[str, str | None]) -> DerivedAction:
+    have = digests.get(d.path)
+    if have is None:
+        reason = "recipe removed; file already gone"
+    elif have != d.sha256:
+        reason = "recipe removed; file modified: kept"
+    else:
+        reason = "recipe removed"
+    return DerivedAction(name, "delete", d.path, reason, locked=d)
