@@ -51,7 +51,7 @@ MODELS: dict[str, ModelInfo] = {m.name: m for m in (*EVOLINK_MODELS, *OPENAI_MOD
 DEFAULT_MODEL = "krea-2-turbo"
 
 # The model a provider uses when an asset names none.
-DEFAULT_MODELS = {"evolink": DEFAULT_MODEL, "openai": "gpt-image-1", "draft": DEFAULT_MODEL}
+DEFAULT_MODELS = {"evolink": DEFAULT_MODEL, "openai": "gpt-image-1-mini", "draft": DEFAULT_MODEL}
 
 
 def merged(overrides: Mapping[str, ModelInfo] | None) -> Mapping[str, ModelInfo]:

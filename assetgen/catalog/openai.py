@@ -15,7 +15,9 @@ Not offered: ``size: auto`` and ``quality: auto`` (the model picks; the pixel si
 could not be checked nor the price bounded). No seed: an image cannot be made again,
 so the lock's bytes are its only record. ``dall-e-2``/``dall-e-3`` (priced per size,
 not per quality) are not built in; a project can declare them under ``models:``.
-The figures of [guide] and [g1] were not re-read for this release: override them
+[ref] (read 2026-12) says gpt-image-1 was shut down by OpenAI on 2026-10-23: it stays
+here for OpenAI-compatible servers that still serve it, and gpt-image-1-mini is the
+provider's default model. The figures of [guide] and [g1] were not re-read for this release: override them
 under ``models:`` if OpenAI's page says otherwise.
 """
 
