@@ -9,6 +9,8 @@ settings, so the same input gives the same bytes on every run.
 from __future__ import annotations
 
 import io
+import multiprocessing
+import multiprocessing.context
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -212,3 +214,11 @@ def _prepare(im: Image.Image, fmt: str) -> Image.Image:
     flat = Image.new("RGBA", rgba.size, (*_WHITE, 255))
     flat.alpha_composite(rgba)
     return flat.convert("RGB")
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """For the image codecs' process pools (derive, thumbnails): workers from a fork server (spawned where there is none), never forked from the
+    build: the build has threads by then (anyio's, the cache's uploads), and a child
+    forked while one of them holds a lock (malloc's, a logger's) waits on it forever."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)

@@ -23,6 +23,7 @@ import anyio
 from ..cache.derived import put_derived, read_derived
 from ..derive.recipe import recipe_hash_json
 from ..errors import AssetgenError, DiskFullError
+from ..imaging import worker_context
 from ..lock.model import DerivedEntry, LockEntry
 from ..plan.actions import DerivedAction
 from ..spec import AssetSpec
@@ -76,7 +77,9 @@ class DeriveSteps(BuildContext):
     def _start_pool(self) -> Executor | None:
         if self._pool is None and not self._pool_failed:
             try:
-                self._pool = ProcessPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=max(1, os.cpu_count() or 1), mp_context=worker_context()
+                )
             except (OSError, NotImplementedError):
                 self._pool_failed = True  # no processes here (a sandbox): render in a thread
         return self._pool

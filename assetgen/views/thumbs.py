@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..fsutil import atomic_write
+from ..imaging import worker_context
 
 THUMB_VERSION = 1  # bump when the settings below change: old thumbnails are then not reused
 THUMB_PX = 320  # longest side; sharp on a 160 px card at 2x density
@@ -89,7 +90,7 @@ class ThumbnailCache:
         done: list[bool] | None = None
         if workers >= 2 and len(todo) >= POOL_THRESHOLD:
             try:
-                with ProcessPoolExecutor(max_workers=workers) as pool:
+                with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
                     done = list(
                         pool.map(
                             render_thumbnail,
