@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import memo
 from .errors import BuildLockedError, LockfileError, UsageError
 from .lock.cost import priced
 from .lock.model import Lockfile, yaml_str
@@ -194,6 +195,8 @@ class Project:
         if any(s.derived for s in manifest.specs) or any(e.derived for e in lock.entries.values()):
             from .plan.derived import plan_derived
 
+            memo_at, key, verified = self._verified_recipes(manifest, lock)
+            confirmed: set[str] = set()
             derived = plan_derived(
                 plan.actions,
                 lock,
@@ -201,9 +204,27 @@ class Project:
                 is_ours or _never,
                 has_recipe or _never,
                 force=force,
+                verified=verified,
+                confirmed=confirmed,
             )
+            if memo_at is not None and confirmed != verified:
+                memo.store(memo_at, key, tuple(sorted(confirmed)))
             plan = Plan(plan.actions, derived)
         return mark_paid(plan, journalled_tasks(self, manifest.provider))
+
+    def _verified_recipes(
+        self, manifest: Manifest, lock: Lockfile
+    ) -> tuple[Path | None, str, frozenset[str]]:
+        """Where the derived-recipe memo lives, its key, and the assets it names: those
+        whose recipes hash to the locked recipe hashes (plan/derived.py). It is keyed by
+        the digests of the manifest and the lock it was found for, so any change to
+        either (or a lock or manifest made in memory, which has no digest) reads nothing."""
+        if not (manifest.source and lock.source and self.state_dir.is_dir()):
+            return None, "", frozenset()
+        at = self.state_file("derived.memo")
+        key = f"{manifest.source}|{lock.source}"
+        got = memo.load(at, key)
+        return at, key, frozenset(got) if isinstance(got, tuple) else frozenset()
 
     def _plan(
         self,
@@ -238,7 +259,7 @@ class Project:
         self.check_layout(manifest, lock)
         stats = self.stat_cache()
         root = str(self.root)
-        digests = {p: stats.digest(root, p) for p in paths_to_check(manifest.specs, lock)}
+        digests = stats.digests(root, paths_to_check(manifest.specs, lock))
         stats.save()
         return digests
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 HASH_VERSION = 1
@@ -138,3 +138,6 @@ class Manifest:
     output_dir: str
     specs: tuple[AssetSpec, ...]
     remote_cache: str | None = None  # `cache.remote`: a URL (see remote.py)
+    # The memo key of the bytes it was resolved from ('' when made in memory): like
+    # Lockfile.source, never carried over by ``replace()``.
+    source: str = field(default="", init=False, compare=False, repr=False)

@@ -127,6 +127,11 @@ class Lockfile:
     entries: Mapping[str, LockEntry] = field(default_factory=dict)
     version: int = LOCK_VERSION
     hash_version: int = HASH_VERSION
+    # The sha256 of the bytes this lock was read from ('' for a lock made in memory).
+    # Not an init field, so ``replace()`` and every other constructor leave it '': a value
+    # keyed by it (the derived-recipe memo, plan/derived.py) is never served for a lock
+    # that was changed after it was read.
+    source: str = field(default="", init=False, compare=False, repr=False)
 
     def get(self, name: str) -> LockEntry | None:
         return self.entries.get(name)

@@ -55,7 +55,7 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
             while rows:  # popping frees each row as its entry is made: a lower peak
                 name, row = rows.popitem()
                 entries[name] = LockEntry.from_tuple(row)
-            return Lockfile(entries, version=version, hash_version=hash_version)
+            return _sourced(Lockfile(entries, version=version, hash_version=hash_version), key)
     from .fast import parse_canonical
 
     try:
@@ -66,6 +66,12 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     verify_spec_hashes(lock, data, path.name)
     if memo_path is not None:
         _remember(memo_path, key, lock)
+    return _sourced(lock, key)
+
+
+def _sourced(lock: Lockfile, key: str) -> Lockfile:
+    """``lock`` stamped with the digest of the bytes it was read from (``Lockfile.source``)."""
+    object.__setattr__(lock, "source", key)
     return lock
 
 

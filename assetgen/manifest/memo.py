@@ -138,7 +138,7 @@ def load_manifest(
     if whole is not None:
         hit = memo.load(whole, key)
         if hit is not None:
-            return _manifest(*hit)
+            return _sourced(_manifest(*hit), key)
     got = _incremental(data, parse, salt, state) if state else None
     if got is None:
         origins: dict[str, list[str]] = {}
@@ -155,6 +155,12 @@ def load_manifest(
         memo.store(
             whole, key, (manifest.provider, manifest.output_dir, rows, manifest.remote_cache)
         )
+    return _sourced(manifest, key)
+
+
+def _sourced(manifest: Manifest, key: str) -> Manifest:
+    """``manifest`` stamped with the memo key of its bytes (see ``Manifest.source``)."""
+    object.__setattr__(manifest, "source", key)
     return manifest
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..lock.model import DerivedEntry, Lockfile
 from ..spec import AssetSpec
@@ -13,9 +13,12 @@ DERIVED_ACTIONS = ("derive", "restore", "delete", "modified", "noop")
 DERIVED_WORK = frozenset({"derive", "restore", "delete"})
 
 
-@dataclass(frozen=True, slots=True)
-class DerivedAction:
-    """What ``build`` will do for one derived file of asset ``name``, and why."""
+class DerivedAction(NamedTuple):
+    """What ``build`` will do for one derived file of asset ``name``, and why.
+
+    A NamedTuple rather than a dataclass: a null plan makes one per derived file
+    (30,000 for 10,000 assets with three each), and a tuple is made in a third of
+    the time of a frozen dataclass."""
 
     name: str
     action: str

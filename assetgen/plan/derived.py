@@ -15,7 +15,7 @@ membership in, one DerivedAction per derived file out. The rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 
 from ..derive.recipe import recipe_hash_json
 from ..lock.model import DerivedEntry, Lockfile
@@ -33,35 +33,69 @@ def plan_derived(
     has_recipe: Callable[[str], bool],
     *,
     force: Iterable[str] = (),
+    verified: Container[str] = frozenset(),
+    confirmed: set[str] | None = None,
 ) -> tuple[DerivedAction, ...]:
     """One DerivedAction per derived file the manifest wants or the lock records.
 
     ``is_ours(sha256)``: the cache holds bytes with that digest; ``has_recipe(hash)``:
-    the cache can serve a recipe hash (asked only for files to derive or restore)."""
+    the cache can serve a recipe hash (asked only for files to derive or restore).
+
+    ``verified`` names assets whose recipes are known to hash to the locked recipe
+    hashes, file for file and in order, for this very manifest and lock (the memo
+    that project.py keeps under both their digests): their hashes are not computed
+    again, which is most of a null plan's derive cost. ``confirmed``, when given,
+    receives every asset found so, to remember for the next plan."""
     forced = set(force)
     out: list[DerivedAction] = []
+    append = out.append
     for a in actions:
         locked = a.locked.derived if a.locked is not None else ()
-        if not locked and (a.spec is None or not a.spec.derived):
+        spec = a.spec
+        if not locked and (spec is None or not spec.derived):
             continue  # the null plan's common case: nothing derived at all
-        by_path = {d.path: d for d in locked}
-        wanted: set[str] = set()
-        if a.spec is not None and a.action != "delete":
+        if spec is not None and a.action != "delete":
             master = _master(a)
             force_it = a.name in forced
-            for path, canon in a.spec.derived:
+            if (
+                master is not None
+                and not force_it
+                and a.name in verified
+                and len(locked) == len(spec.derived)
+            ):
+                # Recipes known to match: only the bytes on disk are left to compare.
+                name = a.name
+                fast = [
+                    DerivedAction(name, "noop", d.path, "up to date", canon, d.recipe, d)
+                    for (_, canon), d in zip(spec.derived, locked, strict=False)
+                    if digests.get(d.path) == d.sha256
+                ]
+                if len(fast) == len(locked):
+                    out.extend(fast)
+                    if confirmed is not None:
+                        confirmed.add(name)
+                    continue
+            by_path = {d.path: d for d in locked}
+            same = master is not None and len(locked) == len(spec.derived)
+            wanted: set[str] = set()
+            for i, (path, canon) in enumerate(spec.derived):
                 wanted.add(path)
                 d = by_path.get(path)
-                if master is not None and d is not None:
+                h = recipe_hash_json(master, canon) if master is not None else None
+                if same and (d is None or d.recipe != h or locked[i] is not d):
+                    same = False
+                if d is not None and d.recipe == h and digests.get(path) == d.sha256:
                     # The null plan's case, inline: same recipe hash, same bytes on disk.
-                    h = recipe_hash_json(master, canon)
-                    if d.recipe == h and digests.get(path) == d.sha256:
-                        out.append(DerivedAction(a.name, "noop", path, "up to date", canon, h, d))
-                        continue
-                got = _one(a, path, canon, master, d, digests, is_ours, has_recipe, force_it)
+                    append(DerivedAction(a.name, "noop", path, "up to date", canon, h, d))
+                    continue
+                got = _one(a, path, canon, master, h, d, digests, is_ours, has_recipe, force_it)
                 if got is not None:
-                    out.append(got)
-        if len(wanted) != len(locked) or not wanted.issuperset(by_path):
+                    append(got)
+            if same and confirmed is not None:
+                confirmed.add(a.name)
+        else:
+            wanted = set()
+        if len(wanted) != len(locked) or not all(d.path in wanted for d in locked):
             out.extend(_gone(a.name, d, digests) for d in locked if d.path not in wanted)
     return tuple(out)
 
@@ -78,6 +112,7 @@ def _one(
     path: str,
     canon: str,
     master: str | None,
+    h: str | None,
     d: DerivedEntry | None,
     digests: Mapping[str, str | None],
     is_ours: Callable[[str], bool],
@@ -98,7 +133,7 @@ def _one(
             why = "modified by hand" if d is not None else "a file not made by assetgen is there"
             return DerivedAction(a.name, "modified", path, f"{why}; {reason}", canon, None, d)
         return DerivedAction(a.name, "derive", path, reason, canon, None, d)
-    h = recipe_hash_json(master, canon)
+    assert h is not None  # the recipe hash over ``master``
     have = digests.get(path)
     if d is not None and d.recipe == h:
         if have == d.sha256:
