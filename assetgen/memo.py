@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import marshal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,27 @@ def layout(*parts: object) -> str:
         else:
             text.append(repr(part))
     return hashlib.sha256("|".join(text).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def long_lived() -> Iterator[None]:
+    """Build what is loaded inside the block (memos and what is made of them) without
+    the cyclic garbage collector, then move it out of the collector's sight.
+
+    A null plan of 10,000 assets with derived files loads about a million tuples,
+    strings and rows that live until the process ends and hold no cycles. Each
+    allocation burst set off collections that walked all of them again (a fifth of
+    that plan's time); ``gc.freeze()`` keeps later collections, during planning or a
+    long build, from walking them too. Reference counting still frees them."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def load(path: Path, key: str) -> Any | None:

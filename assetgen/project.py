@@ -151,7 +151,10 @@ class Project:
             return self.state_file("")
 
         state = self.state_file("") if self.state_dir.is_dir() else None
-        manifest = load_manifest(data, parse, provider, state, create_state if remember else None)
+        with memo.long_lived():
+            manifest = load_manifest(
+                data, parse, provider, state, create_state if remember else None
+            )
         if manifest.provider not in PROVIDERS and not is_provider(manifest.provider):
             parse(data, None)  # a memo of a plugin since uninstalled: the located error
         return manifest
@@ -159,7 +162,8 @@ class Project:
     def load_lock(self) -> Lockfile:
         memo_path = self.state_file("lock.memo") if self.state_dir.is_dir() else None
         try:
-            return read_lock(self.lock_path, memo_path)
+            with memo.long_lived():
+                return read_lock(self.lock_path, memo_path)
         except LockfileError as exc:  # a broken lock: say what deleting it would cost
             from .cache.open import cache_root
             from .cache.store import LocalCache
@@ -168,7 +172,8 @@ class Project:
             raise priced(exc, lambda: self.load_manifest(remember=False), cache.has) from None
 
     def stat_cache(self) -> StatCache:
-        return StatCache(self.state_dir / "stat.memo" if self.state_dir.is_dir() else None)
+        with memo.long_lived():
+            return StatCache(self.state_dir / "stat.memo" if self.state_dir.is_dir() else None)
 
     def plan(
         self,

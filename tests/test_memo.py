@@ -59,3 +59,25 @@ def test_layout_tells_apart_field_order_and_types() -> None:
     assert memo.layout(Row) != memo.layout(Reordered)
     assert memo.layout(Row, ("x",)) != memo.layout(Row, ("y",))
     assert len(memo.layout(Row)) == 16
+
+
+def test_long_lived_loads_without_the_collector_and_freezes_what_it_made() -> None:
+    import gc
+
+    from assetgen import memo as memo_module
+
+    gc.unfreeze()
+    try:
+        assert gc.isenabled()
+        with memo_module.long_lived():
+            assert not gc.isenabled()
+            rows = [(i, str(i)) for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(rows)
+        gc.disable()
+        with memo_module.long_lived():  # a caller's own choice is left alone
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -94,3 +94,27 @@ def test_a_trusted_stat_is_all_it_takes(tmp_path: Path) -> None:
         f.write(b"two")
     os.utime(tmp_path / "a.png", ns=(st.st_atime_ns, st.st_mtime_ns))
     assert stats.digest(tmp_path, "a.png") == sha(b"one")
+
+
+def test_digests_answers_what_digest_answers(tmp_path: Path) -> None:
+    """The bulk form used by plans: trusted, changed, new, gone and unusable paths."""
+    for name, data in (("kept.png", b"one"), ("changed.png", b"two"), ("gone.png", b"x")):
+        (tmp_path / name).write_bytes(data)
+        age(tmp_path / name)
+    (tmp_path / "dir.png").mkdir()
+    stats = StatCache(None)
+    stats.digests(tmp_path, ["kept.png", "changed.png", "gone.png"])
+    (tmp_path / "changed.png").write_bytes(b"three")
+    age(tmp_path / "changed.png", 60)
+    (tmp_path / "gone.png").unlink()
+    (tmp_path / "new.png").write_bytes(b"four")
+    got = stats.digests(tmp_path, ["kept.png", "changed.png", "gone.png", "new.png", "dir.png"])
+    assert got == {
+        "kept.png": sha(b"one"),
+        "changed.png": sha(b"three"),
+        "gone.png": None,
+        "new.png": sha(b"four"),
+        "dir.png": None,
+    }
+    assert "gone.png" not in stats.entries
+    assert stats.hashed == 5  # three first, then only the changed and the new file

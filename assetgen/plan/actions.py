@@ -43,12 +43,10 @@ def derived_summary(derived: Iterable[DerivedAction]) -> dict[str, int]:
 def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:
     """Every path whose digest ``make_plan`` may ask for."""
     specs = list(specs)
-    paths = {e.path for e in lock.entries.values()}
-    paths.update(s.output for s in specs)
-    for e in lock.entries.values():
-        if e.derived:
-            paths.update([d[0] for d in e.derived])  # d.path
-    for s in specs:
-        if s.derived:
-            paths.update([p for p, _ in s.derived])
+    entries = lock.entries.values()
+    paths = {e.path for e in entries}
+    paths.update([s.output for s in specs])
+    # One comprehension each, not a call per asset: 30,000 derived paths on a null plan.
+    paths.update([d[0] for e in entries if e.derived for d in e.derived])  # d.path
+    paths.update([p for s in specs if s.derived for p, _ in s.derived])
     return paths

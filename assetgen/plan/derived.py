@@ -23,6 +23,8 @@ from .actions import DerivedAction
 from .planner import Action
 
 _NEW_MASTER = frozenset({"create", "update"})
+_UP = "up to date"
+_new = tuple.__new__  # a NamedTuple without its Python-level __new__: 30,000 on a null plan
 
 
 def plan_derived(
@@ -66,7 +68,7 @@ def plan_derived(
                 # Recipes known to match: only the bytes on disk are left to compare.
                 name = a.name
                 fast = [
-                    DerivedAction(name, "noop", d.path, "up to date", canon, d.recipe, d)
+                    _new(DerivedAction, (name, "noop", d.path, _UP, canon, d.recipe, d, False, ""))
                     for (_, canon), d in zip(spec.derived, locked, strict=False)
                     if digests.get(d.path) == d.sha256
                 ]
