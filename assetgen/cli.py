@@ -26,6 +26,7 @@ try:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from . import memo
     from ._version import __version__
     from .commands.parser import build_parser
     from .errors import AssetgenError, ManifestError, UsageError
@@ -175,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv is None:  # run as the `assetgen` program, not called by a host process
             _skip_unused_imports()
+            memo.freeze_loaded()
         args = build_parser().parse_args(argv)
         return _dispatch(args)
     except KeyboardInterrupt:

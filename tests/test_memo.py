@@ -6,6 +6,8 @@ import marshal
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from assetgen import memo
 
 
@@ -61,23 +63,27 @@ def test_layout_tells_apart_field_order_and_types() -> None:
     assert len(memo.layout(Row)) == 16
 
 
-def test_long_lived_loads_without_the_collector_and_freezes_what_it_made() -> None:
+def test_long_lived_loads_without_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    from assetgen import memo as memo_module
-
-    gc.unfreeze()
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with memo.long_lived():
+        assert not gc.isenabled()
+        rows = [(i, str(i)) for i in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen  # a host process's objects are never frozen
+    gc.disable()
     try:
-        assert gc.isenabled()
-        with memo_module.long_lived():
-            assert not gc.isenabled()
-            rows = [(i, str(i)) for i in range(1000)]
-        assert gc.isenabled()
-        assert gc.get_freeze_count() >= len(rows)
-        gc.disable()
-        with memo_module.long_lived():  # a caller's own choice is left alone
+        with memo.long_lived():  # a caller's own choice is left alone
             pass
         assert not gc.isenabled()
     finally:
         gc.enable()
+    monkeypatch.setattr(memo, "_freeze", True)  # as the `assetgen` program sets it
+    try:
+        with memo.long_lived():
+            rows.append((0, "x"))
+        assert gc.get_freeze_count() >= len(rows)
+    finally:
         gc.unfreeze()
