@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -33,12 +34,28 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
 
-def copy_example(name: str, dest: Path) -> Path:
+def copy_example(name: str, dest: Path, *, derive: bool = True) -> Path:
+    """A fresh copy of ``examples/NAME`` (no outputs, lock or state) in ``dest``.
+
+    ``derive=False`` leaves out its derived files (the ``presets:`` block and every
+    ``derive:`` list, line by line, the rest byte for byte): the design system's 222
+    derived files take 16 s of a 20 s draft build, which tests of other promises
+    would pay on every build. Derive's own tests use the whole example."""
     target = dest / name
     shutil.copytree(
         EXAMPLES / name, target, ignore=shutil.ignore_patterns("assets", "*.lock", ".assetgen")
     )
+    if not derive:
+        manifest = target / "assetgen.yaml"
+        text = _PRESETS.sub("\n", manifest.read_text())
+        text = _DERIVE.sub("\n", text)
+        assert not re.search(r"^ *(derive|presets):", text, re.M), "the example's layout changed"
+        manifest.write_text(text)
     return target
+
+
+_PRESETS = re.compile(r"\npresets:\n(?:  .*\n)+")
+_DERIVE = re.compile(r"\n    derive:(?: \[.*\])?\n(?:      .*\n)*")
 
 
 @pytest.fixture
@@ -48,7 +65,8 @@ def quickstart(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def design_system(tmp_path: Path) -> Path:
-    return copy_example("design-system", tmp_path)
+    """examples/design-system without its derived files (see copy_example)."""
+    return copy_example("design-system", tmp_path, derive=False)
 
 
 class RecordingProvider:
