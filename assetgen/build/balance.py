@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import anyio
 
 from ..errors import AssetgenError, CreditLimitError, ProviderAuthError, UsageError
 from ..plan.render import credits_text
+from ..plan.planner import Action
 from ..providers import Provider
 
 THRESHOLD_ENV = "ASSETGEN_BALANCE_CHECK_ABOVE"
@@ -104,3 +106,23 @@ def check_balance(
             "  hint: top up the account, or build a subset by name (`--max-credits X` caps a "
             "build's estimate); `--no-balance-check` skips this check"
         )
+
+
+def check_build_balance(
+    build: Provider,
+    make: Callable[[], Provider],
+    work: Sequence[Action],
+    warn: Callable[[str], None],
+) -> None:
+    """``check_balance`` for each provider the build opened, against its own specs'
+    estimate: an EvoLink balance never has to cover a mixed manifest's OpenAI assets."""
+    from .route import Router
+
+    if not isinstance(build, Router):
+        check_balance(build, make, round(sum(a.credits for a in work), 6), warn)
+        return
+    for name, provider in build.made.items():
+        estimate = sum(
+            a.credits for a in work if a.generates and a.spec is not None and a.spec.provider == name
+        )
+        check_balance(provider, partial(build.factory, name), round(estimate, 6), warn)
