@@ -147,7 +147,16 @@ def tokens_to_credits(info: ModelInfo, input_tokens: int, output_tokens: int) ->
     tp = info.token_price
     if tp is None:
         return None
-    usd = input_tokens * tp.input_usd_per_m / 1e6 + output_tokens * tp.output_usd_per_m / 1e6
+    return usd_tokens_to_credits(
+        (tp.input_usd_per_m, tp.output_usd_per_m), input_tokens, output_tokens
+    )
+
+
+def usd_tokens_to_credits(
+    usd_per_m: tuple[float, float], input_tokens: int, output_tokens: int
+) -> float:
+    """What ``usage`` tokens cost in credits at (input, output) USD per million tokens."""
+    usd = input_tokens * usd_per_m[0] / 1e6 + output_tokens * usd_per_m[1] / 1e6
     return round(usd * CREDITS_PER_USD, 6)
 
 

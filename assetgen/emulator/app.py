@@ -169,7 +169,7 @@ def create_openai_app(state: OpenAIState) -> Starlette:
         raw = await request.body()
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
         admitted = state.admit(request.headers.get("authorization"), body)
         if isinstance(admitted, Reply):

@@ -148,7 +148,7 @@ class EmulatorState:
             return self._unauthorized("Invalid or expired token")
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return error(
                 400, "invalid_request", "The body is not valid JSON", "invalid_request_error"
             )

@@ -372,4 +372,9 @@ class _Resolver(ClashRules):
             fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
             derived=derived,
+            token_usd_per_m=(
+                (info.token_price.input_usd_per_m, info.token_price.output_usd_per_m)
+                if info.billing == "per_token" and info.token_price is not None
+                else None
+            ),
         )

@@ -36,7 +36,12 @@ import httpx
 
 from ... import catalog
 from ..._version import __version__
-from ...errors import ProviderAuthError, ProviderError, TransientProviderError
+from ...errors import (
+    ProviderAuthError,
+    ProviderError,
+    QuotaExhaustedError,
+    TransientProviderError,
+)
 from ...imagesize import header_size
 from ...spec import AssetSpec
 from ..base import Generated, JobContext
@@ -63,6 +68,7 @@ class _Retry(Exception):
 
 
 LANE = 8  # connections per httpx client
+MAX_USAGE_TOKENS = 10**8  # more in one image's usage is a broken reply, not a bill
 
 
 class Lanes:
@@ -151,6 +157,7 @@ class OpenAIProvider:
         self.clock: Clock = clock or SystemClock()
         self.rand: Random = rand or random.random
         self.backoff = Backoff(config.backoff_base, config.backoff_max)
+        self.quota_exhausted = False  # a reply said so: nothing more is sent
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         try:
@@ -163,6 +170,8 @@ class OpenAIProvider:
             raise
 
     async def _generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
+        if self.quota_exhausted:
+            raise QuotaExhaustedError("not submitted: the quota ran out", submitted=False)
         body = request_body(spec)
         ctx.state("running")
         retries = ambiguous = 0
@@ -224,13 +233,19 @@ class OpenAIProvider:
         if 200 <= status < 300:
             try:
                 parsed = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested deeper than Python's stack
                 raise _Ambiguous(f"HTTP {status} with a body that is not JSON") from None
             if not isinstance(parsed, dict):
                 raise _Ambiguous(f"HTTP {status} with a body that is not a JSON object")
             return parsed
-        message = self._message(raw)
-        if status == 429 and "quota" not in message.lower():
+        message, code = self._message(raw)
+        if status == 402 or (
+            status == 429 and (code == "insufficient_quota" or "quota" in message.lower())
+        ):
+            # Out of credits, not a rate limit: the build submits nothing more (rule 6).
+            self.quota_exhausted = True
+            raise QuotaExhaustedError(f"the account's quota ran out (HTTP {status}: {message})")
+        if status == 429:
             wait = parse_retry_after(retry_after, self.clock.time(), self.config.retry_after_max)
             raise _Retry(f"HTTP 429 {message}", wait)
         if status in (401, 403):
@@ -258,15 +273,17 @@ class OpenAIProvider:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _message(self, raw: bytes) -> str:
+    def _message(self, raw: bytes) -> tuple[str, str]:
+        """The error's message (redacted, bounded) and its ``code`` ("" when none)."""
         try:
             err = json.loads(raw).get("error")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             err = None
         text = err.get("message") if isinstance(err, dict) else None
         if not isinstance(text, str):
             text = raw[:200].decode("utf-8", "replace")
-        return redact(text[:500], self.config.api_key)
+        code = err.get("code") if isinstance(err, dict) else None
+        return redact(text[:500], self.config.api_key), code if isinstance(code, str) else ""
 
     def _image(self, reply: Mapping[str, Any]) -> bytes:
         data = reply.get("data")
@@ -287,17 +304,22 @@ class OpenAIProvider:
             raise ProviderError("the image's base64 is damaged") from None
 
     def _credits(self, spec: AssetSpec, reply: Mapping[str, Any], ctx: JobContext) -> float:
-        """What this call cost: its ``usage`` at the catalog's token prices when it has
-        them, else the plan's price (its upper bound when token-billed, with a warning)."""
-        info = catalog.MODELS.get(spec.model)  # a declared model's token price is not known here
+        """What this call cost: its ``usage`` at the spec's token prices (the catalog the
+        plan used, ``models:`` overrides included) when it has them, else the plan's price
+        (its upper bound when token-billed, with a warning)."""
+        rates = spec.token_usd_per_m
         usage = reply.get("usage")
-        if info is not None and info.token_price is not None and isinstance(usage, dict):
+        if rates is not None and isinstance(usage, dict):
             got = usage.get("input_tokens"), usage.get("output_tokens")
-            tokens = [t for t in got if isinstance(t, int) and not isinstance(t, bool) and t >= 0]
+            tokens = [t for t in got if isinstance(t, int) and not isinstance(t, bool)]
+            if len(tokens) == 2 and all(0 <= t <= MAX_USAGE_TOKENS for t in tokens):
+                return catalog.usd_tokens_to_credits(rates, tokens[0], tokens[1])
             if len(tokens) == 2:
-                cost = catalog.tokens_to_credits(info, tokens[0], tokens[1])
-                if cost is not None:
-                    return cost
+                ctx.warn(
+                    f"{spec.name}: the response's token usage is out of range; "
+                    f"counted at the plan's upper estimate ({spec.most_credits:.2f} credits)"
+                )
+                return spec.most_credits
         if spec.credits_max is not None:
             ctx.warn(
                 f"{spec.name}: the response reported no token usage; "
