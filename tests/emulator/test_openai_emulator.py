@@ -61,3 +61,16 @@ def test_a_wrong_key_is_401_and_a_cap_is_429() -> None:
     with emulator.run_emulator(latency=0, api="openai", credits=0) as emu:
         r = post(emu, {"model": "gpt-image-1", "prompt": "a"})
         assert r.status_code == 429 and r.json()["error"]["code"] == "insufficient_quota"
+
+
+@pytest.mark.parametrize("api", ["openai", "evolink"])
+def test_a_deeply_nested_body_is_a_400_not_a_500(api: str) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with emulator.run_emulator(latency=0, api=api) as emu:
+        r = httpx.post(
+            f"{emu.base_url}/v1/images/generations",
+            content=deep,
+            headers={"Authorization": f"Bearer {emu.key}", "content-type": "application/json"},
+            timeout=30,
+        )
+        assert r.status_code == 400, r.text
