@@ -295,3 +295,33 @@ def deep(n: int = 100_000) -> bytes:
 def test_a_deeply_nested_reply_is_an_error_not_a_crash(status: int) -> None:
     got, _, _ = generate(lambda r: httpx.Response(status, content=deep()))
     assert isinstance(got, ProviderError), got
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("OPENAI_API_KEY", "sk-ключ0123456789"),
+        ("OPENAI_API_KEY", "sk-abc\ndef0123456789"),
+        ("OPENAI_API_KEY", "sk-abc def0123456789"),
+        ("OPENAI_ORGANIZATION", "org-é"),
+        ("OPENAI_PROJECT", "proj 1"),
+        ("OPENAI_PROJECT", "proj\x7f1"),
+    ],
+)
+def test_a_header_value_that_cannot_be_sent_is_a_usage_error(var: str, value: str) -> None:
+    env = {"OPENAI_API_KEY": KEY, var: value}
+    with pytest.raises(UsageError, match=var) as info:
+        config_from_env(env)
+    assert value not in str(info.value) and value.strip() not in str(info.value)
+
+
+def test_surrounding_whitespace_is_stripped_and_knobs_take_fractions() -> None:
+    cfg = config_from_env(
+        {
+            "OPENAI_API_KEY": f"  {KEY}\n",
+            "OPENAI_ORGANIZATION": " org-1 ",
+            "ASSETGEN_OPENAI_MAX_RESPONSE_MB": "1.5",
+        }
+    )
+    assert cfg.api_key == KEY and cfg.organization == "org-1"
+    assert cfg.max_response_bytes == 1536 * 1024
