@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import catalog
-from ..catalog.project import project_models
+from ..catalog.project import EntryProblem, project_models
 from ..errors import ManifestError
 from ..providers import PROVIDERS, is_provider, unknown_provider_hint
 from ..schema import shipped as schema
@@ -71,14 +71,21 @@ class _Resolver(ClashRules):
                 "start from `assetgen init`",
             )
             raise ManifestError(self.diags)
-        self.models = catalog.merged(project_models(doc, catalog.MODELS))
         bad_assets: set[str] = set()
+        bad_models: set[str] = set()
         for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
             self.diags.append(diag)
             if len(where) >= 2 and where[0] == "assets":
                 bad_assets.add(str(where[1]))  # resolving it would only repeat the problem
             elif len(where) >= 2 and where[0] == "defaults":
                 self.bad_defaults.add(str(where[1]))
+            elif len(where) >= 2 and where[0] == "models":
+                bad_models.add(str(where[1]))
+        entry_problems: list[EntryProblem] = []
+        declared = project_models(doc, catalog.MODELS, bad_models, entry_problems)
+        for problem in entry_problems:
+            self.error(("models", problem.entry, problem.key), str(problem), problem.hint)
+        self.models = catalog.merged(declared)
 
         provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
         if not isinstance(provider, str):

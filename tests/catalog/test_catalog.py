@@ -165,3 +165,35 @@ def test_plan_text_shows_a_range_only_when_it_shows_at_all() -> None:
     )
     narrow = Plan((Action("a", "create", "new", credits=spec.credits, spec=spec),))
     assert action_cost(narrow.actions[0]) == f"{spec.credits:.2f} cr"
+
+
+MINE = "models:\n  mine:\n    provider: evolink\n    credits: {default: 1}\n    pixels: {square: {default: [512, 512]}}\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("    seed: true\n", "models.mine.seed: true names no range"),
+        ("    seed: {min: 5, max: 4}\n", "models.mine.seed: min 5 is above max 4"),
+        ("    like: no-such-model\n", "models.mine.like names `no-such-model`"),
+    ],
+)
+def test_a_models_entry_the_catalog_cannot_use_is_a_located_error(line: str, needle: str) -> None:
+    got = problems(asset("    model: mine\n    size: square\n", MINE + line))
+    assert any(p.startswith("7:") and needle in p for p in got), got
+
+
+def test_a_model_declared_from_nothing_is_sent_only_the_basic_fields() -> None:
+    (spec,) = parse(asset("    model: mine\n    size: square\n", MINE))
+    assert not spec.reproducible
+    assert request_body(spec) == {"model": "mine", "prompt": "a red fox", "size": "square"}
+
+
+def test_a_seedless_spec_is_never_sent_a_seed() -> None:
+    (spec,) = parse(
+        asset(
+            "    model: mine\n    size: square\n",
+            MINE + "    fields: [model, prompt, size, seed]\n",
+        )
+    )
+    assert "seed" not in request_body(spec)
