@@ -217,19 +217,29 @@ class OpenAIProvider:
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = self.config.base_url + "/images/generations"
         try:
-            async with (
-                self.lanes.lane() as client,
-                client.stream(
-                    "POST", url, json=body, headers=self._headers, timeout=self._timeout
-                ) as response,
-            ):
-                raw = await self._read(response)
-                status = response.status_code
-                retry_after = response.headers.get("retry-after")
+            async with self.lanes.lane() as client:
+                # httpx's read timeout is per chunk: a trickling reply would never end it.
+                with anyio.fail_after(self.config.timeout):
+                    async with client.stream(
+                        "POST", url, json=body, headers=self._headers, timeout=self._timeout
+                    ) as response:
+                        raw = await self._read(response)
+                        status = response.status_code
+                        retry_after = response.headers.get("retry-after")
         except _UNSENT as exc:
             raise _Retry(f"could not connect ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise _Ambiguous(f"no answer ({type(exc).__name__})") from None
+        except TimeoutError:
+            raise _Ambiguous(
+                f"no complete answer within {self.config.timeout:g} s "
+                "(ASSETGEN_OPENAI_TIMEOUT)"
+            ) from None
+        if raw is None:
+            over = f"the response is over the {self.config.max_response_bytes:,}-byte limit"
+            if 200 <= status < 300:  # the server made the image, and may have charged it
+                raise _Ambiguous(over)
+            raise ProviderError(f"HTTP {status}: {over}")
         if 200 <= status < 300:
             try:
                 parsed = json.loads(raw)
@@ -257,19 +267,18 @@ class OpenAIProvider:
             raise _Ambiguous(f"HTTP {status} {message}")
         raise ProviderError(f"HTTP {status}: {message}")  # 400s: fix the request
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: httpx.Response) -> bytes | None:
+        """The body, or None when it is (or says it is) over the size limit."""
         limit = self.config.max_response_bytes
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise ProviderError(
-                f"the response is {int(declared):,} bytes, over the {limit:,} limit"
-            )
+            return None
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                raise ProviderError(f"the response is over the {limit:,}-byte limit")
+                return None
             chunks.append(chunk)
         return b"".join(chunks)
 
