@@ -16,6 +16,10 @@ CREDITS_PER_USD = 68.0  # EvoLink's rate (its MCP client: 1 USD = 6.8 CNY, 1 CNY
 KREA_FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check", "callback_url")
 
 _WXH = re.compile(r"([1-9][0-9]{0,5})[x\u00d7]([1-9][0-9]{0,5})")
+# No model's size goes past these, whatever a manifest declares (the schema caps
+# `models:` entries at them too): the bound that keeps a decode and a cache entry sane.
+MAX_EDGE = 16_384
+MAX_PIXELS = MAX_EDGE * MAX_EDGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +28,15 @@ class SizeRule:
 
     multiple: int = 1
     min_edge: int = 1
-    max_edge: int = 16_384
+    max_edge: int = MAX_EDGE
     min_pixels: int = 1
-    max_pixels: int = 16_384 * 16_384
+    max_pixels: int = MAX_PIXELS
     max_ratio: float = math.inf  # long edge / short edge
 
     def problem(self, width: int, height: int) -> str | None:
         """Why ``width x height`` is refused, or None."""
+        if max(width, height) > MAX_EDGE or width * height > MAX_PIXELS:
+            return f"each edge must be at most {MAX_EDGE} pixels, {MAX_PIXELS:,} in all"
         if width % self.multiple or height % self.multiple:
             return f"both edges must be multiples of {self.multiple}"
         if not (self.min_edge <= min(width, height) and max(width, height) <= self.max_edge):

@@ -197,3 +197,22 @@ def test_a_seedless_spec_is_never_sent_a_seed() -> None:
         )
     )
     assert "seed" not in request_body(spec)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "    wxh: {max_edge: 100000}\n",
+        "    wxh: {max_pixels: 1000000000}\n",
+        "    sizes: [huge]\n    pixels: {huge: {default: [20000, 512]}}\n",
+    ],
+)
+def test_declared_sizes_are_bounded_by_the_schema(entry: str) -> None:
+    models = MINE.replace("    pixels: {square: {default: [512, 512]}}\n", "")
+    got = problems(asset("    model: mine\n    size: square\n", models + entry))
+    assert any("16384" in p or "268435456" in p for p in got), got
+
+
+def test_a_wxh_past_the_absolute_bound_is_refused_whatever_the_rule() -> None:
+    loose = SizeRule(max_edge=10**6, max_pixels=10**12)
+    assert loose.problem(20_000, 64) is not None and loose.problem(16_384, 64) is None
