@@ -21,8 +21,8 @@ from typing import Any
 import anyio
 
 from ..errors import AssetgenError, CreditLimitError, ProviderAuthError, UsageError
-from ..plan.render import credits_text
 from ..plan.planner import Action
+from ..plan.render import credits_text
 from ..providers import Provider
 
 THRESHOLD_ENV = "ASSETGEN_BALANCE_CHECK_ABOVE"
@@ -123,6 +123,8 @@ def check_build_balance(
         return
     for name, provider in build.made.items():
         estimate = sum(
-            a.credits for a in work if a.generates and a.spec is not None and a.spec.provider == name
+            a.credits
+            for a in work
+            if a.generates and a.spec is not None and a.spec.provider == name
         )
         check_balance(provider, partial(build.factory, name), round(estimate, 6), warn)

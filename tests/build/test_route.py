@@ -137,7 +137,7 @@ def test_each_provider_balance_still_refuses_its_own_overspend(
     monkeypatch.setenv("ASSETGEN_BALANCE_CHECK_ABOVE", "0")
     root = _project(tmp_path, MIXED + ICON)
     made = {"evolink": Paying("evolink", balance=0.5), "openai": Paying("openai")}
-    with pytest.raises(CreditLimitError, match="below this build's estimate of 0.90"):
+    with pytest.raises(CreditLimitError, match=r"below this build's estimate of 0\.90"):
         _build(root, made.__getitem__)
     assert made["evolink"].generated == [] and made["openai"].generated == []
 

@@ -117,7 +117,7 @@ def test_an_oversized_response_is_refused() -> None:
 
 
 def test_an_oversized_image_reply_says_it_may_have_been_charged() -> None:
-    got, ctx, seen = generate(lambda r: image_reply(), max_response_bytes=1000)
+    got, _, seen = generate(lambda r: image_reply(), max_response_bytes=1000)
     assert len(seen) == 1 and "may have been generated and charged" in str(got)
     small_error = generate(
         lambda r: httpx.Response(400, content=b"x" * 2000), max_response_bytes=1000
@@ -135,7 +135,8 @@ def test_the_timeout_bounds_the_whole_request_not_each_chunk() -> None:
         lambda r: httpx.Response(200, content=trickle()), timeout=0.3, connect_timeout=5.0
     )
     assert len(seen) == 1 and isinstance(got, ProviderError), got
-    assert "ASSETGEN_OPENAI_TIMEOUT" in str(got) and "may have been generated and charged" in str(got)
+    text = str(got)
+    assert "ASSETGEN_OPENAI_TIMEOUT" in text and "may have been generated and charged" in text
 
 
 def test_the_key_echoed_by_a_server_is_redacted() -> None:

@@ -232,8 +232,7 @@ class OpenAIProvider:
             raise _Ambiguous(f"no answer ({type(exc).__name__})") from None
         except TimeoutError:
             raise _Ambiguous(
-                f"no complete answer within {self.config.timeout:g} s "
-                "(ASSETGEN_OPENAI_TIMEOUT)"
+                f"no complete answer within {self.config.timeout:g} s (ASSETGEN_OPENAI_TIMEOUT)"
             ) from None
         if raw is None:
             over = f"the response is over the {self.config.max_response_bytes:,}-byte limit"
