@@ -10,7 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CREDITS_PER_USD = 68.0  # EvoLink's rate (its MCP client: 1 USD = 6.8 CNY, 1 CNY = 10 credits)
+# EvoLink's rate (its MCP client: 1 USD = 6.8 CNY, 1 CNY = 10 credits). EvoLink's product
+# pages pair dollars and credits at about 72 instead ("$0.0313 / image (2.25 Credits)",
+# "$0.031 (~2.25 credits)", "$0.035 / 2.5 Credits": 71.4-72.6 per USD), with no stated rate.
+# EvoLink models are priced in credits directly, so only a dollar-priced model (OpenAI's)
+# depends on this; such a project can state its own token prices under `models:`.
+CREDITS_PER_USD = 68.0
 
 # The request fields of EvoLink's krea-2-turbo route, the default set.
 KREA_FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check", "callback_url")
