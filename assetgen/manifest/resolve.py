@@ -85,6 +85,7 @@ class _Resolver(ClashRules):
         declared = project_models(doc, catalog.MODELS, bad_models, entry_problems)
         for problem in entry_problems:
             self.error(("models", problem.entry, problem.key), str(problem), problem.hint)
+        self.unusable_models = bad_models | {p.entry for p in entry_problems}
         self.models = catalog.merged(declared)
 
         provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
@@ -257,6 +258,8 @@ class _Resolver(ClashRules):
         model = models.model_name(model_value, provider)
         info = self.models.get(model)
         if info is None:
+            if model in self.unusable_models:
+                return None  # its `models:` entry's own error says why
             self.error(
                 model_path,
                 f"{models.dotted(model_path)} must be one of "
