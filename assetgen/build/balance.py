@@ -111,15 +111,17 @@ def check_balance(
 def check_build_balance(
     build: Provider,
     make: Callable[[], Provider],
+    estimate: float,
     work: Sequence[Action],
     warn: Callable[[str], None],
 ) -> None:
-    """``check_balance`` for each provider the build opened, against its own specs'
-    estimate: an EvoLink balance never has to cover a mixed manifest's OpenAI assets."""
+    """``check_balance`` of the build's provider against the plan's ``estimate``; of a
+    Router's each provider against its own specs' share of ``work``: an EvoLink balance
+    never has to cover a mixed manifest's OpenAI assets."""
     from .route import Router
 
     if not isinstance(build, Router):
-        check_balance(build, make, round(sum(a.credits for a in work), 6), warn)
+        check_balance(build, make, estimate, warn)
         return
     for name, provider in build.made.items():
         estimate = sum(

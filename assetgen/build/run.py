@@ -216,6 +216,7 @@ class Executor(JobRunner):
                     check_build_balance(
                         self.provider,
                         lambda: self.provider_factory(self.manifest.provider),
+                        plan.credits,
                         work,
                         self.reporter.warn,
                     )
