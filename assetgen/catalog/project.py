@@ -130,7 +130,7 @@ def project_models(
 
     ``skip``: entries the schema refused (it says why); every other entry has the
     schema's shape. An entry the catalog cannot use is left out, with its problem
-    appended to ``problems`` (its ``args`` carry the entry's name first).
+    appended to ``problems`` (its ``entry`` names it).
     """
     section = doc.get("models") if isinstance(doc, dict) else None
     if not isinstance(section, dict):
