@@ -11,12 +11,16 @@ the server and got no answer (a timeout, a dropped connection, a 5xx) may have b
 generated and charged. Only what certainly was not (a failed connect, a 429) is
 retried freely; the rest fails the asset and says it may have been charged, unless
 ``ASSETGEN_OPENAI_AMBIGUOUS_RETRIES`` allows a retry, which is then reported as a
-possible double charge. The response is read up to a bound, the base64 decoded and
-the image's pixel size checked against the request before anything is stored.
+possible double charge. A 429 ``insufficient_quota`` (or a 402) is QuotaExhaustedError:
+the build submits nothing more. ``ASSETGEN_OPENAI_TIMEOUT`` bounds the whole request
+(httpx's read timeout is per chunk). The response is read up to a bound (an image
+reply over it may have been charged), the base64 decoded and the image's pixel size
+checked against the request before anything is stored.
 
-Credits: the response's ``usage`` tokens at the catalog's token prices (converted
-to credits at the catalog's rate); without ``usage``, the catalog's price of the
-request, the upper bound for a token-billed model, with a warning. The key is sent
+Credits: the response's ``usage`` tokens at the spec's token prices (those of the
+catalog the plan used, ``models:`` included; converted at the catalog's rate);
+without ``usage``, or with counts out of range, the plan's price of the request, the
+upper bound for a token-billed model, with a warning. The key is sent
 only in the ``Authorization`` header and scrubbed from every message (secrets.py).
 Variables: see config.py (and the README's provider section).
 """
