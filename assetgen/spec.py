@@ -96,6 +96,10 @@ class AssetSpec:
     # in manifest order (derive/recipe.py). Not part of the spec hash: deriving is free
     # and never changes the master.
     derived: tuple[tuple[str, str], ...] = ()
+    # A token-billed model's prices from the catalog the manifest was resolved with (the
+    # built-in one merged with `models:`): (USD per 1M input tokens, per 1M output tokens),
+    # so a build charges usage at the prices the plan used. Not hashed: a price is no pixel.
+    token_usd_per_m: tuple[float, float] | None = None
 
     @property
     def request(self) -> dict[str, Any]:

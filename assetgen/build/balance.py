@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import anyio
 
 from ..errors import AssetgenError, CreditLimitError, ProviderAuthError, UsageError
+from ..plan.planner import Action
 from ..plan.render import credits_text
 from ..providers import Provider
 
@@ -104,3 +106,27 @@ def check_balance(
             "  hint: top up the account, or build a subset by name (`--max-credits X` caps a "
             "build's estimate); `--no-balance-check` skips this check"
         )
+
+
+def check_build_balance(
+    build: Provider,
+    make: Callable[[], Provider],
+    estimate: float,
+    work: Sequence[Action],
+    warn: Callable[[str], None],
+) -> None:
+    """``check_balance`` of the build's provider against the plan's ``estimate``; of a
+    Router's each provider against its own specs' share of ``work``: an EvoLink balance
+    never has to cover a mixed manifest's OpenAI assets."""
+    from .route import Router
+
+    if not isinstance(build, Router):
+        check_balance(build, make, estimate, warn)
+        return
+    for name, provider in build.made.items():
+        estimate = sum(
+            a.credits
+            for a in work
+            if a.generates and a.spec is not None and a.spec.provider == name
+        )
+        check_balance(provider, partial(build.factory, name), round(estimate, 6), warn)

@@ -46,7 +46,7 @@ from .relocate import (
     remove_vacated,
 )
 from .report import BuildSummary, Reporter
-from .route import routed
+from .route import open_for, routed
 from .selection import BuildOptions, plan_selection
 from .tasks import settle_tasks
 
@@ -205,16 +205,19 @@ class Executor(JobRunner):
         self.committed = plan.credits_max
         self.summary.kept = len(plan.kept)  # left as they are (see adopt.py)
         if any(a.generates for a in work):
-            # Before anything is shown: a missing key is a usage error, not a failed build.
-            self.provider = self.provider_factory(self.manifest.provider)
+            # Before anything is shown: a missing key is a usage error, not a failed build;
+            # only the providers this work needs are made (route.py).
+            needed = {a.spec.provider for a in work if a.generates and a.spec is not None}
+            self.provider = open_for(self.provider_factory, self.manifest.provider, needed)
             if self.options.balance_check:  # and one that cannot pay is refused (balance.py)
-                from .balance import check_balance
+                from .balance import check_build_balance
 
                 try:
-                    check_balance(
+                    check_build_balance(
                         self.provider,
                         lambda: self.provider_factory(self.manifest.provider),
                         plan.credits,
+                        work,
                         self.reporter.warn,
                     )
                 except AssetgenError:  # refused: nothing was started

@@ -29,6 +29,7 @@ from .model import (
     TokenPrice,
     estimate_tokens,
     tokens_to_credits,
+    usd_tokens_to_credits,
 )
 from .openai import OPENAI_MODELS
 
@@ -44,6 +45,7 @@ __all__ = [
     "estimate_tokens",
     "merged",
     "tokens_to_credits",
+    "usd_tokens_to_credits",
 ]
 
 MODELS: dict[str, ModelInfo] = {m.name: m for m in (*EVOLINK_MODELS, *OPENAI_MODELS)}

@@ -10,12 +10,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-CREDITS_PER_USD = 68.0  # EvoLink's rate (its MCP client: 1 USD = 6.8 CNY, 1 CNY = 10 credits)
+# EvoLink's rate (its MCP client: 1 USD = 6.8 CNY, 1 CNY = 10 credits). EvoLink's product
+# pages pair dollars and credits at about 72 instead ("$0.0313 / image (2.25 Credits)",
+# "$0.031 (~2.25 credits)", "$0.035 / 2.5 Credits": 71.4-72.6 per USD), with no stated rate.
+# EvoLink models are priced in credits directly, so only a dollar-priced model (OpenAI's)
+# depends on this; such a project can state its own token prices under `models:`.
+CREDITS_PER_USD = 68.0
 
 # The request fields of EvoLink's krea-2-turbo route, the default set.
 KREA_FIELDS = ("model", "prompt", "size", "quality", "seed", "nsfw_check", "callback_url")
 
 _WXH = re.compile(r"([1-9][0-9]{0,5})[x\u00d7]([1-9][0-9]{0,5})")
+# No model's size goes past these, whatever a manifest declares (the schema caps
+# `models:` entries at them too): the bound that keeps a decode and a cache entry sane.
+MAX_EDGE = 16_384
+MAX_PIXELS = MAX_EDGE * MAX_EDGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +33,15 @@ class SizeRule:
 
     multiple: int = 1
     min_edge: int = 1
-    max_edge: int = 16_384
+    max_edge: int = MAX_EDGE
     min_pixels: int = 1
-    max_pixels: int = 16_384 * 16_384
+    max_pixels: int = MAX_PIXELS
     max_ratio: float = math.inf  # long edge / short edge
 
     def problem(self, width: int, height: int) -> str | None:
         """Why ``width x height`` is refused, or None."""
+        if max(width, height) > MAX_EDGE or width * height > MAX_PIXELS:
+            return f"each edge must be at most {MAX_EDGE} pixels, {MAX_PIXELS:,} in all"
         if width % self.multiple or height % self.multiple:
             return f"both edges must be multiples of {self.multiple}"
         if not (self.min_edge <= min(width, height) and max(width, height) <= self.max_edge):
@@ -147,7 +158,16 @@ def tokens_to_credits(info: ModelInfo, input_tokens: int, output_tokens: int) ->
     tp = info.token_price
     if tp is None:
         return None
-    usd = input_tokens * tp.input_usd_per_m / 1e6 + output_tokens * tp.output_usd_per_m / 1e6
+    return usd_tokens_to_credits(
+        (tp.input_usd_per_m, tp.output_usd_per_m), input_tokens, output_tokens
+    )
+
+
+def usd_tokens_to_credits(
+    usd_per_m: tuple[float, float], input_tokens: int, output_tokens: int
+) -> float:
+    """What ``usage`` tokens cost in credits at (input, output) USD per million tokens."""
+    usd = input_tokens * usd_per_m[0] / 1e6 + output_tokens * usd_per_m[1] / 1e6
     return round(usd * CREDITS_PER_USD, 6)
 
 

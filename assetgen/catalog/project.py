@@ -12,11 +12,15 @@ gives, so a changed price is one line::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
 from .model import ModelInfo, SizeRule, TokenPrice
+
+# A model declared from nothing (no ``like``): it is sent only what every image API
+# takes, never a quality, seed or nsfw_check it did not declare in ``fields``.
+BLANK_FIELDS = ("model", "prompt", "size", "callback_url")
 
 _BLANK = ModelInfo(
     name="",
@@ -28,14 +32,33 @@ _BLANK = ModelInfo(
     seed_max=0,
     prompt_max_tokens=2000,
     seeded=False,
+    fields=BLANK_FIELDS,
 )
+
+
+class EntryProblem(ValueError):
+    """A ``models:`` entry the schema accepts but the catalog cannot use, at ``key``."""
+
+    def __init__(self, key: str, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.hint = hint
+        self.entry = ""  # the entry's name, set by project_models
 
 
 def model_from_entry(
     name: str, body: Mapping[str, Any], base: Mapping[str, ModelInfo]
 ) -> ModelInfo:
     """The ModelInfo a ``models:`` entry declares, over the built-in one it names."""
-    start = base.get(str(body.get("like") or name), _BLANK)
+    like = body.get("like")
+    if like is not None and str(like) not in base:
+        known = ", ".join(sorted(base))
+        raise EntryProblem(
+            "like",
+            f"models.{name}.like names `{like}`, which is not a built-in model",
+            f"use one of: {known}; or remove `like` to declare the model from nothing",
+        )
+    start = base.get(str(like or name), _BLANK)
     info = replace(start, name=name)
     changes: dict[str, Any] = {}
     for key in ("provider", "default_size", "default_quality", "prompt_max_tokens"):
@@ -61,10 +84,23 @@ def model_from_entry(
         changes["size_rule"] = SizeRule(**rule)
     if "seed" in body:
         seed = body["seed"]
+        if seed is True:
+            raise EntryProblem(
+                "seed",
+                f"models.{name}.seed: true names no range",
+                "write `seed: {min: 1, max: N}` with the model's range, or `seed: false`",
+            )
         if seed is False:
             changes.update(seeded=False, seed_min=0, seed_max=0)
         else:
-            changes.update(seeded=True, seed_min=int(seed["min"]), seed_max=int(seed["max"]))
+            low, high = int(seed["min"]), int(seed["max"])
+            if low > high:
+                raise EntryProblem(
+                    "seed",
+                    f"models.{name}.seed: min {low} is above max {high}",
+                    "give the range the model accepts, min <= max",
+                )
+            changes.update(seeded=True, seed_min=low, seed_max=high)
     if "fields" in body:
         changes["fields"] = tuple(str(f) for f in body["fields"])
     if "token_price" in body:
@@ -84,16 +120,29 @@ def model_from_entry(
     return replace(info, **changes)
 
 
-def project_models(doc: Any, base: Mapping[str, ModelInfo]) -> dict[str, ModelInfo]:
-    """Every entry of the manifest's ``models:`` (already schema-checked), by name."""
+def project_models(
+    doc: Any,
+    base: Mapping[str, ModelInfo],
+    skip: Collection[str] = (),
+    problems: list[EntryProblem] | None = None,
+) -> dict[str, ModelInfo]:
+    """Every entry of the manifest's ``models:``, by name.
+
+    ``skip``: entries the schema refused (it says why); every other entry has the
+    schema's shape. An entry the catalog cannot use is left out, with its problem
+    appended to ``problems`` (its ``entry`` names it).
+    """
     section = doc.get("models") if isinstance(doc, dict) else None
     if not isinstance(section, dict):
         return {}
     out: dict[str, ModelInfo] = {}
     for name, body in section.items():
-        if isinstance(body, dict):
-            try:
-                out[str(name)] = model_from_entry(str(name), body, base)
-            except (KeyError, TypeError, ValueError):
-                continue  # the schema reports the shape
+        if not isinstance(body, dict) or str(name) in skip:
+            continue
+        try:
+            out[str(name)] = model_from_entry(str(name), body, base)
+        except EntryProblem as problem:
+            problem.entry = str(name)
+            if problems is not None:
+                problems.append(problem)
     return out

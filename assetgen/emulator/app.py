@@ -18,8 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..imaging import ImageInfo, convert
-from ..providers.draft import render_draft
-from ..spec import AssetSpec, spec_hash
+from .common import draft_image
 from .contract import EVOLINK_MODELS, MODEL, Reply, ratio_pixels
 from .openai import OpenAIState
 from .state import EmulatorState
@@ -36,22 +35,7 @@ def render_result(task: Task, image_format: str) -> bytes:
     info = EVOLINK_MODELS.get(req["model"], MODEL)
     width, height = info.dimensions(req["size"], req["quality"]) or ratio_pixels(req["size"])
     request = {"provider": "evolink", **req}
-    spec = AssetSpec(
-        name="evolink-emulator",
-        provider="evolink",
-        model=info.name,
-        prompt=req["prompt"],
-        size=req["size"],
-        quality=req["quality"],
-        seed=req["seed"],
-        nsfw_check=req["nsfw_check"],
-        output="result.png",
-        width=width,
-        height=height,
-        credits=task.credits,
-        spec_hash=spec_hash(request),
-    )
-    data = render_draft(spec)
+    data = draft_image("evolink-emulator", request, req["prompt"], width, height, task.credits)
     if image_format == "jpeg":
         data = convert(data, ImageInfo("png", width, height), "jpeg")
     return data
@@ -169,7 +153,7 @@ def create_openai_app(state: OpenAIState) -> Starlette:
         raw = await request.body()
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
         admitted = state.admit(request.headers.get("authorization"), body)
         if isinstance(admitted, Reply):
@@ -177,7 +161,7 @@ def create_openai_app(state: OpenAIState) -> Starlette:
         try:
             await anyio.sleep(state.config.latency)
         except BaseException:  # the client went away: the generation is abandoned
-            state.abandon()
+            state.abandon(admitted)
             raise
         return _json(await anyio.to_thread.run_sync(state.finish, admitted))
 

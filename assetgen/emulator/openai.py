@@ -21,8 +21,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from ..catalog import MODELS, ModelInfo, estimate_tokens, tokens_to_credits
-from ..providers.draft import render_draft
-from ..spec import AssetSpec, spec_hash
+from ..spec import spec_hash
+from .common import ImageCache, bearer_token, draft_image, retry_later
 from .contract import EmulatorConfig, Reply
 
 OPENAI_MODELS: dict[str, ModelInfo] = {n: m for n, m in MODELS.items() if m.provider == "openai"}
@@ -40,20 +40,24 @@ def _error(
     )
 
 
-class OpenAIState:
+class OpenAIState(ImageCache):
     """Counters and admission for the OpenAI mode; thread-safe like ``EmulatorState``."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self._lock = threading.Lock()
-        self._rng = random.Random(config.seed)
+        # Requests being generated, and what they will cost: a reset leaves them alone
+        # (they still finish and are counted), and the quota counts them before they do.
+        self._in_flight = 0
+        self._reserved = 0.0
         self.reset()
 
     def reset(self) -> None:
+        """Forget counters, charges and cached images; reseed the fault stream."""
         with self._lock:
+            self._rng = random.Random(self.config.seed)  # as at start: seeded runs repeat
             self._n: Counter[str] = Counter()
             self._per_spec: Counter[str] = Counter()
-            self._in_flight = 0
             self._charged = 0.0
             self._images: OrderedDict[str, bytes] = OrderedDict()
 
@@ -61,7 +65,8 @@ class OpenAIState:
         """A refusal, or the validated request (and one more generation in flight)."""
         with self._lock:
             self._n["requests"] += 1
-            if authorization != f"Bearer {self.config.key}":
+            token = bearer_token(authorization)
+            if token is None or token not in (self.config.key, *self.config.denied_keys):
                 self._n["unauthorized"] += 1
                 return _error(
                     401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
@@ -70,31 +75,42 @@ class OpenAIState:
             if problem is not None:
                 self._n["invalid"] += 1
                 return problem
+            if token in self.config.denied_keys:
+                return _error(
+                    403,
+                    f"Your organization must be verified to use the model `{body['model']}`.",
+                    "invalid_request_error",
+                    "model_access_denied",
+                )
             cap = self.config.max_in_flight
             if cap is not None and self._in_flight >= cap:
                 self._n["rate_limited"] += 1
-                reply = _error(
-                    429,
-                    "Rate limit reached for images per minute.",
-                    "requests",
-                    "rate_limit_exceeded",
+                return retry_later(
+                    _error(
+                        429,
+                        "Rate limit reached for images per minute.",
+                        "requests",
+                        "rate_limit_exceeded",
+                    ),
+                    self.config.retry_after,
                 )
-                reply.headers["retry-after"] = str(self.config.retry_after)
-                return reply
-            if self._charged >= self.config.credits:
+            price = _cost(body)[1]
+            if self._charged + self._reserved + price > self.config.credits + 1e-9:
                 return _error(
                     429,
                     "You exceeded your current quota.",
                     "insufficient_quota",
                     "insufficient_quota",
                 )
+            self._reserved += price
             self._in_flight += 1
             self._n["max_in_flight_seen"] = max(self._n["max_in_flight_seen"], self._in_flight)
             return dict(body)
 
-    def abandon(self) -> None:
+    def abandon(self, request: dict[str, Any]) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._reserved = max(0.0, self._reserved - _cost(request)[1])
 
     def finish(self, request: dict[str, Any]) -> Reply:
         """The answer once the generation's latency has passed (a 500 at ``error_rate``)."""
@@ -103,15 +119,9 @@ class OpenAIState:
             info = OPENAI_MODELS[request["model"]]
             size = request.get("size", info.default_size)
             quality = request.get("quality", info.default_quality)
-            assert info.token_price is not None
-            usage = {
-                "input_tokens": estimate_tokens(request["prompt"]),
-                "output_tokens": info.token_price.image_tokens[size][quality],
-            }
-            usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-            self._charged += (
-                tokens_to_credits(info, usage["input_tokens"], usage["output_tokens"]) or 0.0
-            )
+            usage, price = _cost(request)
+            self._reserved = max(0.0, self._reserved - price)
+            self._charged += price
             self._n["generations"] += 1
             key = image_key(request)
             self._per_spec[key] += 1
@@ -135,21 +145,6 @@ class OpenAIState:
         }
         return Reply(200, body)
 
-    def cached_image(self, key: str) -> bytes | None:
-        with self._lock:
-            data = self._images.get(key)
-            if data is not None:
-                self._images.move_to_end(key)
-            return data
-
-    def cache_image(self, key: str, data: bytes, limit: int = 16) -> None:
-        """Keep the last ``limit`` images (a benchmark pre-fills it, as for the EvoLink mode)."""
-        with self._lock:
-            self._images[key] = data
-            self._images.move_to_end(key)
-            while len(self._images) > limit:
-                self._images.popitem(last=False)
-
     def stats(self) -> dict[str, Any]:
         with self._lock:
             n = self._n
@@ -167,6 +162,21 @@ class OpenAIState:
                 "max_in_flight_seen": n["max_in_flight_seen"],
                 "credits_charged": round(self._charged, 6),
             }
+
+
+def _cost(request: dict[str, Any]) -> tuple[dict[str, int], float]:
+    """The ``usage`` of a validated request and its price in credits."""
+    info = OPENAI_MODELS[request["model"]]
+    size = request.get("size", info.default_size)
+    quality = request.get("quality", info.default_quality)
+    assert info.token_price is not None
+    usage = {
+        "input_tokens": estimate_tokens(request["prompt"]),
+        "output_tokens": info.token_price.image_tokens[size][quality],
+    }
+    usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    price = tokens_to_credits(info, usage["input_tokens"], usage["output_tokens"]) or 0.0
+    return usage, price
 
 
 def validate(body: Any) -> Reply | None:
@@ -222,7 +232,8 @@ def render(request: dict[str, Any]) -> bytes:
     size = request.get("size", info.default_size)
     quality = request.get("quality", info.default_quality)
     width, height = (int(x) for x in size.split("x"))
-    return render_draft(_spec(request, size, quality, width, height, image_key(request)))
+    hashed = _request(request, size, quality)
+    return draft_image("openai-emulator", hashed, request["prompt"], width, height, 0.0)
 
 
 def _request(request: dict[str, Any], size: str, quality: str) -> dict[str, Any]:
@@ -235,21 +246,3 @@ def _request(request: dict[str, Any], size: str, quality: str) -> dict[str, Any]
         "seed": 0,
         "nsfw_check": False,
     }
-
-
-def _spec(request: dict[str, Any], size: str, quality: str, w: int, h: int, key: str) -> AssetSpec:
-    return AssetSpec(
-        name="openai-emulator",
-        provider="openai",
-        model=request["model"],
-        prompt=request["prompt"],
-        size=size,
-        quality=quality,
-        seed=0,
-        nsfw_check=False,
-        output="result.png",
-        width=w,
-        height=h,
-        credits=0.0,
-        spec_hash=key,
-    )

@@ -11,13 +11,13 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import random
 import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .common import ImageCache, bearer_token, retry_later, rng_stream
 from .contract import (
     EVOLINK_MODELS,
     IDEMPOTENCY_KEY,
@@ -35,7 +35,7 @@ from .contract import (
 from .tasks import _ID_ALPHABET, Download, Task, _money, _task_body
 
 
-class EmulatorState:
+class EmulatorState(ImageCache):
     """All mutable state, behind one lock so a test thread can read stats safely."""
 
     def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
@@ -46,15 +46,11 @@ class EmulatorState:
 
     def _reset(self) -> None:
         seed = self.config.seed
-
-        def stream(name: str) -> random.Random:
-            return random.Random(f"{seed}:{name}") if seed is not None else random.Random()
-
-        self._rng_ids, self._rng_latency = stream("ids"), stream("latency")
+        self._rng_ids, self._rng_latency = rng_stream(seed, "ids"), rng_stream(seed, "latency")
         self._rng_fail, self._rng_error, self._rng_cut = (
-            stream("fail"),
-            stream("error"),
-            stream("cut"),
+            rng_stream(seed, "fail"),
+            rng_stream(seed, "error"),
+            rng_stream(seed, "cut"),
         )
         self.tasks: dict[str, Task] = {}
         self._running: list[tuple[float, str]] = []  # heap of (done_at, task id)
@@ -120,9 +116,8 @@ class EmulatorState:
         return reply
 
     def _auth(self, authorization: str | None) -> str | None:
-        scheme, _, token = (authorization or "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(authorization)
+        if token is None:
             return None
         if token == self.config.key or token in self.config.denied_keys:
             return token
@@ -148,7 +143,7 @@ class EmulatorState:
             return self._unauthorized("Invalid or expired token")
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return error(
                 400, "invalid_request", "The body is not valid JSON", "invalid_request_error"
             )
@@ -187,14 +182,15 @@ class EmulatorState:
         cap = self.config.max_in_flight
         if cap is not None and len(self._running) >= cap:
             self._n["rate_limited"] += 1
-            reply = error(
-                429,
-                "rate_limit_exceeded",
-                "Too many requests, please try again later",
-                "rate_limit_error",
+            return retry_later(
+                error(
+                    429,
+                    "rate_limit_exceeded",
+                    "Too many requests, please try again later",
+                    "rate_limit_error",
+                ),
+                self.config.retry_after,
             )
-            reply.headers["retry-after"] = str(self.config.retry_after)
-            return reply
         price = price_of(body)
         if self._charged - self._refunded + price > self.config.credits + 1e-9:
             message = "Insufficient quota. Please top up your account."
@@ -348,22 +344,6 @@ class EmulatorState:
             self._n["truncated_downloads"] += 1
             cut = self._rng_cut.uniform(0.1, 0.9)
         return Download(task, cut)
-
-    # -- image cache -------------------------------------------------------------------
-
-    def cached_image(self, key: str) -> bytes | None:
-        with self._lock:
-            data = self._images.get(key)
-            if data is not None:
-                self._images.move_to_end(key)
-            return data
-
-    def cache_image(self, key: str, data: bytes, limit: int = 16) -> None:
-        """Keep the last ``limit`` rendered images: a 2K render takes a while, bytes are cheap."""
-        with self._lock:
-            self._images[key] = data
-            while len(self._images) > limit:
-                self._images.popitem(last=False)
 
     # -- stats -------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
@@ -19,22 +18,6 @@ from ..providers import PROVIDERS
 from ..schema.yamlpos import Path
 from ..spec import derive_seed
 from .rules import FieldRules
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """What the catalog made of an asset's model fields."""
-
-    info: ModelInfo
-    provider: str
-    size: str
-    quality: str
-    seed: int
-    seed_derived: bool
-    width: int
-    height: int
-    credits: float
-    credits_max: float
 
 
 def dotted(path: Path) -> str:

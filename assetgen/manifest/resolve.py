@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import catalog
-from ..catalog.project import project_models
+from ..catalog.project import EntryProblem, project_models
 from ..errors import ManifestError
 from ..providers import PROVIDERS, is_provider, unknown_provider_hint
 from ..schema import shipped as schema
@@ -71,14 +71,22 @@ class _Resolver(ClashRules):
                 "start from `assetgen init`",
             )
             raise ManifestError(self.diags)
-        self.models = catalog.merged(project_models(doc, catalog.MODELS))
         bad_assets: set[str] = set()
+        bad_models: set[str] = set()
         for where, diag in schema.problems("manifest", doc, self.pos, self.filename):
             self.diags.append(diag)
             if len(where) >= 2 and where[0] == "assets":
                 bad_assets.add(str(where[1]))  # resolving it would only repeat the problem
             elif len(where) >= 2 and where[0] == "defaults":
                 self.bad_defaults.add(str(where[1]))
+            elif len(where) >= 2 and where[0] == "models":
+                bad_models.add(str(where[1]))
+        entry_problems: list[EntryProblem] = []
+        declared = project_models(doc, catalog.MODELS, bad_models, entry_problems)
+        for problem in entry_problems:
+            self.error(("models", problem.entry, problem.key), str(problem), problem.hint)
+        self.unusable_models = bad_models | {p.entry for p in entry_problems}
+        self.models = catalog.merged(declared)
 
         provider = provider_override or doc.get("provider") or DEFAULT_PROVIDER
         if not isinstance(provider, str):
@@ -250,6 +258,8 @@ class _Resolver(ClashRules):
         model = models.model_name(model_value, provider)
         info = self.models.get(model)
         if info is None:
+            if model in self.unusable_models:
+                return None  # its `models:` entry's own error says why
             self.error(
                 model_path,
                 f"{models.dotted(model_path)} must be one of "
@@ -372,4 +382,9 @@ class _Resolver(ClashRules):
             fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
             derived=derived,
+            token_usd_per_m=(
+                (info.token_price.input_usd_per_m, info.token_price.output_usd_per_m)
+                if info.billing == "per_token" and info.token_price is not None
+                else None
+            ),
         )

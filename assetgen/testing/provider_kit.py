@@ -1,6 +1,6 @@
 """The provider contract as tests: what every provider must do, checked from outside.
 
-A plugin author (or this repository, for ``draft`` and ``evolink``) describes a
+A plugin author (or this repository, for ``draft``, ``evolink`` and ``openai``) describes a
 provider with a ``ProviderCase`` and collects the checks with pytest::
 
     # tests/test_contract.py of assetgen-provider-foo
@@ -13,7 +13,8 @@ Each check is also a plain function (``CHECKS``), and ``check_provider(case)`` r
 them all without pytest. Only anyio is needed at run time (pytest for
 ``contract_tests``). The rules themselves are written down in assetgen.providers.base.
 
-The checks: the factory gives a Provider of the declared name; ``generate`` returns
+The checks: the factory gives a Provider of the declared name (whose repr shows no
+secret); ``generate`` returns
 bytes that decode to the pixel size of the spec (the catalog's for its model, size
 and quality), with ``credits`` and ``collected`` floats >= 0; a provider with tasks
 calls ``ctx.submitted`` before returning; the same seeded spec gives the same bytes
@@ -192,6 +193,7 @@ def check_shape(case: ProviderCase) -> str | None:
         problem = not_a_provider(provider)
         assert problem is None, f"{case}: not a Provider: {problem}"
         assert provider.name == case.name, f"{case}: its name is {provider.name!r}"
+        _no_secret(case, "the provider's repr", repr(provider))
 
     _run(case, body)
     return None
@@ -286,8 +288,15 @@ def check_many_at_once(case: ProviderCase) -> str | None:
     """Several assets in flight together (as ``--jobs`` runs them) all succeed."""
 
     async def body(provider: Provider) -> None:
+        first = spec_for(case.name, case.requests[0])
+        # Four different requests: by seed, or by prompt for a model that takes no seed.
+        vary = (
+            (lambda i: {"seed": 1000 + i})
+            if first.reproducible
+            else (lambda i: {"prompt": f"{first.prompt}, variant {i}"})
+        )
         specs = [
-            spec_for(case.name, {**case.requests[0], "seed": 1000 + i}, name=f"contract-{i}")
+            spec_for(case.name, {**case.requests[0], **vary(i)}, name=f"contract-{i}")
             for i in range(4)
         ]
         results: dict[str, tuple[Generated, RecordingContext]] = {}

@@ -165,3 +165,54 @@ def test_plan_text_shows_a_range_only_when_it_shows_at_all() -> None:
     )
     narrow = Plan((Action("a", "create", "new", credits=spec.credits, spec=spec),))
     assert action_cost(narrow.actions[0]) == f"{spec.credits:.2f} cr"
+
+
+MINE = "models:\n  mine:\n    provider: evolink\n    credits: {default: 1}\n    pixels: {square: {default: [512, 512]}}\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("    seed: true\n", "models.mine.seed: true names no range"),
+        ("    seed: {min: 5, max: 4}\n", "models.mine.seed: min 5 is above max 4"),
+        ("    like: no-such-model\n", "models.mine.like names `no-such-model`"),
+    ],
+)
+def test_a_models_entry_the_catalog_cannot_use_is_a_located_error(line: str, needle: str) -> None:
+    got = problems(asset("    model: mine\n    size: square\n", MINE + line))
+    assert len(got) == 1 and got[0].startswith("7:") and needle in got[0], got  # said once
+
+
+def test_a_model_declared_from_nothing_is_sent_only_the_basic_fields() -> None:
+    (spec,) = parse(asset("    model: mine\n    size: square\n", MINE))
+    assert not spec.reproducible
+    assert request_body(spec) == {"model": "mine", "prompt": "a red fox", "size": "square"}
+
+
+def test_a_seedless_spec_is_never_sent_a_seed() -> None:
+    (spec,) = parse(
+        asset(
+            "    model: mine\n    size: square\n",
+            MINE + "    fields: [model, prompt, size, seed]\n",
+        )
+    )
+    assert "seed" not in request_body(spec)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "    wxh: {max_edge: 100000}\n",
+        "    wxh: {max_pixels: 1000000000}\n",
+        "    sizes: [huge]\n    pixels: {huge: {default: [20000, 512]}}\n",
+    ],
+)
+def test_declared_sizes_are_bounded_by_the_schema(entry: str) -> None:
+    models = MINE.replace("    pixels: {square: {default: [512, 512]}}\n", "")
+    got = problems(asset("    model: mine\n    size: square\n", models + entry))
+    assert any("16384" in p or "268435456" in p for p in got), got
+
+
+def test_a_wxh_past_the_absolute_bound_is_refused_whatever_the_rule() -> None:
+    loose = SizeRule(max_edge=10**6, max_pixels=10**12)
+    assert loose.problem(20_000, 64) is not None and loose.problem(16_384, 64) is None

@@ -147,3 +147,10 @@ def test_credits_command_without_a_key_exits_2(capsys: pytest.CaptureFixture[str
     """`assetgen credits` with no key exits 2 with the hint."""
     assert main(["credits"]) == 2
     assert "EVOLINK_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["sk-evo-ключ0123456789", "sk-evo-a\nb0123456789", "sk-evo-a b"])
+def test_a_key_that_cannot_be_sent_is_a_usage_error_not_echoed(value: str) -> None:
+    with pytest.raises(UsageError, match="EVOLINK_API_KEY") as info:
+        config_from_env({"EVOLINK_API_KEY": value})
+    assert value not in str(info.value)

@@ -18,7 +18,12 @@ from assetgen import cli
 from assetgen.build.journal import Journal
 from assetgen.catalog import MODELS
 from assetgen.commands import cache as commands
-from assetgen.errors import IntegrityError, PermanentProviderError, TransientProviderError
+from assetgen.errors import (
+    IntegrityError,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+)
 from assetgen.imaging import verify
 from assetgen.lock.read import parse_lock
 from assetgen.providers.evolink import provider as evolink_module
@@ -416,3 +421,13 @@ def test_an_old_lock_with_result_links_still_reads() -> None:
     lock = parse_lock(text.encode())
     assert lock.entries["hero"].results == ()
     assert "results" not in format_lock(lock)
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_deeply_nested_reply_is_an_error_not_a_crash(status: int) -> None:
+    """``[[[[...`` 100,000 deep overflows json's recursion: an answer error, no traceback."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    script = Script().submit(httpx.Response(status, content=deep))
+    p = make_provider(script.handler, http_retries=0)
+    with pytest.raises(ProviderError):
+        run(p.generate(spec(), RecordingContext()))

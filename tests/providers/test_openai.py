@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from assetgen import parse_manifest
-from assetgen.errors import ProviderAuthError, ProviderError, UsageError
+from assetgen.errors import ProviderAuthError, ProviderError, QuotaExhaustedError, UsageError
 from assetgen.providers.openai.config import OpenAIConfig, config_from_env
 from assetgen.providers.openai.provider import OpenAIProvider, request_body
 from assetgen.providers.openai.secrets import redact
@@ -116,6 +116,29 @@ def test_an_oversized_response_is_refused() -> None:
     assert isinstance(got, ProviderError) and "limit" in str(got)
 
 
+def test_an_oversized_image_reply_says_it_may_have_been_charged() -> None:
+    got, _, seen = generate(lambda r: image_reply(), max_response_bytes=1000)
+    assert len(seen) == 1 and "may have been generated and charged" in str(got)
+    small_error = generate(
+        lambda r: httpx.Response(400, content=b"x" * 2000), max_response_bytes=1000
+    )[0]
+    assert "charged" not in str(small_error) and "HTTP 400" in str(small_error)
+
+
+def test_the_timeout_bounds_the_whole_request_not_each_chunk() -> None:
+    async def trickle() -> Any:
+        while True:  # a byte now and then: httpx's read timeout never fires
+            await anyio.sleep(0.02)
+            yield b" "
+
+    got, _, seen = generate(
+        lambda r: httpx.Response(200, content=trickle()), timeout=0.3, connect_timeout=5.0
+    )
+    assert len(seen) == 1 and isinstance(got, ProviderError), got
+    text = str(got)
+    assert "ASSETGEN_OPENAI_TIMEOUT" in text and "may have been generated and charged" in text
+
+
 def test_the_key_echoed_by_a_server_is_redacted() -> None:
     def echo(r: httpx.Request) -> httpx.Response:
         return httpx.Response(
@@ -165,13 +188,17 @@ def test_429_and_unsent_requests_are_retried() -> None:
     assert len(calls) == 2 and got.data and ctx.double_charges == []
 
 
-def test_insufficient_quota_429_is_not_retried() -> None:
-    got, _, seen = generate(
-        lambda r: httpx.Response(
-            429, json={"error": {"message": "You exceeded your current quota"}}
-        )
-    )
-    assert isinstance(got, ProviderError) and len(seen) == 1
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "You exceeded your current quota"},
+        {"message": "Billing hard limit reached", "code": "insufficient_quota"},
+    ],
+)
+def test_insufficient_quota_429_is_not_retried_and_stops_the_build(error: dict[str, str]) -> None:
+    got, _, seen = generate(lambda r: httpx.Response(429, json={"error": error}))
+    # QuotaExhaustedError: the build submits nothing more (providers/base.py, rule 6).
+    assert isinstance(got, QuotaExhaustedError) and got.submitted and len(seen) == 1
 
 
 def test_a_timeout_after_sending_is_not_retried_and_says_it_may_be_charged() -> None:
@@ -230,3 +257,94 @@ def test_request_body_of_a_declared_model_without_output_format() -> None:
         "size": "1024x1024",
         "response_format": "b64_json",
     }
+
+
+def test_a_quota_refusal_sends_nothing_more() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(r: httpx.Request) -> httpx.Response:
+        seen.append(r)
+        return httpx.Response(429, json={"error": {"code": "insufficient_quota", "message": "x"}})
+
+    provider = OpenAIProvider(
+        OpenAIConfig(api_key=KEY, base_url="https://api.example.test/v1"),
+        transport=httpx.MockTransport(handler),
+        clock=FakeClock(),
+    )
+
+    async def go() -> list[Exception]:
+        out: list[Exception] = []
+        for _ in range(2):
+            try:
+                await provider.generate(spec(), RecordingContext())
+            except QuotaExhaustedError as exc:
+                out.append(exc)
+        await provider.aclose()
+        return out
+
+    first, second = anyio.run(go)
+    assert first.submitted and not second.submitted and len(seen) == 1
+
+
+def test_usage_is_charged_at_the_projects_token_prices() -> None:
+    text = (
+        "version: 1\nmodels:\n  gpt-image-1:\n    token_price:\n      input_usd_per_m: 10\n"
+        "      output_usd_per_m: 80\n      image_tokens: {1024x1024: {low: 272}}\n"
+        "assets:\n  icon: {prompt: a round icon, model: gpt-image-1, size: 1024x1024, quality: low}\n"
+    )
+    (s,) = parse_manifest(text.encode(), "assetgen.yaml").specs
+    assert s.credits == pytest.approx(272 * 80 / 1e6 * 68)  # the plan used the project's price
+    usage = {"input_tokens": 10, "output_tokens": 272}
+    got, _, _ = generate(lambda r: image_reply(usage=usage), s)
+    assert got.credits == pytest.approx((10 * 10 + 272 * 80) / 1e6 * 68)  # and so does the build
+    assert s.spec_hash == spec().spec_hash  # a price is not part of the spec hash
+
+
+@pytest.mark.parametrize("tokens", [10**400, 10**8 + 1, -1])
+def test_absurd_usage_token_counts_are_charged_at_the_upper_estimate(tokens: int) -> None:
+    s = spec()
+    got, ctx, _ = generate(
+        lambda r: image_reply(usage={"input_tokens": 1, "output_tokens": tokens}), s
+    )
+    assert not isinstance(got, Exception), got
+    assert got.credits == s.most_credits and "out of range" in ctx.warnings[0]
+
+
+def deep(n: int = 100_000) -> bytes:
+    return b"[" * n + b"]" * n
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_a_deeply_nested_reply_is_an_error_not_a_crash(status: int) -> None:
+    got, _, _ = generate(lambda r: httpx.Response(status, content=deep()))
+    assert isinstance(got, ProviderError), got
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("OPENAI_API_KEY", "sk-ключ0123456789"),
+        ("OPENAI_API_KEY", "sk-abc\ndef0123456789"),
+        ("OPENAI_API_KEY", "sk-abc def0123456789"),
+        ("OPENAI_ORGANIZATION", "org-é"),
+        ("OPENAI_PROJECT", "proj 1"),
+        ("OPENAI_PROJECT", "proj\x7f1"),
+    ],
+)
+def test_a_header_value_that_cannot_be_sent_is_a_usage_error(var: str, value: str) -> None:
+    env = {"OPENAI_API_KEY": KEY, var: value}
+    with pytest.raises(UsageError, match=var) as info:
+        config_from_env(env)
+    assert value not in str(info.value) and value.strip() not in str(info.value)
+
+
+def test_surrounding_whitespace_is_stripped_and_knobs_take_fractions() -> None:
+    cfg = config_from_env(
+        {
+            "OPENAI_API_KEY": f"  {KEY}\n",
+            "OPENAI_ORGANIZATION": " org-1 ",
+            "ASSETGEN_OPENAI_MAX_RESPONSE_MB": "1.5",
+        }
+    )
+    assert cfg.api_key == KEY and cfg.organization == "org-1"
+    assert cfg.max_response_bytes == 1536 * 1024

@@ -1,5 +1,6 @@
 """The provider contract kit (assetgen.testing.provider_kit) on every provider that ships:
-draft, evolink against the in-process fake gateway, and evolink against the emulator.
+draft, evolink against the in-process fake gateway, evolink against the emulator, and
+openai against the emulator's OpenAI mode.
 
 A new provider joins with one entry in CASES (a ProviderCase)."""
 
@@ -120,10 +121,51 @@ def _emulator_case() -> ProviderCase:
     )
 
 
+class _OpenAIEmulatorBackend:
+    """The emulator's OpenAI mode around each check, with the environment ``from_env`` reads."""
+
+    KEY = "sk-proj-contract-0123456789SECRET"
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        emulator = pytest.importorskip("assetgen.emulator", reason="needs the emulator extra")
+        pytest.importorskip("uvicorn")
+        saved = {k: os.environ.get(k) for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+        config = emulator.EmulatorConfig(key=self.KEY, latency=0.05, api="openai")
+        with emulator.run_emulator(config) as emu:
+            os.environ.update(OPENAI_API_KEY=self.KEY, OPENAI_BASE_URL=emu.base_url + "/v1")
+            try:
+                yield
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+
+def _openai_emulator_case() -> ProviderCase:
+    backend = _OpenAIEmulatorBackend()
+    return ProviderCase(
+        "openai",
+        lambda: create_provider("openai"),
+        requests=(
+            {"model": "gpt-image-1", "size": "1024x1024", "quality": "low"},
+            {"model": "gpt-image-1-mini", "size": "1536x1024", "quality": "low"},
+        ),
+        deterministic=False,  # no seed: generating again gives another image
+        secrets=(backend.KEY, backend.KEY.removeprefix("sk-proj-")),
+        tasks=False,  # synchronous: the image is in the reply
+        context=backend.running,
+        id="openai-emulator",
+    )
+
+
 CASES = [
     ProviderCase("draft", lambda: create_provider("draft")),
     _fake_gateway_case(),
     _emulator_case(),
+    _openai_emulator_case(),
 ]
 
 test_provider_contract = contract_tests(*CASES)
@@ -210,3 +252,15 @@ def test_kit_spec_for_uses_the_catalog_pixels() -> None:
     spec = spec_for("anything", {"size": "16:9", "quality": "2K", "seed": 7})
     assert (spec.provider, spec.width, spec.height, spec.seed) == ("anything", 2688, 1472, 7)
     assert RecordingContext().journalled_task() is None
+
+
+class _KeyInRepr(DraftProvider):
+    name = "keyed"
+
+    def __repr__(self) -> str:
+        return "_KeyInRepr(key='sk-shown-123')"
+
+
+def test_kit_finds_a_secret_in_the_providers_repr() -> None:
+    with pytest.raises(AssertionError, match="a secret appears in the provider's repr"):
+        check_provider(ProviderCase("keyed", _KeyInRepr, secrets=("sk-shown-123",)))

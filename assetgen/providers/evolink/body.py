@@ -66,6 +66,8 @@ def request_body(spec: AssetSpec) -> dict[str, Any]:
     takes = spec.fields or (info.fields if info is not None else KREA_FIELDS)
     body: dict[str, Any] = {"model": spec.model, "prompt": spec.prompt}
     for name in ("size", "quality", "seed", "nsfw_check"):
+        if name == "seed" and not spec.reproducible:
+            continue  # a seedless model's spec has seed 0, which means nothing to send
         if name in takes:
             body[name] = getattr(spec, name)
     if spec.callback_url and "callback_url" in takes:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from ...errors import UsageError
+from .. import envconfig
+from ..envconfig import read_knobs, require_key
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 
@@ -82,66 +81,24 @@ def config_from_env(env: Mapping[str, str] | None = None) -> EvoLinkConfig:
     """The configuration from ``EVOLINK_*`` and ``ASSETGEN_EVOLINK_*`` variables.
 
     Raises:
-        UsageError: the key is missing, the base URL is not acceptable, or a knob is not a number.
+        UsageError: the key is missing or not a header value, the base URL is not
+            acceptable, or a knob is not a number.
     """
     env = os.environ if env is None else env
-    key = (env.get(KEY_ENV) or "").strip()
-    if not key:
-        raise UsageError(
-            f"{KEY_ENV} is not set: the evolink provider needs an API key\n"
-            f"  hint: export {KEY_ENV}=sk-evo-..., or build offline and free with `--provider draft`"
-        )
     values: dict[str, Any] = {
-        "api_key": key,
+        "api_key": require_key(env, KEY_ENV, "evolink", "sk-evo-..."),
         "base_url": check_base_url(env.get(BASE_URL_ENV) or DEFAULT_BASE_URL),
     }
-    for var, (name, kind) in _ENV_FIELDS.items():
-        raw = (env.get(var) or "").strip()
-        if raw:
-            values[name] = _parse_knob(var, raw, kind)
-    if "max_download_bytes" in values:
-        values["max_download_bytes"] *= 1024 * 1024
-    if "download_min_rate" in values:
-        values["download_min_rate"] *= 1024
+    values.update(
+        read_knobs(
+            env,
+            _ENV_FIELDS,
+            scaled={"max_download_bytes": 1024 * 1024, "download_min_rate": 1024},
+        )
+    )
     return EvoLinkConfig(**values)
-
-
-def _parse_knob(var: str, raw: str, kind: type) -> float | int | bool:
-    if kind is bool:
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"{var}={raw!r}: expected 1 or 0")
-    try:
-        value: float | int = int(raw) if kind is int else float(raw)
-    except ValueError:
-        raise UsageError(
-            f"{var}={raw!r}: expected a {'whole ' if kind is int else ''}number"
-        ) from None
-    if not value >= 0:
-        raise UsageError(f"{var}={raw!r}: expected 0 or more")
-    return value
 
 
 def check_base_url(url: str) -> str:
     """``url`` without a trailing slash, if it is https, or plain http to this machine (emulators)."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if parts.scheme == "https" and host:
-        return url.strip().rstrip("/")
-    if parts.scheme == "http" and _is_loopback(host):
-        return url.strip().rstrip("/")
-    raise UsageError(
-        f"{BASE_URL_ENV}={url!r}: use an https:// URL (plain http:// only for a local "
-        "emulator on 127.0.0.1 or localhost), so the API key never crosses a network in clear"
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return envconfig.check_base_url(url, BASE_URL_ENV, "a local emulator")

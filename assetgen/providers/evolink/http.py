@@ -146,7 +146,7 @@ class Gateway:
             raise self._api_error(response)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # a reply nested deeper than Python's stack
             raise ApiError(
                 response.status_code, "bad_response", "the gateway answered with invalid JSON"
             ) from None
@@ -245,7 +245,7 @@ def _envelope(response: httpx.Response) -> tuple[str, str, str | None]:
     default = response.reason_phrase or f"HTTP {response.status_code}"
     try:
         data = json.loads(response.content or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         return str(response.status_code), default, None
     err = data.get("error") if isinstance(data, dict) else None
     if not isinstance(err, dict):

@@ -18,30 +18,16 @@ import re
 from typing import Any
 
 from ...digests import MAX_TASK_ID_LENGTH, is_task_id
+from ..redaction import Redactor
 
 KEY_PREFIX = "sk-evo-"
-MIN_SECRET_LENGTH = 8  # a shorter key body would also redact ordinary words
-_SECRETISH = re.compile(r"(sk-evo-|Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-
-
-def secrets_of(key: str) -> tuple[str, ...]:
-    """The strings that must never be shown: the key, then its body without the prefix."""
-    out = [key] if key else []
-    body = key[len(KEY_PREFIX) :] if key.startswith(KEY_PREFIX) else ""
-    if len(body) >= MIN_SECRET_LENGTH:
-        out.append(body)
-    return tuple(out)
-
-
-def redact(text: str, key: str) -> str:
-    """``text`` with the API key, its body, and anything that looks like a key replaced by ``***``."""
-    for secret in secrets_of(key):
-        if secret in text:
-            text = text.replace(secret, "***")
-    low = text.lower()
-    if "sk-evo-" not in low and "bearer" not in low:
-        return text  # the common case: nothing for the pattern to find
-    return _SECRETISH.sub(lambda m: m.group(1) + "***", text)
+_REDACTOR = Redactor(
+    (KEY_PREFIX,),
+    re.compile(r"(sk-evo-|Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE),
+    ("sk-evo-", "bearer"),
+)
+secrets_of = _REDACTOR.secrets_of
+redact = _REDACTOR.redact
 
 
 def scrub(value: Any, key: str) -> Any:

@@ -22,14 +22,13 @@ Environment (all optional except the key; times in seconds):
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from ...errors import UsageError
+from .. import envconfig
+from ..envconfig import header_value, read_knobs, require_key
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_ENV = "OPENAI_API_KEY"
@@ -72,52 +71,21 @@ def config_from_env(env: Mapping[str, str] | None = None) -> OpenAIConfig:
     """The configuration from ``OPENAI_*`` and ``ASSETGEN_OPENAI_*`` variables.
 
     Raises:
-        UsageError: the key is missing, the base URL is not acceptable, or a knob is not a number.
+        UsageError: the key is missing, a header value (the key, the organisation or
+            project) is not printable ASCII, the base URL is not acceptable, or a knob
+            is not a number.
     """
     env = os.environ if env is None else env
-    key = (env.get(KEY_ENV) or "").strip()
-    if not key:
-        raise UsageError(
-            f"{KEY_ENV} is not set: the openai provider needs an API key\n"
-            f"  hint: export {KEY_ENV}=sk-..., or build offline and free with `--provider draft`"
-        )
     values: dict[str, Any] = {
-        "api_key": key,
+        "api_key": require_key(env, KEY_ENV, "openai", "sk-..."),
         "base_url": check_base_url(env.get(BASE_URL_ENV) or DEFAULT_BASE_URL),
-        "organization": (env.get(ORGANIZATION_ENV) or "").strip() or None,
-        "project": (env.get(PROJECT_ENV) or "").strip() or None,
+        "organization": header_value(env, ORGANIZATION_ENV),
+        "project": header_value(env, PROJECT_ENV),
     }
-    for var, (name, kind) in _ENV_FIELDS.items():
-        raw = (env.get(var) or "").strip()
-        if raw:
-            try:
-                value: float | int = int(raw) if kind is int else float(raw)
-            except ValueError:
-                raise UsageError(f"{var}={raw!r}: expected a number") from None
-            if not value >= 0:
-                raise UsageError(f"{var}={raw!r}: expected 0 or more")
-            values[name] = value
-    if "max_response_bytes" in values:
-        values["max_response_bytes"] *= 1024 * 1024
+    values.update(read_knobs(env, _ENV_FIELDS, scaled={"max_response_bytes": 1024 * 1024}))
     return OpenAIConfig(**values)
 
 
 def check_base_url(url: str) -> str:
     """``url`` without a trailing slash, if it is https, or plain http to this machine."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if (parts.scheme == "https" and host) or (parts.scheme == "http" and _is_loopback(host)):
-        return url.strip().rstrip("/")
-    raise UsageError(
-        f"{BASE_URL_ENV}={url!r}: use an https:// URL (plain http:// only for a server on "
-        "127.0.0.1 or localhost), so the API key never crosses a network in clear"
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return envconfig.check_base_url(url, BASE_URL_ENV)

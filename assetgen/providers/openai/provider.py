@@ -11,12 +11,16 @@ the server and got no answer (a timeout, a dropped connection, a 5xx) may have b
 generated and charged. Only what certainly was not (a failed connect, a 429) is
 retried freely; the rest fails the asset and says it may have been charged, unless
 ``ASSETGEN_OPENAI_AMBIGUOUS_RETRIES`` allows a retry, which is then reported as a
-possible double charge. The response is read up to a bound, the base64 decoded and
-the image's pixel size checked against the request before anything is stored.
+possible double charge. A 429 ``insufficient_quota`` (or a 402) is QuotaExhaustedError:
+the build submits nothing more. ``ASSETGEN_OPENAI_TIMEOUT`` bounds the whole request
+(httpx's read timeout is per chunk). The response is read up to a bound (an image
+reply over it may have been charged), the base64 decoded and the image's pixel size
+checked against the request before anything is stored.
 
-Credits: the response's ``usage`` tokens at the catalog's token prices (converted
-to credits at the catalog's rate); without ``usage``, the catalog's price of the
-request, the upper bound for a token-billed model, with a warning. The key is sent
+Credits: the response's ``usage`` tokens at the spec's token prices (those of the
+catalog the plan used, ``models:`` included; converted at the catalog's rate);
+without ``usage``, or with counts out of range, the plan's price of the request, the
+upper bound for a token-billed model, with a warning. The key is sent
 only in the ``Authorization`` header and scrubbed from every message (secrets.py).
 Variables: see config.py (and the README's provider section).
 """
@@ -36,7 +40,12 @@ import httpx
 
 from ... import catalog
 from ..._version import __version__
-from ...errors import ProviderAuthError, ProviderError, TransientProviderError
+from ...errors import (
+    ProviderAuthError,
+    ProviderError,
+    QuotaExhaustedError,
+    TransientProviderError,
+)
 from ...imagesize import header_size
 from ...spec import AssetSpec
 from ..base import Generated, JobContext
@@ -63,6 +72,7 @@ class _Retry(Exception):
 
 
 LANE = 8  # connections per httpx client
+MAX_USAGE_TOKENS = 10**8  # more in one image's usage is a broken reply, not a bill
 
 
 class Lanes:
@@ -151,6 +161,7 @@ class OpenAIProvider:
         self.clock: Clock = clock or SystemClock()
         self.rand: Random = rand or random.random
         self.backoff = Backoff(config.backoff_base, config.backoff_max)
+        self.quota_exhausted = False  # a reply said so: nothing more is sent
 
     async def generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
         try:
@@ -163,6 +174,8 @@ class OpenAIProvider:
             raise
 
     async def _generate(self, spec: AssetSpec, ctx: JobContext) -> Generated:
+        if self.quota_exhausted:
+            raise QuotaExhaustedError("not submitted: the quota ran out", submitted=False)
         body = request_body(spec)
         ctx.state("running")
         retries = ambiguous = 0
@@ -208,29 +221,44 @@ class OpenAIProvider:
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = self.config.base_url + "/images/generations"
         try:
-            async with (
-                self.lanes.lane() as client,
-                client.stream(
-                    "POST", url, json=body, headers=self._headers, timeout=self._timeout
-                ) as response,
-            ):
-                raw = await self._read(response)
-                status = response.status_code
-                retry_after = response.headers.get("retry-after")
+            async with self.lanes.lane() as client:
+                # httpx's read timeout is per chunk: a trickling reply would never end it.
+                with anyio.fail_after(self.config.timeout):
+                    async with client.stream(
+                        "POST", url, json=body, headers=self._headers, timeout=self._timeout
+                    ) as response:
+                        raw = await self._read(response)
+                        status = response.status_code
+                        retry_after = response.headers.get("retry-after")
         except _UNSENT as exc:
             raise _Retry(f"could not connect ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise _Ambiguous(f"no answer ({type(exc).__name__})") from None
+        except TimeoutError:
+            raise _Ambiguous(
+                f"no complete answer within {self.config.timeout:g} s (ASSETGEN_OPENAI_TIMEOUT)"
+            ) from None
+        if raw is None:
+            over = f"the response is over the {self.config.max_response_bytes:,}-byte limit"
+            if 200 <= status < 300:  # the server made the image, and may have charged it
+                raise _Ambiguous(over)
+            raise ProviderError(f"HTTP {status}: {over}")
         if 200 <= status < 300:
             try:
                 parsed = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested deeper than Python's stack
                 raise _Ambiguous(f"HTTP {status} with a body that is not JSON") from None
             if not isinstance(parsed, dict):
                 raise _Ambiguous(f"HTTP {status} with a body that is not a JSON object")
             return parsed
-        message = self._message(raw)
-        if status == 429 and "quota" not in message.lower():
+        message, code = self._message(raw)
+        if status == 402 or (
+            status == 429 and (code == "insufficient_quota" or "quota" in message.lower())
+        ):
+            # Out of credits, not a rate limit: the build submits nothing more (rule 6).
+            self.quota_exhausted = True
+            raise QuotaExhaustedError(f"the account's quota ran out (HTTP {status}: {message})")
+        if status == 429:
             wait = parse_retry_after(retry_after, self.clock.time(), self.config.retry_after_max)
             raise _Retry(f"HTTP 429 {message}", wait)
         if status in (401, 403):
@@ -242,31 +270,32 @@ class OpenAIProvider:
             raise _Ambiguous(f"HTTP {status} {message}")
         raise ProviderError(f"HTTP {status}: {message}")  # 400s: fix the request
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: httpx.Response) -> bytes | None:
+        """The body, or None when it is (or says it is) over the size limit."""
         limit = self.config.max_response_bytes
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise ProviderError(
-                f"the response is {int(declared):,} bytes, over the {limit:,} limit"
-            )
+            return None
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
-                raise ProviderError(f"the response is over the {limit:,}-byte limit")
+                return None
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _message(self, raw: bytes) -> str:
+    def _message(self, raw: bytes) -> tuple[str, str]:
+        """The error's message (redacted, bounded) and its ``code`` ("" when none)."""
         try:
             err = json.loads(raw).get("error")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             err = None
         text = err.get("message") if isinstance(err, dict) else None
         if not isinstance(text, str):
             text = raw[:200].decode("utf-8", "replace")
-        return redact(text[:500], self.config.api_key)
+        code = err.get("code") if isinstance(err, dict) else None
+        return redact(text[:500], self.config.api_key), code if isinstance(code, str) else ""
 
     def _image(self, reply: Mapping[str, Any]) -> bytes:
         data = reply.get("data")
@@ -287,17 +316,22 @@ class OpenAIProvider:
             raise ProviderError("the image's base64 is damaged") from None
 
     def _credits(self, spec: AssetSpec, reply: Mapping[str, Any], ctx: JobContext) -> float:
-        """What this call cost: its ``usage`` at the catalog's token prices when it has
-        them, else the plan's price (its upper bound when token-billed, with a warning)."""
-        info = catalog.MODELS.get(spec.model)  # a declared model's token price is not known here
+        """What this call cost: its ``usage`` at the spec's token prices (the catalog the
+        plan used, ``models:`` overrides included) when it has them, else the plan's price
+        (its upper bound when token-billed, with a warning)."""
+        rates = spec.token_usd_per_m
         usage = reply.get("usage")
-        if info is not None and info.token_price is not None and isinstance(usage, dict):
+        if rates is not None and isinstance(usage, dict):
             got = usage.get("input_tokens"), usage.get("output_tokens")
-            tokens = [t for t in got if isinstance(t, int) and not isinstance(t, bool) and t >= 0]
+            tokens = [t for t in got if isinstance(t, int) and not isinstance(t, bool)]
+            if len(tokens) == 2 and all(0 <= t <= MAX_USAGE_TOKENS for t in tokens):
+                return catalog.usd_tokens_to_credits(rates, tokens[0], tokens[1])
             if len(tokens) == 2:
-                cost = catalog.tokens_to_credits(info, tokens[0], tokens[1])
-                if cost is not None:
-                    return cost
+                ctx.warn(
+                    f"{spec.name}: the response's token usage is out of range; "
+                    f"counted at the plan's upper estimate ({spec.most_credits:.2f} credits)"
+                )
+                return spec.most_credits
         if spec.credits_max is not None:
             ctx.warn(
                 f"{spec.name}: the response reported no token usage; "
