@@ -198,11 +198,12 @@ def bench(n: int, runs: int, work: Path) -> dict[str, float]:
 
 
 def bench_derive(n: int, runs: int, work: Path) -> None:
-    """Null plans of ``n`` assets with and without 3 derived files each; then the count
-    of files one recipe edit re-derives in a 1,000-asset project."""
-    nulls, cpus = {}, {}
+    """Null plans of ``n`` assets with and without 3 derived files each, alternated run
+    by run (a noisy machine then slows both alike); the bare cost of stat'ing the extra
+    files; then the count of files one recipe edit re-derives in a 1,000-asset project."""
+    roots = {}
     for derived in (False, True):
-        root = work / f"d{n}-{derived}"
+        roots[derived] = root = work / f"d{n}-{derived}"
         subprocess.run(
             [
                 sys.executable,
@@ -217,15 +218,33 @@ def bench_derive(n: int, runs: int, work: Path) -> None:
         _, _, out = run_plan(root)
         if "No changes" not in out:
             raise SystemExit(f"expected a null plan, got: {out[:300]}")
-        CPU.clear()
-        nulls[derived] = statistics.median(run_plan(root)[0] for _ in range(runs))
-        cpus[derived] = statistics.median(CPU)
-        shutil.rmtree(root)
+        run_plan(root)  # the second plan writes the derived-recipe memo
+    walls: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(runs):
+        for derived in (False, True):
+            CPU.clear()
+            walls[derived].append(run_plan(roots[derived])[0])
+            cpus[derived].append(CPU[0])
+    null = {k: statistics.median(v) for k, v in walls.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    extra = sorted(str(p) for p in (roots[True] / "assets" / "d").iterdir())
+    stats = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for p in extra:
+            os.stat(p)
+        stats.append(time.perf_counter() - t0)
+    bare = statistics.median(stats)
     print(
-        f"null plan, {n:,} assets: {nulls[False]:.3f} s without derive, {nulls[True]:.3f} s with "
-        f"3 derived files each ({nulls[True] / nulls[False]:.2f}x; target <= 1.5x); CPU "
-        f"{cpus[False]:.3f} s and {cpus[True]:.3f} s ({cpus[True] / cpus[False]:.2f}x)"
+        f"null plan, {n:,} assets: {null[False]:.3f} s without derive, {null[True]:.3f} s with "
+        f"3 derived files each ({null[True] / null[False]:.2f}x; target <= 1.5x); CPU "
+        f"{cpu[False]:.3f} s and {cpu[True]:.3f} s ({cpu[True] / cpu[False]:.2f}x); medians of "
+        f"{runs}, alternated\n  of the extra, {bare:.3f} s is the bare os.stat() of the "
+        f"{len(extra):,} derived files ({bare / len(extra) * 1e6:.1f} us each on this machine)"
     )
+    for root in roots.values():
+        shutil.rmtree(root)
     root = work / "count"
     subprocess.run(
         [sys.executable, __file__, "--write", str(root), "1000", "--with-derive"], check=True

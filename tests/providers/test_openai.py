@@ -272,8 +272,8 @@ def test_a_quota_refusal_sends_nothing_more() -> None:
         clock=FakeClock(),
     )
 
-    async def go() -> list[Exception]:
-        out: list[Exception] = []
+    async def go() -> list[QuotaExhaustedError]:
+        out: list[QuotaExhaustedError] = []
         for _ in range(2):
             try:
                 await provider.generate(spec(), RecordingContext())
