@@ -96,6 +96,13 @@ class AssetSpec:
     # in manifest order (derive/recipe.py). Not part of the spec hash: deriving is free
     # and never changes the master.
     derived: tuple[tuple[str, str], ...] = ()
+    # The seeds the model takes, from the merged catalog (a project's `models:` may narrow
+    # them); not hashed: explore draws candidate seeds from them and pick checks against them.
+    seed_min: int = 1
+    seed_max: int = 1_048_576
+    # (credits, credits_max) of one generation by a provider that charges, for a spec made
+    # by the free draft one (None: as ``credits``); explore prices draft candidates with it.
+    model_credits: tuple[float, float] | None = None
 
     @property
     def request(self) -> dict[str, Any]:

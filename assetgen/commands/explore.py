@@ -263,6 +263,12 @@ def pick(
     spec = next((s for s in manifest.specs if s.name == name), None)
     if spec is None or data is None:
         raise UsageError(f"no asset named `{name}`\n  hint: `assetgen plan --json` lists the names")
+    if not spec.reproducible:
+        raise UsageError(
+            f"{name}: model `{spec.model}` takes no seed, so there is no seed to pin; "
+            "its image is the one its lock entry records\n"
+            "  hint: give the asset a seeded model to pick among candidates"
+        )
     if k is not None:
         if not 1 <= k <= MAX_CANDIDATES:
             raise UsageError(f"candidate {k}: candidates are numbered 1 to {MAX_CANDIDATES}")

@@ -372,4 +372,9 @@ class _Resolver(ClashRules):
             fields=() if catalog.MODELS.get(model) is info else info.fields,
             callback_url=callback_url,
             derived=derived,
+            seed_min=info.seed_min,
+            seed_max=info.seed_max,
+            model_credits=info.price_range(size, quality, prompt)
+            if asset_provider == "draft" and self.price is catalog_price
+            else None,
         )
