@@ -59,7 +59,7 @@ def explore(
         )
     from ..build.selection import match_names
     from ..explore.candidates import MAX_CANDIDATES, candidates
-    from ..explore.run import check_budget, plan_candidates, run_candidates
+    from ..explore.run import check_budget, journalled, plan_candidates, run_candidates
     from ..explore.state import Asked, load_state, write_state
 
     if not 1 <= n <= MAX_CANDIDATES:
@@ -69,7 +69,8 @@ def explore(
     specs = [s for s in manifest.specs if s.name in chosen]
     cache = project_cache(project, manifest, push=options.push)
     try:
-        planned = plan_candidates([c for s in specs for c in candidates(s, n)], cache)
+        cands = [c for s in specs for c in candidates(s, n)]
+        planned = plan_candidates(cands, cache, journalled(project, cands))
         _show_plan(specs, planned, n, as_json, out)
         check_budget(planned, options)
         project.ensure_state_dir()
@@ -124,7 +125,10 @@ def _show_plan(
     specs: Sequence[AssetSpec], planned: Sequence[Planned], n: int, as_json: bool, out: IO[str]
 ) -> None:
     """What exploring will do and cost, before anything is submitted."""
+    from ..explore.run import estimate
+
     todo = [p for p in planned if not p.cached]
+    paid = sum(1 for p in todo if p.paid)
     credits = round(sum(p.credits for p in planned), 6)
     if as_json:
         event = {
@@ -133,7 +137,9 @@ def _show_plan(
             "candidates": len(planned),
             "to_generate": len(todo),
             "cached": len(planned) - len(todo),
+            "paid": paid,
             "credits": credits,
+            "credits_max": round(sum(p.most_credits for p in planned), 6),
         }
         out.write(json.dumps(event, separators=(",", ":")) + "\n")
         return
@@ -141,16 +147,19 @@ def _show_plan(
     for s in specs:
         mine = [p for p in planned if p.candidate.asset == s.name]
         new = [p for p in mine if not p.cached]
-        cost = sum(p.credits for p in new)
-        price = f"{credits_text(cost)} cr" if cost else "free"
+        cost = sum(p.most_credits for p in new)
+        price = f"{estimate(new)} cr" if cost else "free"
+        collected = sum(1 for p in new if p.paid)
+        also = f" ({collected} paid before: collected free)" if collected else ""
         out.write(
-            f"  ? {s.name:<{width}}  {n} candidate{'s' if n != 1 else ''}: {len(new)} to generate, "
-            f"{len(mine) - len(new)} cached  {price}\n"
+            f"  ? {s.name:<{width}}  {n} candidate{'s' if n != 1 else ''}: {len(new)} to generate"
+            f"{also}, {len(mine) - len(new)} cached  {price}\n"
         )
+    also = f" ({paid} paid before: collected free)" if paid else ""
     out.write(
         f"\nExplore: {len(planned)} candidates of {len(specs)} asset{'s' if len(specs) != 1 else ''}, "
-        f"{len(todo)} to generate, {len(planned) - len(todo)} cached. "
-        f"Estimated cost: {credits_text(credits)} credits.\n"
+        f"{len(todo)} to generate{also}, {len(planned) - len(todo)} cached. "
+        f"Estimated cost: {estimate(planned)} credits.\n"
     )
 
 

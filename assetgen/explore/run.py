@@ -37,14 +37,21 @@ from .candidates import Candidate
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """One candidate and whether the cache already has it (free) or it is to generate."""
+    """One candidate and whether the cache already has it (free), an earlier explore's
+    task for it is journalled (paid: collected, free) or it is to generate."""
 
     candidate: Candidate
     cached: bool
+    paid: bool = False
 
     @property
     def credits(self) -> float:
-        return 0.0 if self.cached else self.candidate.spec.credits
+        return 0.0 if self.cached or self.paid else self.candidate.spec.credits
+
+    @property
+    def most_credits(self) -> float:
+        """The upper bound of ``credits`` (a token-billed model's range)."""
+        return 0.0 if self.cached or self.paid else self.candidate.spec.most_credits
 
 
 @dataclass
@@ -53,20 +60,46 @@ class ExploreOutcome:
     results: dict[str, JobResult] = field(default_factory=dict)  # by candidate spec name
 
 
-def plan_candidates(cands: Sequence[Candidate], cache: Cache) -> list[Planned]:
-    """Each candidate with its cache state (asked of a remote in one go, as a plan does)."""
+def journalled(project: Project, cands: Sequence[Candidate]) -> frozenset[str]:
+    """Spec hashes of candidates whose task a killed or stopped explore paid for: the
+    next one collects them. Read whether or not a build left its marker (plan/paid.py
+    gates on it): an explore leaves none."""
+    from ..build.journal import task_hashes
+
+    path = project.state_file("journal.db")
+    providers = {c.spec.provider for c in cands if c.spec.provider != "draft"}
+    return frozenset(h for p in sorted(providers) for h in task_hashes(path, p))
+
+
+def plan_candidates(
+    cands: Sequence[Candidate], cache: Cache, paid: frozenset[str] = frozenset()
+) -> list[Planned]:
+    """Each candidate with its cache state (asked of a remote in one go, as a plan does)
+    and whether its task is ``paid`` already."""
     lookahead = cache.lookahead()
     if lookahead is not None:
         lookahead([c.spec.spec_hash for c in cands])
-    return [Planned(c, cache.has(c.spec.spec_hash)) for c in cands]
+    out = []
+    for c in cands:
+        cached = cache.has(c.spec.spec_hash)
+        out.append(Planned(c, cached, not cached and c.spec.spec_hash in paid))
+    return out
+
+
+def estimate(planned: Sequence[Planned]) -> str:
+    """``X`` credits, or ``X to Y`` when a token-billed model's price is a range."""
+    low = round(sum(p.credits for p in planned), 6)
+    high = round(sum(p.most_credits for p in planned), 6)
+    return f"{low:.2f}" + (f" to {high:.2f}" if high != low else "")
 
 
 def check_budget(planned: Sequence[Planned], options: BuildOptions) -> None:
-    """Refuse, before anything is started, an estimate above ``--max-credits``."""
-    credits = round(sum(p.credits for p in planned), 6)
-    if options.max_credits is not None and credits > options.max_credits:
+    """Refuse, before anything is started, an estimate whose upper bound is above
+    ``--max-credits`` (as a build does)."""
+    most = round(sum(p.most_credits for p in planned), 6)
+    if options.max_credits is not None and most > options.max_credits:
         raise CreditLimitError(
-            f"exploring is estimated at {credits:.2f} credits, above --max-credits "
+            f"exploring is estimated at {estimate(planned)} credits, above --max-credits "
             f"{options.max_credits:g}; nothing was started\n"
             "  hint: raise --max-credits, ask for fewer candidates (-n), or explore fewer assets"
         )
@@ -91,7 +124,15 @@ def run_candidates(
     specs = tuple(p.candidate.spec for p in planned)
     manifest = Manifest(provider=provider, output_dir="", specs=specs)
     work = tuple(
-        Action(p.candidate.spec.name, "create", "candidate", False, p.credits, p.candidate.spec)
+        Action(
+            p.candidate.spec.name,
+            "create",
+            "candidate",
+            False,
+            p.credits,
+            p.candidate.spec,
+            paid=p.paid,
+        )
         for p in planned
         if not p.cached
     )
