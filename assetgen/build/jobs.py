@@ -93,6 +93,11 @@ class _Slot:
 class JobRunner(DeriveSteps):
     """The job steps of the executor, over one BuildContext."""
 
+    # What a stop keeps, and what collects a paid task left running (explore says its own).
+    KEPT = "kept and locked"
+    NEXT = "the next build"
+    NEXT_ALL = "the next `assetgen build`"
+
     async def _job_then_derive(
         self, action: Action, limiter: anyio.CapacityLimiter, planned: list[DerivedAction]
     ) -> None:
@@ -166,7 +171,7 @@ class JobRunner(DeriveSteps):
         or, with ``otherwise``, failed with ``why``."""
         task = self.journal.task_for(spec.spec_hash)
         if task is not None and task.provider == spec.provider:
-            note = "paid, still running: the next build collects it"
+            note = f"paid, still running: {self.NEXT} collects it"
             return JobResult(
                 spec.name,
                 action.action,

@@ -259,7 +259,7 @@ class Executor(JobRunner):
             n = len(running)
             self.reporter.warn(
                 f"{n} paid task{'s are' if n != 1 else ' is'} still running on the gateway: "
-                "the next `assetgen build` collects them without paying again"
+                f"{self.NEXT_ALL} collects them without paying again"
             )
         if self.summary.unwanted_running:
             n = self.summary.unwanted_running
@@ -360,8 +360,8 @@ class Executor(JobRunner):
                 again = "^C again" if signum == signal.SIGINT else "SIGTERM again"
                 self._stop(
                     f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: stopping; "
-                    "what finished is kept and locked, paid tasks still running are collected "
-                    f"by the next build ({again} to quit at once: the next build recovers "
+                    f"what finished is {self.KEPT}, paid tasks still running are collected "
+                    f"by {self.NEXT} ({again} to quit at once: {self.NEXT} recovers "
                     "what finished)"
                 )
 

@@ -27,7 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import UsageError
 from ..schema.yamlcore import CoreLoader
-from ..spec import Manifest
+from ..spec import Manifest, spec_hash
 
 _BOM = "\ufeff"
 _PLAIN_KEY = re.compile(r"[a-z][a-z0-9._-]*")
@@ -82,7 +82,8 @@ def plan_edit(text: str, template: str, name: str, seed: int, *, matrix: bool) -
 
 
 def check_edit(old: Manifest, new: Manifest, name: str, seed: int) -> None:
-    """Refuse an edit that does anything but give ``name`` the seed ``seed``."""
+    """Refuse an edit that does anything but give ``name`` the seed ``seed``: its new
+    request must be its old one with that seed, and every other asset's unchanged."""
     before = {s.name: s for s in old.specs}
     after = {s.name: s for s in new.specs}
     picked = after.get(name)
@@ -90,6 +91,14 @@ def check_edit(old: Manifest, new: Manifest, name: str, seed: int) -> None:
         raise PickRefused(
             f"asset `{name}`: the edit would not pin seed {seed} (the seed comes from "
             "somewhere a per-asset edit cannot reach); the manifest is unchanged\n"
+            f"  hint: add `{name}: {seed}` under a top-level `seeds:` mapping by hand"
+        )
+    request = before[name].request
+    request["seed"] = seed
+    if spec_hash(request) != picked.spec_hash:
+        raise PickRefused(
+            f"asset `{name}`: the edit would change more of its request than the seed; "
+            "the manifest is unchanged\n"
             f"  hint: add `{name}: {seed}` under a top-level `seeds:` mapping by hand"
         )
     others = sorted(n for n in before if n != name and before[n].spec_hash != after[n].spec_hash)

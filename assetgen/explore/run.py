@@ -22,6 +22,7 @@ import anyio
 from ..build.context import ProviderFactory
 from ..build.journal import Journal
 from ..build.report import BuildSummary, JobResult, Reporter
+from ..build.route import routed
 from ..build.run import Executor  # the build's executor: the seam explore shares
 from ..build.selection import BuildOptions
 from ..build.tasks import settle_tasks
@@ -136,6 +137,8 @@ def run_candidates(
         for p in planned
         if not p.cached
     )
+    # A mixed manifest's candidates go to their own model's provider, as a build's assets do.
+    provider_factory = routed(provider_factory, manifest)
     if not work:
         summary = BuildSummary(from_cache=len(planned))
         reporter.summary(summary)
@@ -200,6 +203,10 @@ class _CandidateReporter:
 
 class _CandidateExecutor(Executor):
     """The build's executor, writing candidates to the cache only."""
+
+    KEPT = "kept in the cache"
+    NEXT = "the next `assetgen explore`"
+    NEXT_ALL = "the next `assetgen explore` of those assets"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
