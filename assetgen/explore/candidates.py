@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
+from ..cache.records import CacheRecord
 from ..errors import UsageError
 from ..spec import AssetSpec, spec_hash
 
@@ -90,3 +91,10 @@ def with_provider(spec: AssetSpec, provider: str) -> AssetSpec:
         credits_max=credits_max,
         model_credits=model_credits,
     )
+
+
+def image_sha(record: CacheRecord | None, spec: AssetSpec) -> str | None:
+    """The digest of ``spec``'s image in its cache ``record`` (in ``spec``'s format), if any."""
+    if record is None or spec.format not in record.blobs:
+        return None
+    return record.blobs[spec.format][0]

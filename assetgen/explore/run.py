@@ -33,7 +33,7 @@ from ..lock.model import LockEntry, Lockfile
 from ..plan.planner import Action, Plan
 from ..project import Project
 from ..spec import AssetSpec, Manifest
-from .candidates import Candidate
+from .candidates import Candidate, image_sha
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +167,9 @@ def run_candidates(
 
 
 def _fetch(cache: Cache, spec: AssetSpec) -> None:
-    record = cache.record_for(spec.spec_hash, spec.format)
-    if record is not None and spec.format in record.blobs:
-        cache.read_blob(record.blobs[spec.format][0])  # a remote hit is copied locally
+    sha = image_sha(cache.record_for(spec.spec_hash, spec.format), spec)
+    if sha is not None:
+        cache.read_blob(sha)  # a remote hit is copied locally
 
 
 class _CandidateReporter:
