@@ -283,6 +283,12 @@ class JobRunner(DeriveSteps):
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
         """Verify, convert, cache, then write the output (runs in a worker thread)."""
+        entry, data = self._cache_generated(spec, generated)
+        self._write_generated(spec, entry, data)
+        return entry
+
+    def _cache_generated(self, spec: AssetSpec, generated: object) -> tuple[LockEntry, bytes]:
+        """Verify and convert a generated image, and cache it: its lock entry and bytes."""
         from .. import imaging
         from ..providers import Generated
 
@@ -296,8 +302,11 @@ class JobRunner(DeriveSteps):
         entry = entry_from_record(spec, record, data, hashlib.sha256(data).hexdigest())
         if entry is None:  # verify() passed and convert() keeps the size: a bug
             raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
+        return entry, data
+
+    def _write_generated(self, spec: AssetSpec, entry: LockEntry, data: bytes) -> None:
+        """Write a cached generation to its output (explore writes none)."""
         write_output(self.root, spec.output, data)
-        return entry
 
     def _restore_edit(self, edit: LockEntry, spec: AssetSpec) -> LockEntry | None:
         """Write an adopted edit's bytes (kept in the cache by digest) back to the output."""

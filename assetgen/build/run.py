@@ -194,7 +194,7 @@ def _remember_failures(
 
 class Executor(JobRunner):
     """Runs a plan's work: ``run_build``'s engine, and the seam ``explore`` subclasses
-    (its ``_run_all``, ``_materialize``, ``_commit`` and ``_checkpoint_lock``)."""
+    (its ``_run_all``, ``_write_generated``, ``_commit`` and ``_checkpoint_lock``)."""
 
     def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
@@ -304,8 +304,7 @@ class Executor(JobRunner):
         )
         for a in moves:
             self._finish(await self._move(a))
-        limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
-        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        limiter = self._limiters()
         groups: dict[str, list[DerivedAction]] = {}
         for d in self.derived_plan:
             groups.setdefault(d.name, []).append(d)
@@ -327,6 +326,11 @@ class Executor(JobRunner):
         for _, old in self.vacated:
             remove_vacated(self.root, old, claimed, self.manifest.output_dir)
         self.journal.forget_removals([old.path for _, old in self.vacated])
+
+    def _limiters(self) -> anyio.CapacityLimiter:
+        """The jobs' limiter under ``--jobs``, and the writers' (see jobs.py _Slot)."""
+        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        return anyio.CapacityLimiter(max(1, self.options.jobs))
 
     async def _collect_unwanted(self) -> None:
         collect = getattr(self.provider, "collect", None)

@@ -232,9 +232,20 @@ def clear(project: Project, names: Sequence[str], *, out: IO[str] | None = None)
     out = out or sys.stdout
     path = state_path(project)
     state = read_state(path) or {}
-    gone = match_names(sorted(state), names) if names and state else set(state)
     if names and not state:
         raise UsageError("no asset has candidates here\n  hint: `assetgen explore NAME -n 4`")
+    gone = set(state)
+    if names:
+        try:
+            gone = match_names(sorted(state), names)
+        except UsageError as exc:  # its hint names `plan`, which lists manifest names
+            what = str(exc).splitlines()[0].replace("no asset matches", "no explored asset matches")
+            known = sorted(state)
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            raise UsageError(
+                f"{what}\n  hint: the assets with candidates here: {shown} "
+                "(the review page, `assetgen explore --page`, shows them all)"
+            ) from None
     if project.state_dir.is_dir():
         write_state(path, {k: v for k, v in state.items() if k not in gone})
     out.write(

@@ -4,15 +4,16 @@ Candidates are ordinary generations, so they go through the very executor a buil
 uses (build/run.py, build/jobs.py): the same provider seam, ``--jobs`` limiter,
 balance check, signal handling, and the journal of paid tasks, so a candidate whose
 task was submitted before a kill -9 is collected by the next ``explore`` (or build)
-instead of being paid again. Three steps differ, and only those are overridden:
-an image goes to the cache only (never to an output path; its thumbnail is made
-then, for the review page), a finished candidate is recorded in this run's results
-(never in the lock), and there is no lock checkpoint.
+instead of being paid again. What differs is overridden, and only that: jobs are only
+generations (``_run_all``); an image goes to the cache only, never to an output path,
+and its thumbnail is made then, for the review page (``_write_generated``); a finished
+candidate is recorded in this run's results (``_finish``), never in the lock or its
+journal table (``_commit``); there is no lock checkpoint (``_checkpoint_lock``); and the
+messages name explore as what collects a paid task left running.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -221,10 +222,10 @@ class _CandidateExecutor(Executor):
         super()._finish(result)
 
     async def _run_all(self, work: tuple[Action, ...]) -> None:
+        """Only generations: no moves, deletes or derived files."""
         for a in work:
             self.reporter.state(a.name, "queued")
-        limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
-        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        limiter = self._limiters()
         async with anyio.create_task_group() as tg:
             for a in work:
                 tg.start_soon(self._job, a, limiter)
@@ -232,28 +233,11 @@ class _CandidateExecutor(Executor):
     async def _checkpoint_lock(self) -> None:
         """Explore never writes the lock."""
 
-    def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
-        """Verify, convert and cache the image; no output file is written."""
-        from .. import imaging
-        from ..build.jobs import entry_from_record
-        from ..build.tasks import checked_record
-        from ..providers import Generated
-
-        assert isinstance(generated, Generated)
-        info, record = checked_record(spec, generated)
-        data = imaging.convert(generated.data, info, spec.format)
-        blobs = {spec.format: data}
-        if info.format != spec.format:
-            blobs[info.format] = generated.data
-        record = self.cache.put(record, blobs, replace=True)
-        sha = hashlib.sha256(data).hexdigest()
-        entry = entry_from_record(spec, record, data, sha)
-        if entry is None:  # verify() passed and convert() keeps the size: a bug
-            raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
-        # Its thumbnail now, while a remote task would be waited on anyway: the review page
-        # then only links it (the gallery's thumbnail cache, keyed by the image's digest).
-        self.thumbs.ensure({sha: self.store.blob_path(sha)}, workers=1)
-        return entry
+    def _write_generated(self, spec: AssetSpec, entry: LockEntry, data: bytes) -> None:
+        """No output file: the candidate is cached. Its thumbnail now, while a remote task
+        would be waited on anyway: the review page then only links it (the gallery's
+        thumbnail cache, keyed by the image's digest)."""
+        self.thumbs.ensure({entry.sha256: self.store.blob_path(entry.sha256)}, workers=1)
 
     def _commit(
         self,

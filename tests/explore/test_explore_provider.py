@@ -89,3 +89,17 @@ def test_a_paid_task_still_running_is_reported_as_running(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "the next `assetgen explore` of those assets collects them" in err
     assert "assetgen build" not in err
+
+
+def test_clear_of_an_unexplored_name_lists_the_explored_ones(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`explore --clear NAME` for a name with no candidates says which names have them."""
+    from tests.explore.test_explore import explore as draft_explore
+    from tests.explore.test_explore import run
+
+    (tmp_path / "assetgen.yaml").write_text(MIXED)
+    draft_explore(tmp_path, "a", "-n", "1")
+    code, _, _ = run(tmp_path, "explore", "--clear", "zzz")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no explored asset matches `zzz`" in err and "with candidates here: a " in err
+    assert "plan --json" not in err
