@@ -100,6 +100,13 @@ class AssetSpec:
     # built-in one merged with `models:`): (USD per 1M input tokens, per 1M output tokens),
     # so a build charges usage at the prices the plan used. Not hashed: a price is no pixel.
     token_usd_per_m: tuple[float, float] | None = None
+    # The seeds the model takes, from the merged catalog (a project's `models:` may narrow
+    # them); not hashed: explore draws candidate seeds from them and pick checks against them.
+    seed_min: int = 1
+    seed_max: int = 1_048_576
+    # (credits, credits_max) of one generation by a provider that charges, for a spec made
+    # by the free draft one (None: as ``credits``); explore prices draft candidates with it.
+    model_credits: tuple[float, float] | None = None
 
     @property
     def request(self) -> dict[str, Any]:

@@ -93,6 +93,11 @@ class _Slot:
 class JobRunner(DeriveSteps):
     """The job steps of the executor, over one BuildContext."""
 
+    # What a stop keeps, and what collects a paid task left running (explore says its own).
+    KEPT = "kept and locked"
+    NEXT = "the next build"
+    NEXT_ALL = "the next `assetgen build`"
+
     async def _job_then_derive(
         self, action: Action, limiter: anyio.CapacityLimiter, planned: list[DerivedAction]
     ) -> None:
@@ -166,7 +171,7 @@ class JobRunner(DeriveSteps):
         or, with ``otherwise``, failed with ``why``."""
         task = self.journal.task_for(spec.spec_hash)
         if task is not None and task.provider == spec.provider:
-            note = "paid, still running: the next build collects it"
+            note = f"paid, still running: {self.NEXT} collects it"
             return JobResult(
                 spec.name,
                 action.action,
@@ -278,6 +283,12 @@ class JobRunner(DeriveSteps):
 
     def _materialize(self, spec: AssetSpec, generated: object) -> LockEntry:
         """Verify, convert, cache, then write the output (runs in a worker thread)."""
+        entry, data = self._cache_generated(spec, generated)
+        self._write_generated(spec, entry, data)
+        return entry
+
+    def _cache_generated(self, spec: AssetSpec, generated: object) -> tuple[LockEntry, bytes]:
+        """Verify and convert a generated image, and cache it: its lock entry and bytes."""
         from .. import imaging
         from ..providers import Generated
 
@@ -291,8 +302,11 @@ class JobRunner(DeriveSteps):
         entry = entry_from_record(spec, record, data, hashlib.sha256(data).hexdigest())
         if entry is None:  # verify() passed and convert() keeps the size: a bug
             raise AssertionError(f"{spec.name}: the converted image is not {spec.format}")
+        return entry, data
+
+    def _write_generated(self, spec: AssetSpec, entry: LockEntry, data: bytes) -> None:
+        """Write a cached generation to its output (explore writes none)."""
         write_output(self.root, spec.output, data)
-        return entry
 
     def _restore_edit(self, edit: LockEntry, spec: AssetSpec) -> LockEntry | None:
         """Write an adopted edit's bytes (kept in the cache by digest) back to the output."""

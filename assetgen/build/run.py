@@ -194,7 +194,7 @@ def _remember_failures(
 
 class Executor(JobRunner):
     """Runs a plan's work: ``run_build``'s engine, and the seam ``explore`` subclasses
-    (its ``_run_all``, ``_materialize``, ``_commit`` and ``_checkpoint_lock``)."""
+    (its ``_run_all``, ``_write_generated``, ``_commit`` and ``_checkpoint_lock``)."""
 
     def run(self, plan: Plan, unwanted: list[JournalTask] | None = None) -> BuildSummary:
         """Do ``plan``'s work; alongside, collect ``unwanted`` tasks into the cache."""
@@ -262,7 +262,7 @@ class Executor(JobRunner):
             n = len(running)
             self.reporter.warn(
                 f"{n} paid task{'s are' if n != 1 else ' is'} still running on the gateway: "
-                "the next `assetgen build` collects them without paying again"
+                f"{self.NEXT_ALL} collects them without paying again"
             )
         if self.summary.unwanted_running:
             n = self.summary.unwanted_running
@@ -307,8 +307,7 @@ class Executor(JobRunner):
         )
         for a in moves:
             self._finish(await self._move(a))
-        limiter = anyio.CapacityLimiter(max(1, self.options.jobs))
-        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        limiter = self._limiters()
         groups: dict[str, list[DerivedAction]] = {}
         for d in self.derived_plan:
             groups.setdefault(d.name, []).append(d)
@@ -330,6 +329,11 @@ class Executor(JobRunner):
         for _, old in self.vacated:
             remove_vacated(self.root, old, claimed, self.manifest.output_dir)
         self.journal.forget_removals([old.path for _, old in self.vacated])
+
+    def _limiters(self) -> anyio.CapacityLimiter:
+        """The jobs' limiter under ``--jobs``, and the writers' (see jobs.py _Slot)."""
+        self._writers = anyio.CapacityLimiter(max(1, self.options.jobs))
+        return anyio.CapacityLimiter(max(1, self.options.jobs))
 
     async def _collect_unwanted(self) -> None:
         collect = getattr(self.provider, "collect", None)
@@ -363,8 +367,8 @@ class Executor(JobRunner):
                 again = "^C again" if signum == signal.SIGINT else "SIGTERM again"
                 self._stop(
                     f"{'interrupted' if signum == signal.SIGINT else 'terminated'}: stopping; "
-                    "what finished is kept and locked, paid tasks still running are collected "
-                    f"by the next build ({again} to quit at once: the next build recovers "
+                    f"what finished is {self.KEPT}, paid tasks still running are collected "
+                    f"by {self.NEXT} ({again} to quit at once: {self.NEXT} recovers "
                     "what finished)"
                 )
 

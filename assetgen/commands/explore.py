@@ -1,38 +1,28 @@
-"""``assetgen explore`` and ``assetgen pick``: candidates, their review page, and the pin."""
+"""``assetgen explore`` and ``assetgen pick``: candidates, their review page, and the pin
+(pick.py)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..cache.open import local_cache, project_cache
-from ..errors import ManifestError, UsageError
-from ..plan.render import credits_text
+from ..errors import UsageError
 from ..project import Project
+from .pick import _settled, pick, state_path
 
 if TYPE_CHECKING:
     from ..build.context import ProviderFactory
     from ..build.selection import BuildOptions
     from ..cache.store import LocalCache
     from ..explore.run import Planned
-    from ..spec import AssetSpec, Manifest
+    from ..spec import AssetSpec
+
+__all__ = ["clear", "dispatch", "explore", "explore_page", "pick"]
 
 DEFAULT_N = 4
-
-
-def state_path(project: Project) -> Path:
-    from ..explore.state import state_file
-
-    return state_file(project)
-
-
-def _settled(project: Project, provider: str | None) -> Manifest:
-    from ..lock.seeds import settle_manifest
-
-    return settle_manifest(project.load_manifest(provider), project.load_lock())
 
 
 def explore(
@@ -59,7 +49,7 @@ def explore(
         )
     from ..build.selection import match_names
     from ..explore.candidates import MAX_CANDIDATES, candidates
-    from ..explore.run import check_budget, plan_candidates, run_candidates
+    from ..explore.run import check_budget, journalled, plan_candidates, run_candidates
     from ..explore.state import Asked, load_state, write_state
 
     if not 1 <= n <= MAX_CANDIDATES:
@@ -69,7 +59,8 @@ def explore(
     specs = [s for s in manifest.specs if s.name in chosen]
     cache = project_cache(project, manifest, push=options.push)
     try:
-        planned = plan_candidates([c for s in specs for c in candidates(s, n)], cache)
+        cands = [c for s in specs for c in candidates(s, n)]
+        planned = plan_candidates(cands, cache, journalled(project, cands))
         _show_plan(specs, planned, n, as_json, out)
         check_budget(planned, options)
         project.ensure_state_dir()
@@ -124,7 +115,10 @@ def _show_plan(
     specs: Sequence[AssetSpec], planned: Sequence[Planned], n: int, as_json: bool, out: IO[str]
 ) -> None:
     """What exploring will do and cost, before anything is submitted."""
+    from ..explore.run import estimate
+
     todo = [p for p in planned if not p.cached]
+    paid = sum(1 for p in todo if p.paid)
     credits = round(sum(p.credits for p in planned), 6)
     if as_json:
         event = {
@@ -133,7 +127,9 @@ def _show_plan(
             "candidates": len(planned),
             "to_generate": len(todo),
             "cached": len(planned) - len(todo),
+            "paid": paid,
             "credits": credits,
+            "credits_max": round(sum(p.most_credits for p in planned), 6),
         }
         out.write(json.dumps(event, separators=(",", ":")) + "\n")
         return
@@ -141,16 +137,19 @@ def _show_plan(
     for s in specs:
         mine = [p for p in planned if p.candidate.asset == s.name]
         new = [p for p in mine if not p.cached]
-        cost = sum(p.credits for p in new)
-        price = f"{credits_text(cost)} cr" if cost else "free"
+        cost = sum(p.most_credits for p in new)
+        price = f"{estimate(new)} cr" if cost else "free"
+        collected = sum(1 for p in new if p.paid)
+        also = f" ({collected} paid before: collected free)" if collected else ""
         out.write(
-            f"  ? {s.name:<{width}}  {n} candidate{'s' if n != 1 else ''}: {len(new)} to generate, "
-            f"{len(mine) - len(new)} cached  {price}\n"
+            f"  ? {s.name:<{width}}  {n} candidate{'s' if n != 1 else ''}: {len(new)} to generate"
+            f"{also}, {len(mine) - len(new)} cached  {price}\n"
         )
+    also = f" ({paid} paid before: collected free)" if paid else ""
     out.write(
         f"\nExplore: {len(planned)} candidates of {len(specs)} asset{'s' if len(specs) != 1 else ''}, "
-        f"{len(todo)} to generate, {len(planned) - len(todo)} cached. "
-        f"Estimated cost: {credits_text(credits)} credits.\n"
+        f"{len(todo)} to generate{also}, {len(planned) - len(todo)} cached. "
+        f"Estimated cost: {estimate(planned)} credits.\n"
     )
 
 
@@ -159,7 +158,14 @@ def _event(p: Planned, results: dict[str, Any], cache: LocalCache) -> dict[str, 
 
     c = p.candidate
     r = results.get(c.spec.name)
-    source = "cached" if p.cached else ("generated" if r is not None and r.ok else "failed")
+    if p.cached:
+        source = "cached"
+    elif r is None:
+        source = "failed"
+    elif r.ok:
+        source = "generated"
+    else:  # a paid task still running (after ^C or a transient error) is not a failure
+        source = r.source if r.source in ("running", "skipped") else "failed"
     image = cached_image(cache, c.spec)
     event: dict[str, Any] = {
         "event": "candidate",
@@ -226,105 +232,25 @@ def clear(project: Project, names: Sequence[str], *, out: IO[str] | None = None)
     out = out or sys.stdout
     path = state_path(project)
     state = read_state(path) or {}
-    gone = match_names(sorted(state), names) if names and state else set(state)
     if names and not state:
         raise UsageError("no asset has candidates here\n  hint: `assetgen explore NAME -n 4`")
+    gone = set(state)
+    if names:
+        try:
+            gone = match_names(sorted(state), names)
+        except UsageError as exc:  # its hint names `plan`, which lists manifest names
+            what = str(exc).splitlines()[0].replace("no asset matches", "no explored asset matches")
+            known = sorted(state)
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            raise UsageError(
+                f"{what}\n  hint: the assets with candidates here: {shown} "
+                "(the review page, `assetgen explore --page`, shows them all)"
+            ) from None
     if project.state_dir.is_dir():
         write_state(path, {k: v for k, v in state.items() if k not in gone})
     out.write(
         f"forgot the candidates of {len(gone)} asset{'s' if len(gone) != 1 else ''} "
         "(their images stay in the cache until `assetgen cache gc`)\n"
-    )
-    return 0
-
-
-def pick(
-    project: Project,
-    name: str,
-    *,
-    k: int | None = None,
-    seed: int | None = None,
-    out: IO[str] | None = None,
-) -> int:
-    """Pin candidate ``k``'s seed (or ``seed``) for asset ``name`` in the manifest."""
-    from ..explore.candidates import MAX_CANDIDATES, candidate, seed_range
-    from ..explore.pick import PickRefused, check_edit, plan_edit
-    from ..fsutil import atomic_write
-    from ..manifest.resolve import parse_manifest
-
-    out = out or sys.stdout
-    if (k is None) == (seed is None):
-        raise UsageError(
-            "pick takes a candidate number or --seed N, not both\n"
-            "  hint: `assetgen pick NAME 3` or `assetgen pick NAME --seed 48213`"
-        )
-    data = project.manifest_path.read_bytes() if project.manifest_path.exists() else None
-    manifest = _settled(project, None)  # validates (exit 2 when invalid) and settles seeds
-    spec = next((s for s in manifest.specs if s.name == name), None)
-    if spec is None or data is None:
-        raise UsageError(f"no asset named `{name}`\n  hint: `assetgen plan --json` lists the names")
-    if k is not None:
-        if not 1 <= k <= MAX_CANDIDATES:
-            raise UsageError(f"candidate {k}: candidates are numbered 1 to {MAX_CANDIDATES}")
-        chosen = candidate(spec, k)
-        seed = chosen.seed
-    assert seed is not None
-    low, high = seed_range(spec)
-    if not low <= seed <= high:
-        raise UsageError(f"--seed {seed} is outside {low}..{high} for {spec.model}")
-    label = f"candidate {k}, seed {seed}" if k is not None else f"seed {seed}"
-    if not spec.seed_derived and spec.seed == seed:
-        out.write(f"{name}: already pinned to {label}; nothing to do\n")
-        return 0
-    shown = project.display(project.manifest_path)
-    origins: dict[str, list[str]] = {}
-    old = parse_manifest(data, shown, origins=origins)
-    template = next(t for t, names in origins.items() if name in names)
-    matrix = template != name or len(origins[template]) != 1
-    text = data.decode("utf-8")
-    edit = plan_edit(text, template, name, seed, matrix=matrix)
-    try:
-        new = parse_manifest(edit.text.encode("utf-8"), shown)
-    except ManifestError as exc:
-        raise PickRefused(
-            f"asset `{name}`: pinning the seed would make the manifest invalid "
-            f"({exc.diagnostics[0].message if exc.diagnostics else exc}); it is unchanged\n"
-            "  hint: edit `seed:` by hand"
-        ) from None
-    check_edit(old, new, name, seed)
-    atomic_write(project.manifest_path, edit.text.encode("utf-8"))
-    from ..lock.seeds import settle_manifest
-
-    after = next(s for s in settle_manifest(new, project.load_lock()).specs if s.name == name)
-    from ..explore.candidates import with_provider
-    from ..explore.state import read_state
-
-    asked = (read_state(state_path(project)) or {}).get(name)
-    cache = project_cache(project, new, push=False)
-    try:
-        free = cache.has(after.spec_hash)
-        # Explored with another provider (`--provider draft`, say): say where it is free.
-        elsewhere = (
-            asked.provider
-            if asked is not None
-            and asked.provider != after.provider
-            and not free
-            and cache.has(with_provider(after, asked.provider).spec_hash)
-            else None
-        )
-    finally:
-        cache.close()
-    where = "in `seeds:`" if edit.where == "seeds" else "in its entry"
-    cost = (
-        "from the cache, free"
-        if free
-        else f"a new generation, {credits_text(after.credits)} credits"
-    )
-    if elsewhere is not None:
-        cost = f"with --provider {elsewhere}: from the cache, free; with {after.provider}: {cost}"
-    out.write(
-        f"{name}: pinned {label} {where} ({shown}:{edit.line}); "
-        f"next: `assetgen build {name}` ({cost})\n"
     )
     return 0
 

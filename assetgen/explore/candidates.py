@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from .. import catalog
+from ..cache.records import CacheRecord
 from ..errors import UsageError
 from ..spec import AssetSpec, spec_hash
 
@@ -34,15 +34,15 @@ class Candidate:
 
 
 def seed_range(spec: AssetSpec) -> tuple[int, int]:
-    """The seeds ``spec``'s model takes; a seedless model cannot have candidates: its
-    requests differ by nothing a pick could pin."""
-    info = catalog.MODELS.get(spec.model)
-    if info is not None and not info.seeded:
+    """The seeds ``spec``'s model takes (the merged catalog's: a project's ``models:`` may
+    narrow them); a seedless model cannot have candidates: its requests differ by nothing
+    a pick could pin."""
+    if not spec.reproducible:
         raise UsageError(
             f"{spec.name}: model `{spec.model}` takes no seed, so a candidate could not be "
             "made again or pinned by `pick`; explore assets of a seeded model"
         )
-    return (info.seed_min, info.seed_max) if info else (1, 1_048_576)
+    return spec.seed_min, spec.seed_max
 
 
 def candidate_seed(name: str, k: int, seed_min: int, seed_max: int) -> int:
@@ -70,16 +70,31 @@ def candidates(spec: AssetSpec, n: int) -> list[Candidate]:
 
 def with_provider(spec: AssetSpec, provider: str) -> AssetSpec:
     """``spec`` as made by ``provider`` (``explore --provider draft`` candidates of an
-    evolink asset are the draft provider's requests), priced as a build would."""
+    evolink asset are the draft provider's requests), priced as a build would: draft is
+    free, and any other provider charges the model's price in the merged catalog, which
+    a spec resolved for another charging provider already carries."""
     if provider == spec.provider:
         return spec
-    from ..manifest.models import catalog_price
-
     request = spec.request
     request["provider"] = provider
+    priced = spec.model_credits if spec.provider == "draft" else (spec.credits, spec.most_credits)
+    if provider == "draft":
+        credits, credits_max, model_credits = 0.0, None, priced
+    else:  # the model's price does not depend on which charging provider serves it
+        low, high = priced or (0.0, 0.0)  # (None: a draft build of a model with no public price)
+        credits, credits_max, model_credits = low, (high if high != low else None), None
     return replace(
         spec,
         provider=provider,
         spec_hash=spec_hash(request),
-        credits=catalog_price(provider, spec.model, spec.quality),
+        credits=credits,
+        credits_max=credits_max,
+        model_credits=model_credits,
     )
+
+
+def image_sha(record: CacheRecord | None, spec: AssetSpec) -> str | None:
+    """The digest of ``spec``'s image in its cache ``record`` (in ``spec``'s format), if any."""
+    if record is None or spec.format not in record.blobs:
+        return None
+    return record.blobs[spec.format][0]

@@ -5,8 +5,9 @@ cache (views/thumbs.py), with one row per asset instead of a grid of assets: the
 current output first, then candidates 1..n at the same size, each with its seed and
 the ``assetgen pick NAME K`` that pins it. ``explore.js`` adds the row keyboard:
 arrows move, Enter enlarges, a number key selects that candidate of the row and
-copies its command. Full images are the cache's blobs, linked (hard links where the
-file system allows) into ``images/`` beside the page, so the folder stands alone.
+copies its command. Full images are the cache's blobs, copied into ``images/`` beside
+the page (never hard-linked: an edited page image must not change the cache), so the
+folder stands alone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,10 +23,12 @@ from typing import Any
 
 from ..cache.records import CacheRecord
 from ..cache.store import LocalCache
+from ..fsutil import atomic_open, atomic_write
 from ..project import Project
 from ..spec import AssetSpec
 from ..views.page import claim_folder, esc, href, render_page, write_page
 from ..views.thumbs import ThumbnailCache, thumb_size
+from .candidates import image_sha
 from .state import Explored, explored, load_state
 
 STATES = (("undecided", "undecided"), ("picked", "picked"), ("waiting", "no candidate here"))
@@ -40,10 +44,9 @@ class PageResult:
 
 def cached_image(cache: LocalCache, spec: AssetSpec) -> Path | None:
     """The loose file of ``spec``'s image in the local cache, if there is one."""
-    record = cache.record(spec.spec_hash)
-    if record is None or spec.format not in record.blobs:
+    sha = image_sha(cache.record(spec.spec_hash), spec)
+    if sha is None:
         return None
-    sha = record.blobs[spec.format][0]
     path = cache.blob_path(sha)
     return path if path.is_file() else None
 
@@ -169,24 +172,28 @@ def _current(spec: AssetSpec, lock: Any, digests: dict[str, str | None], root: P
 def _publish(
     cache: LocalCache, record: CacheRecord | None, spec: AssetSpec, folder: Path
 ) -> tuple[str, Path] | None:
-    if record is None or spec.format not in record.blobs:
+    """The candidate's image copied beside the page, by temp file + rename (a kill mid-copy
+    leaves no truncated image that later runs would trust); a copy, not a hard link, so
+    editing the page's image never changes the cache's blob."""
+    sha = image_sha(record, spec)
+    if record is None or sha is None:
         return None
-    sha = record.blobs[spec.format][0]
+    size = record.blobs[spec.format][1]
     ext = {"jpeg": "jpg"}.get(spec.format, spec.format)
     dest = folder / f"{sha}.{ext}"
-    if dest.is_file():
-        return sha, dest
     src = cache.blob_path(sha)
+    with contextlib.suppress(OSError):
+        st = dest.lstat()
+        if stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_nlink == 1:
+            return sha, dest  # (a hard link an older page made is copied again)
     try:
-        os.link(src, dest)
-    except OSError:
-        if src.is_file():
-            shutil.copyfile(src, dest)
-        else:  # packed (cache pull): write the bytes out
-            data = cache.read_blob(sha)
-            if data is None:
-                return None
-            dest.write_bytes(data)
+        with src.open("rb") as blob, atomic_open(dest, durable=False) as f:
+            shutil.copyfileobj(blob, f)
+    except FileNotFoundError:  # packed (cache pull): write the bytes out
+        data = cache.read_blob(sha)
+        if data is None:
+            return None
+        atomic_write(dest, data, durable=False)
     return sha, dest
 
 

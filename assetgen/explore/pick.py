@@ -23,15 +23,18 @@ import re
 from dataclasses import dataclass
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import UsageError
 from ..schema.yamlcore import CoreLoader
-from ..spec import Manifest
+from ..spec import Manifest, spec_hash
 
 _BOM = "\ufeff"
 _PLAIN_KEY = re.compile(r"[a-z][a-z0-9._-]*")
 _NOT_PLAIN = frozenset({"null", "true", "false", "nan", "inf"})
+# A node's properties before its scalar: `&anchor` and `!tag`, each followed by space.
+_PROPERTIES = re.compile(r"(?:[&!][^\s,\[\]{}]*\s+)*")
+_COMMENT_OR_BLANK = re.compile(r"[ \t]*(?:#[^\r\n]*)?\r?$")
 
 
 class PickRefused(UsageError):
@@ -79,7 +82,8 @@ def plan_edit(text: str, template: str, name: str, seed: int, *, matrix: bool) -
 
 
 def check_edit(old: Manifest, new: Manifest, name: str, seed: int) -> None:
-    """Refuse an edit that does anything but give ``name`` the seed ``seed``."""
+    """Refuse an edit that does anything but give ``name`` the seed ``seed``: its new
+    request must be its old one with that seed, and every other asset's unchanged."""
     before = {s.name: s for s in old.specs}
     after = {s.name: s for s in new.specs}
     picked = after.get(name)
@@ -87,6 +91,14 @@ def check_edit(old: Manifest, new: Manifest, name: str, seed: int) -> None:
         raise PickRefused(
             f"asset `{name}`: the edit would not pin seed {seed} (the seed comes from "
             "somewhere a per-asset edit cannot reach); the manifest is unchanged\n"
+            f"  hint: add `{name}: {seed}` under a top-level `seeds:` mapping by hand"
+        )
+    request = before[name].request
+    request["seed"] = seed
+    if spec_hash(request) != picked.spec_hash:
+        raise PickRefused(
+            f"asset `{name}`: the edit would change more of its request than the seed; "
+            "the manifest is unchanged\n"
             f"  hint: add `{name}: {seed}` under a top-level `seeds:` mapping by hand"
         )
     others = sorted(n for n in before if n != name and before[n].spec_hash != after[n].spec_hash)
@@ -120,6 +132,9 @@ def _set_key(text: str, mapping: MappingNode, key: str, seed: int, nl: str) -> t
     for k, v in mapping.value:
         if isinstance(k, ScalarNode) and k.value == key:
             start, end = _value_span(text, k, v)
+            if isinstance(v, ScalarNode):  # `&anchor` and `!tag` stay: only the scalar changes
+                m = _PROPERTIES.match(text, start, end)
+                start = m.end() if m else start
             return text[:start] + str(seed) + text[end:], start
     return _insert(text, mapping, f"{_key_text(key)}: {seed}", nl)
 
@@ -140,28 +155,57 @@ def _value_span(text: str, key: Node, value: Node) -> tuple[int, int]:
 
 def _insert(text: str, mapping: MappingNode, pair: str, nl: str) -> tuple[str, int]:
     if mapping.flow_style:
-        close = mapping.end_mark.index - 1  # the `}`
-        p = close
-        while p > mapping.start_mark.index + 1 and text[p - 1] in " \t\r\n":
-            p -= 1
-        if text[p - 1] == "{":
+        if not mapping.value:
+            p = mapping.start_mark.index + 1  # right after the `{`
             return text[:p] + pair + text[p:], p
-        if text[p - 1] == ",":
-            return text[:p] + " " + pair + text[p:], p + 1
+        key, value = mapping.value[-1]
+        p = _pair_end(text, key, value)  # before any comment after the last pair
+        comma = re.compile(r"[ \t]*,").match(text, p)
+        if comma is not None:  # a trailing comma: the pair goes after it
+            return text[: comma.end()] + " " + pair + text[comma.end() :], comma.end() + 1
         return text[:p] + ", " + pair + text[p:], p + 2
     if not mapping.value:
         raise PickRefused("the asset's entry is empty; add `seed:` by hand")
     first_key = mapping.value[0][0]
     indent = " " * first_key.start_mark.column
     last_key, last_value = mapping.value[-1]
-    end = last_key.end_mark.index
-    if last_value.start_mark.index > end:  # not an alias to something above
-        end = max(end, last_value.end_mark.index)
+    end = _pair_end(text, last_key, last_value)
     while end > 0 and text[end - 1] in " \t\r\n":
         end -= 1  # a block scalar's end takes in the blank lines after it
     at = _line_end(text, end)
     insert = nl + indent + pair
     return text[:at] + insert + text[at:], at + len(nl)
+
+
+def _pair_end(text: str, key: Node, value: Node) -> int:
+    """Where the text of the pair ``key: value`` ends: after its last scalar. A block
+    collection's own end mark sits at the next less-indented token, past the blank lines
+    and comments that belong to what follows, so nested blocks are walked down."""
+    end = key.end_mark.index
+    node = value
+    while isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style and node.value:
+        last = node.value[-1]
+        if isinstance(node, MappingNode):
+            end = max(end, last[0].end_mark.index)
+            node = last[1]
+        else:
+            node = last
+    if node.start_mark.index >= end and node.end_mark.index > node.start_mark.index:
+        return max(end, node.end_mark.index)  # in place (an alias's node sits at its anchor)
+    alias = re.compile(r"[ \t]*:?[ \t]*(?:-[ \t]+)?(\*[^\s,\[\]{}#]+)").match(text, end)
+    if alias is not None:  # `key: *alias` (or `- *alias`) right after what is known
+        return alias.end(1)
+    if node is value:
+        return end  # an empty value: the key's
+    # An alias deeper in a block: the block's last line that is not blank or a comment.
+    at = value.end_mark.index
+    while at > end:
+        start = text.rfind("\n", 0, at - 1) + 1 if at > 0 else 0
+        line = text[start:at].rstrip("\n")
+        if not _COMMENT_OR_BLANK.fullmatch(line):
+            return start + len(line.rstrip("\r"))
+        at = start
+    return end
 
 
 def _line_end(text: str, at: int) -> int:
@@ -193,6 +237,9 @@ def _add_to_seeds(
         key = next(k for k, v in root.value if v is seeds)
         at = _line_end(text, key.end_mark.index)
         return text[:at] + nl + entry + text[at:], at + len(nl)
-    head = text if text.endswith("\n") or not text else text + nl
     block = f"seeds:  # seeds picked per asset name (`assetgen pick`); they win over `seed:`{nl}"
+    end = root.end_mark.index
+    if text.startswith("...", end):  # a document end marker: the mapping goes before it
+        return text[:end] + block + entry + nl + text[end:], end + len(block)
+    head = text if text.endswith("\n") or not text else text + nl
     return head + block + entry + nl, len(head) + len(block)

@@ -34,7 +34,8 @@ def state_file(project: Project) -> Path:
 def undecided_names(project: Project, specs: Iterable[AssetSpec]) -> frozenset[str]:
     """Assets with candidates here, none of which they ask for now (for the gallery's mark).
 
-    Cheap on purpose: no state file, no lookups; the local cache only."""
+    Cheap on purpose: the state file is read, never rebuilt (no state: no mark), and
+    candidates are looked up in the local cache only."""
     state = read_state(state_file(project))
     if not state:
         return frozenset()
@@ -88,9 +89,12 @@ def write_state(path: Path, state: Mapping[str, Asked]) -> None:
 
 def rebuild_state(specs: Iterable[AssetSpec], has: Callable[[str], bool]) -> State:
     """The state the cache proves: per asset, the candidates 1..n that are all cached, made
-    with the manifest's provider or, failing that, the free ``draft`` one."""
+    with the manifest's provider or, failing that, the free ``draft`` one. Assets of a
+    seedless model have no candidates to look for."""
     state: State = {}
     for spec in specs:
+        if not spec.reproducible:
+            continue
         for provider in dict.fromkeys((spec.provider, "draft")):
             base = with_provider(spec, provider)
             n = 0
@@ -138,7 +142,7 @@ def explored(
     out = []
     for spec in sorted(specs, key=lambda s: s.name):
         asked = state.get(spec.name)
-        if asked is None:
+        if asked is None or not spec.reproducible:  # its model became seedless since
             continue
         base = with_provider(spec, provider or asked.provider)
         cands = tuple(candidates(base, asked.n))

@@ -387,4 +387,9 @@ class _Resolver(ClashRules):
                 if info.billing == "per_token" and info.token_price is not None
                 else None
             ),
+            seed_min=info.seed_min,
+            seed_max=info.seed_max,
+            model_credits=info.price_range(size, quality, prompt)
+            if asset_provider == "draft" and self.price is catalog_price
+            else None,
         )

@@ -210,19 +210,19 @@ def _card(
                 f'loading="lazy" decoding="async" width="{tw}" height="{th}"></a>'
             )
     facts = f"{s.size} · {s.quality} · {s.width}×{s.height} · seed {s.seed} · {_credits(it)}"
-    error = f'\n<p class="error">{esc(it.error)}</p>' if it.error else ""
+    notes = f'\n<p class="error">{esc(it.error)}</p>' if it.error else ""
     if undecided:  # candidates to pick from: `assetgen explore --page`
-        error += (
+        notes += (
             '\n<p class="badge st-stale explore" title="assetgen explore --page">'
             "candidates to pick from</p>"
         )
-    error += _derived_list(it, project, out_dir)
+    notes += _derived_list(it, project, out_dir)
     return (
         f'<li class="card" data-i="{i}" data-state="{it.state}" '
         f'data-search="{esc((s.name + " " + s.prompt).lower())}">\n{opener}\n'
         f'<div class="meta">\n<h3 class="name">{esc(s.name)}</h3>\n'
         f'<span class="badge st-{it.state}" title="{esc(it.reason)}">{STATE_LABELS[it.state]}</span>\n'
-        f'<p class="facts">{esc(facts)}</p>\n<p class="prompt">{esc(s.prompt)}</p>{error}\n</div>\n</li>'
+        f'<p class="facts">{esc(facts)}</p>\n<p class="prompt">{esc(s.prompt)}</p>{notes}\n</div>\n</li>'
     )
 
 

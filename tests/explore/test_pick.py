@@ -138,6 +138,7 @@ def test_a_pick_that_would_change_others_is_refused(tmp_path: Path) -> None:
     # b's own entry is its own: inserting there overrides the merged fields for b alone
     got = picked(root, "b", seed=4)
     assert seed_of(got, "b") == 4 and seed_of(got, "a") != 4
+    assert got == text + "    seed: 4\n"  # one line, in b's entry; a's untouched
 
 
 def test_pick_usage_errors(tmp_path: Path) -> None:
