@@ -215,7 +215,8 @@ class Project:
             if memo_at is not None and confirmed != verified:
                 memo.store(memo_at, key, tuple(sorted(confirmed)))
             plan = Plan(plan.actions, derived)
-        return mark_paid(plan, journalled_tasks(self, manifest.provider))
+        providers = (s.provider for s in manifest.specs)  # read only if a build left tasks
+        return mark_paid(plan, journalled_tasks(self, providers))
 
     def _verified_recipes(
         self, manifest: Manifest, lock: Lockfile

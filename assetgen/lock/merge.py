@@ -81,7 +81,13 @@ def merge_locks(
             chosen = o
             conflicts.append(Conflict(name, "ours", "deleted on their side, changed on ours; kept ours"))  # fmt: skip
         elif _text(name, replace(o, derived=())) == _text(name, replace(t, derived=())):
-            chosen = replace(o, derived=_merge_derived(b, o, t))  # the same image: per file
+            derived, both = _merge_derived(b, o, t)  # the same image: per file
+            chosen = replace(o, derived=derived)
+            conflicts.extend(
+                Conflict(name, "ours", f"derived file {path} changed on both sides; kept ours "
+                         "(the next build derives it again if the manifest wants theirs)")
+                for path in both
+            )  # fmt: skip
         else:
             chosen = o
             if o.spec_hash == t.spec_hash:
@@ -98,14 +104,17 @@ def merge_locks(
     return Lockfile(merged, LOCK_VERSION, hash_version), conflicts
 
 
-def _merge_derived(b: LockEntry | None, o: LockEntry, t: LockEntry) -> tuple[DerivedEntry, ...]:
+def _merge_derived(
+    b: LockEntry | None, o: LockEntry, t: LockEntry
+) -> tuple[tuple[DerivedEntry, ...], list[str]]:
     """Both sides derived other files from the same master: merge them per path, as
-    assets are merged (a file both changed differently: ours; the next build re-derives
-    it if the manifest wants theirs)."""
+    assets are merged (a file both changed differently: ours, and its path is returned
+    as a conflict; the next build re-derives it if the manifest wants theirs)."""
     base = {d.path: d for d in b.derived} if b is not None else {}
     ours = {d.path: d for d in o.derived}
     theirs = {d.path: d for d in t.derived}
     out: list[DerivedEntry] = []
+    both: list[str] = []
     for path in [
         *ours,
         *(p for p in theirs if p not in ours),
@@ -115,9 +124,11 @@ def _merge_derived(b: LockEntry | None, o: LockEntry, t: LockEntry) -> tuple[Der
         chosen = td if od == bd else od
         if od is None and td is not None and td != bd:
             chosen = td  # deleted here, changed there: kept
+        elif od is not None and td is not None and od != td and od != bd and td != bd:
+            both.append(path)
         if chosen is not None:
             out.append(chosen)
-    return tuple(out)
+    return tuple(out), both
 
 
 def _text(name: str, entry: LockEntry | None) -> str | None:

@@ -180,7 +180,7 @@ def format_entry(name: str, e: LockEntry) -> str:
         f"    spec_hash: {e.spec_hash}",
         f"    request: {{{request}}}",
         f"    path: {yaml_str(e.path)}",
-        f"    sha256: {e.sha256}",
+        f"    sha256: {yaml_str(e.sha256)}",  # quoted only if YAML would read a number
         f"    bytes: {e.bytes}",
         f"    width: {e.width}",
         f"    height: {e.height}",
@@ -203,7 +203,7 @@ def format_entry(name: str, e: LockEntry) -> str:
 def format_derived(d: DerivedEntry) -> str:
     """One derived file on one line: a change to it is a change to that line only."""
     return (
-        f"      - {{path: {yaml_str(d.path)}, sha256: {d.sha256}, bytes: {d.bytes}, "
+        f"      - {{path: {yaml_str(d.path)}, sha256: {yaml_str(d.sha256)}, bytes: {d.bytes}, "
         f"width: {d.width}, height: {d.height}, recipe: {yaml_str(d.recipe)}}}"
     )
 

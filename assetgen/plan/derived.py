@@ -59,8 +59,12 @@ def plan_derived(
         if spec is not None and a.action != "delete":
             master = _master(a)
             force_it = a.name in forced
+            # The memo pairs a name with its own lock entry only: a rename's heir (which
+            # old entry it takes over can depend on --force) is planned in full.
+            own = a.old_name is None and lock.entries.get(a.name) is a.locked
             if (
-                master is not None
+                own
+                and master is not None
                 and not force_it
                 and a.name in verified
                 and len(locked) == len(spec.derived)
@@ -69,8 +73,8 @@ def plan_derived(
                 name = a.name
                 fast = [
                     _new(DerivedAction, (name, "noop", d.path, _UP, canon, d.recipe, d, False, ""))
-                    for (_, canon), d in zip(spec.derived, locked, strict=False)
-                    if digests.get(d.path) == d.sha256
+                    for (path, canon), d in zip(spec.derived, locked, strict=False)
+                    if path == d.path and digests.get(path) == d.sha256
                 ]
                 if len(fast) == len(locked):
                     out.extend(fast)
@@ -78,7 +82,7 @@ def plan_derived(
                         confirmed.add(name)
                     continue
             by_path = {d.path: d for d in locked}
-            same = master is not None and len(locked) == len(spec.derived)
+            same = own and master is not None and len(locked) == len(spec.derived)
             wanted: set[str] = set()
             for i, (path, canon) in enumerate(spec.derived):
                 wanted.add(path)

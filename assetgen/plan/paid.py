@@ -10,6 +10,7 @@ never opens it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -19,13 +20,16 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
-def journalled_tasks(project: Project, provider: str) -> frozenset[str]:
-    """Spec hashes with a paid ``provider`` task in the journal (empty when none can be read)."""
+def journalled_tasks(project: Project, providers: Iterable[str]) -> frozenset[str]:
+    """Spec hashes with a paid task of any of ``providers`` in the journal (empty when
+    none can be read). A mixed manifest passes every provider its assets use: a spec
+    hash names its provider, so a task can only ever match its own assets."""
     if not (project.running_marker.exists() or project.state_file("pending").exists()):
         return frozenset()
     from ..build.journal import task_hashes  # sqlite3 only when there is a journal to read
 
-    return task_hashes(project.state_file("journal.db"), provider)
+    journal = project.state_file("journal.db")
+    return frozenset().union(*(task_hashes(journal, p) for p in sorted(set(providers))))
 
 
 def mark_paid(plan: Plan, paid: frozenset[str]) -> Plan:

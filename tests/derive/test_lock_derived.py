@@ -69,3 +69,14 @@ def test_merge_takes_each_sides_derived_files() -> None:
     merged, conflicts = merge_locks(base, ours, theirs)
     assert merged.entries["hero"].derived == (ONE._replace(sha256="d" * 64), TWO)
     assert conflicts == []
+
+
+def test_a_derived_file_both_sides_changed_is_a_reported_conflict() -> None:
+    """Ours is kept, as for an asset both sides changed, and the merge says so."""
+    base = lock_with(ONE)
+    ours = lock_with(ONE._replace(sha256="d" * 64))
+    theirs = lock_with(ONE._replace(sha256="e" * 64))
+    merged, conflicts = merge_locks(base, ours, theirs)
+    assert merged.entries["hero"].derived == (ONE._replace(sha256="d" * 64),)
+    assert [(c.name, c.kept) for c in conflicts] == [("hero", "ours")]
+    assert ONE.path in conflicts[0].why

@@ -119,3 +119,31 @@ def test_an_edited_recipe_is_never_served_from_the_memo(
     manifest.write_text(manifest.read_text().replace("scale: 0.5", "scale: 0.25"))
     assert main(["-C", str(root), "check"]) == 1  # the recipe changed: work to do
     assert calls[0] == 1
+
+
+def test_a_renamed_asset_is_never_served_from_the_memo() -> None:
+    """Which old entry a rename takes over can depend on --force: an heir is planned in
+    full, even when the memo names it, and is never confirmed."""
+    spec = make_spec(derived=RECIPES)
+    entry, files = built(spec)
+    # The old entry's first file was made under another recipe: its hash cannot match.
+    stale = replace(
+        entry, derived=(entry.derived[0]._replace(recipe="sha256:old"), *entry.derived[1:])
+    )
+    lock = Lockfile({"hero-old": stale})
+    digests: dict[str, str | None] = dict(files)
+    plan = make_plan([spec], lock, digests, lambda h: False)
+    (action,) = plan.actions
+    assert action.old_name == "hero-old"
+    confirmed: set[str] = set()
+    got = plan_derived(
+        plan.actions,
+        lock,
+        digests,
+        lambda s: False,
+        lambda h: False,
+        verified={"hero"},
+        confirmed=confirmed,
+    )
+    assert {d.path: d.action for d in got}[RECIPES[0][0]] != "noop"
+    assert confirmed == set()

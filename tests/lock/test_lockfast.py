@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assetgen.errors import LockfileError
 from assetgen.lock.fast import parse_canonical
 from assetgen.lock.model import LockEntry, Lockfile, format_lock
 from assetgen.lock.read import parse_lock
@@ -64,3 +66,40 @@ def test_hand_edited_lock_is_left_to_the_yaml_reader() -> None:
     assert parse_canonical(edited) is None
     assert parse_canonical(text.replace("seed: 5", "seed: 0x5")) is None
     assert parse_lock(edited.encode()) == parse_lock(text.encode())
+
+
+def test_a_digest_yaml_would_read_as_a_number_round_trips_through_both_readers() -> None:
+    """A hex digest of digits only (or digits around one `e`) is a number to YAML: the
+    writer quotes it, so both readers read the string back; written bare (by hand),
+    both refuse it rather than one reading a string and the other a number."""
+    from assetgen.lock.model import DerivedEntry
+
+    for sha in ("1" * 64, "1" * 30 + "e" + "1" * 33):
+        entry = LockEntry(
+            spec_hash="sha256:" + "a" * 64,
+            request={
+                "provider": "draft",
+                "model": "krea-2-turbo",
+                "prompt": "p",
+                "size": "1:1",
+                "quality": "1K",
+                "seed": 1,
+                "nsfw_check": False,
+            },
+            path="a.png",
+            sha256=sha,
+            bytes=1,
+            width=1,
+            height=1,
+            derived=(DerivedEntry("a@1x.webp", sha, 1, 1, 1, "sha256:" + "c" * 64),),
+        )
+        text = format_lock(Lockfile({"a": entry}))
+        full = parse_lock(text.encode())
+        assert full.entries["a"].sha256 == sha and full.entries["a"].derived[0].sha256 == sha
+        fast = parse_canonical(text)
+        assert fast is None or fast.entries["a"] == full.entries["a"]
+        bare = text.replace(f'"{sha}"', sha)
+        assert bare != text
+        assert parse_canonical(bare) is None  # not the canonical layout: the YAML reader's
+        with pytest.raises(LockfileError, match="sha256"):
+            parse_lock(bare.encode())
