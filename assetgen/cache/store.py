@@ -238,9 +238,10 @@ class LocalCache(Cache):
         """Drop records the lock does not reference (``keep``), then blobs no record uses,
         but for ``keep_blobs`` (adopted edits, which no record lists: see adopt.py).
 
-        ``older_than_s`` narrows it to records cached longer ago than that: the mode for
-        a cache shared by several checkouts, whose other locks this one cannot see, so
-        what they stored recently stays. ``include_locked`` (only with an age) drops old
+        ``older_than_s`` narrows it to records and loose blobs cached longer ago than
+        that: the mode for a cache shared by several checkouts, whose other locks this
+        one cannot see, so what they stored recently stays (derived files too, which no
+        record lists). ``include_locked`` (only with an age) drops old
         records this lock names too; they are the images a fresh clone restores, so
         only when asked."""
         now = time.time()
@@ -270,7 +271,11 @@ class LocalCache(Cache):
         freed = gc_packs(self.root / "blobpacks", live_blobs, self._blob_packs)
         for blob in (self.root / "blobs").glob("*/*"):
             if blob.name not in live_blobs:
-                freed += blob.stat().st_size
+                st = blob.stat()
+                if older_than_s is not None and now - st.st_mtime <= older_than_s:
+                    continue  # no record names it (a derived file, an adopted edit), but
+                    # it is recent: another checkout of a shared cache may lock it
+                freed += st.st_size
                 blob.unlink(missing_ok=True)
         return {"dropped": dropped, "freed_bytes": freed}
 
