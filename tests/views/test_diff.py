@@ -144,7 +144,7 @@ def test_renamed_and_regenerated_assets(
     hero = lock.index("  hero-home:")
     sha = lock.index("sha256: ", hero) + len("sha256: ")
     old_lock = tmp_path / "old.lock"
-    old_lock.write_text(lock[:sha] + "0" * 64 + lock[sha + 64 :])
+    old_lock.write_text(lock[:sha] + "0f" * 32 + lock[sha + 64 :])
     edit(repo / "assetgen.yaml", "  avatar-${seed}:", "  face-${seed}:")  # seeds are pinned
     build(repo)
     _, doc_text = diff(repo, capsys, "--json", "--lock", str(old_lock))
@@ -155,7 +155,7 @@ def test_renamed_and_regenerated_assets(
     assert by_name["face-101"]["changes"] == []  # same request, same output path
     changes = by_name["hero-home"]["changes"]
     assert by_name["hero-home"]["status"] == "changed"
-    assert [(c["field"], c["old"]) for c in changes] == [("image", "0" * 64)]
+    assert [(c["field"], c["old"]) for c in changes] == [("image", "0f" * 32)]
     _, out = diff(repo, capsys)
     assert "> face-101" in out and "(renamed from avatar-101)" in out
 
