@@ -68,7 +68,7 @@ def render_files(master: bytes, recipes: Sequence[str]) -> list[Rendered]:
                     f"rendered {got[0]}x{got[1]}, not the recipe's {want[0]}x{want[1]}"
                 )
             out.append((data, got[0], got[1]))
-        except Exception as exc:  # noqa: BLE001 - one recipe's failure, reported as such
+        except Exception as exc:  # one recipe's failure, reported as such
             out.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return out
 
@@ -219,15 +219,14 @@ class DeriveSteps(BuildContext):
         their digest, then whatever the index holds for the recipe hash; either only
         when it is that recipe's file (``served_size``)."""
         master = (entry.width, entry.height)
-        candidates: list[bytes | None] = []
         old = item.old
         if old is not None and old.recipe == item.hash:
             data = self.cache.read_blob(old.sha256)
             if data is not None and hashlib.sha256(data).hexdigest() == old.sha256:
-                candidates.append(data)
-        if not candidates or served_size(candidates[0], item.canon, master) is None:
-            candidates = [read_derived(self.cache, item.hash)]
-        data = candidates[0]
+                size = served_size(data, item.canon, master)
+                if size is not None:
+                    return data, size
+        data = read_derived(self.cache, item.hash)
         if data is None:
             return None
         size = served_size(data, item.canon, master)
