@@ -79,6 +79,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             selection=tuple(args.names),
             force=args.force,
+            rederive=tuple(args.rederive),
             fail_fast=args.fail_fast,
             dry_run=args.dry_run,
             max_credits=args.max_credits,

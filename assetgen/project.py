@@ -185,6 +185,7 @@ class Project:
         lookahead: Callable[[list[str]], set[str]] | None = None,
         is_ours: Callable[[str], bool] | None = None,
         has_recipe: Callable[[str], bool] | None = None,
+        rederive: Iterable[str] = (),
     ) -> Plan:
         """The plan; ``lookahead`` (``Cache.lookahead``), when given, is first called
         with every spec hash the plan will pass to ``is_cached``, so that a remote cache
@@ -193,7 +194,10 @@ class Project:
         not branch on the answers, so a first pass can list them.) ``is_ours`` is
         make_plan's (``Cache.has_blob``): which files at new paths are assetgen's.
         Generations whose task a stopped build journalled are paid already (paid.py).
-        ``has_recipe`` says which derived files the cache holds, by recipe hash."""
+        ``has_recipe`` says which derived files the cache holds, by recipe hash.
+        ``rederive`` names assets whose derived files are made again (a hand edit
+        overwritten) from the master as it is: it reaches the derived plan only, so the
+        master is never regenerated for it."""
         force = frozenset(force)
         digests = self.output_digests(manifest, lock)
         plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours, digests)
@@ -208,7 +212,7 @@ class Project:
                 digests,
                 is_ours or _never,
                 has_recipe or _never,
-                force=force,
+                force=force | frozenset(rederive),
                 verified=verified,
                 confirmed=confirmed,
             )

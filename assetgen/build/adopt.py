@@ -21,7 +21,7 @@ from ..cache.open import local_cache
 from ..errors import IntegrityError
 from ..lock.model import LockEntry, updated, write_lock
 from ..plan.planner import Action, Plan
-from ..plan.render import KEPT_HINT
+from ..plan.render import DERIVED_KEPT_HINT, KEPT_HINT
 from ..project import Project
 from ..spec import format_for_path
 from .selection import select
@@ -39,7 +39,7 @@ def derived_notice(plan: Plan) -> str | None:
         paths += f" and {n - _NAMES_SHOWN} more"
     return (
         f"{n} derived file{'s' if n != 1 else ''} modified by hand, kept ({paths}): "
-        "`assetgen build --force NAME` derives them again from the master"
+        + DERIVED_KEPT_HINT
     )
 
 

@@ -10,21 +10,25 @@ A file edited by hand (plan action ``modified``) is never touched here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import NamedTuple
 
 import anyio
 
 from ..cache.derived import put_derived, read_derived
 from ..derive.recipe import recipe_hash_json
 from ..errors import AssetgenError, DiskFullError
+from ..imagesize import header_size
 from ..imaging import worker_context
 from ..lock.model import DerivedEntry, LockEntry
+from ..outpaths import shown, use_problem
 from ..plan.actions import DerivedAction
 from ..spec import AssetSpec
 from .context import BuildContext
@@ -33,39 +37,76 @@ from .outputs import file_sha256, read_verified, remove_if_unchanged, write_outp
 Rendered = tuple[bytes, int, int] | str  # (bytes, width, height), or why it failed
 
 
+class _Todo(NamedTuple):
+    """One derived file to make: its path, canonical recipe, recipe hash, old record."""
+
+    path: str
+    canon: str
+    hash: str
+    old: DerivedEntry | None
+
+
 def render_files(master: bytes, recipes: Sequence[str]) -> list[Rendered]:
-    """Render and verify each canonical recipe from ``master`` (in a worker process)."""
+    """Render and verify each canonical recipe from ``master`` (in a worker process).
+
+    Any exception fails its own recipe only (a bad param, a decompression bomb, a bug
+    in one template): the other files and the build go on."""
     from ..derive import engine
 
+    head = header_size(master)  # the master's size from its header: render decodes it
     out: list[Rendered] = []
-    size: tuple[int, int] | None = None
     for text in recipes:
-        recipe = json.loads(text)
         try:
-            if size is None:
-                size = _image_size(master)
+            if head is None:
+                raise AssetgenError("the master is not an image assetgen can read")
+            recipe = json.loads(text)
             data = engine.render(master, recipe)
-            want = engine.output_size(size, recipe)
-            got = (0, 0) if want is None else _image_size(data)
+            want = engine.output_size((head[1], head[2]), recipe)
+            got = (0, 0) if want is None else _decoded_size(data)
             if want is not None and got != tuple(want):
                 raise AssetgenError(
                     f"rendered {got[0]}x{got[1]}, not the recipe's {want[0]}x{want[1]}"
                 )
             out.append((data, got[0], got[1]))
-        except (AssetgenError, OSError, ValueError) as exc:
-            out.append(str(exc).splitlines()[0] or type(exc).__name__)
+        except Exception as exc:  # one recipe's failure, reported as such
+            out.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     return out
 
 
-def _image_size(data: bytes) -> tuple[int, int]:
+def _decoded_size(data: bytes) -> tuple[int, int]:
+    """The size of a rendered file, decoded in full: a truncated file fails here."""
     import io
 
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
-        im.load()  # the whole image decodes: a truncated file fails here
+        im.load()
         width, height = im.size
         return int(width), int(height)
+
+
+def served_size(data: bytes, canon: str, master: tuple[int, int]) -> tuple[int, int] | None:
+    """The pixel size of bytes the cache serves for ``canon`` (0 x 0 for text), or None
+    when they are not that recipe's file: another format, another size, not text.
+
+    Read from the header only (no decode in the build's own process); a wrong blob is
+    a miss, rendered again, rather than a failure every later build repeats."""
+    recipe = json.loads(canon)
+    if recipe.get("format") == "text":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return None if header_size(data) is not None else (0, 0)
+    head = header_size(data)
+    if head is None or head[0] != recipe.get("format"):
+        return None
+    if min(master) > 0:
+        from ..derive.engine import output_size
+
+        if output_size(master, recipe) != (head[1], head[2]):
+            return None
+    return head[1], head[2]
 
 
 class DeriveSteps(BuildContext):
@@ -73,6 +114,7 @@ class DeriveSteps(BuildContext):
 
     _pool: Executor | None = None
     _pool_failed = False
+    _wanted: frozenset[str] | None = None  # _wanted_paths, made once
 
     def _start_pool(self) -> Executor | None:
         if self._pool is None and not self._pool_failed:
@@ -103,14 +145,17 @@ class DeriveSteps(BuildContext):
     async def _derive(
         self, spec: AssetSpec | None, name: str, planned: list[DerivedAction]
     ) -> None:
-        """Make, restore or delete asset ``name``'s derived files, then record them."""
+        """Make, restore or delete asset ``name``'s derived files, then record them.
+
+        Workers (threads, processes) return what happened; the summary is counted
+        here, on the event loop, never from two threads at once."""
         entry = self.changes.get(name, self.lock.entries.get(name))
         if entry is None or self.stopping:
             return  # stopping, or no master (said on its line): the next build derives them
         locked = {d.path: d for d in entry.derived}
         by_path = {d.path: d for d in planned}
         done: dict[str, DerivedEntry | None] = {}
-        todo: list[tuple[str, str, str, DerivedEntry | None]] = []  # path, recipe, hash, old
+        todo: list[_Todo] = []
         for path, canon in spec.derived if spec is not None else ():
             d = by_path.get(path)
             old = locked.get(path) or (d.locked if d is not None else None)
@@ -119,10 +164,16 @@ class DeriveSteps(BuildContext):
             h = recipe_hash_json(entry.sha256, canon)
             if old is not None and old.recipe == h and (d is None or d.action == "noop"):
                 continue  # unchanged (a restored or moved master keeps its bytes)
-            todo.append((path, canon, h, old))
-        for d in planned:
-            if d.action == "delete" and d.locked is not None:
-                await anyio.to_thread.run_sync(self._remove_derived, d)
+            todo.append(_Todo(path, canon, h, old))
+        deletes = [d for d in planned if d.action == "delete" and d.locked is not None]
+        if deletes:
+            wanted = self._wanted_paths()
+            for d in deletes:
+                removed, why = await anyio.to_thread.run_sync(self._remove_derived, d, wanted)
+                if removed:
+                    self.summary.derived_deleted += 1
+                elif why is not None:
+                    self.reporter.warn(why)
                 done[d.path] = None
         if todo:
             made = await self._make(name, entry, todo)
@@ -130,92 +181,124 @@ class DeriveSteps(BuildContext):
         self._record(name, spec, entry, done)
 
     async def _make(
-        self, name: str, entry: LockEntry, todo: list[tuple[str, str, str, DerivedEntry | None]]
+        self, name: str, entry: LockEntry, todo: list[_Todo]
     ) -> dict[str, DerivedEntry | None]:
         done: dict[str, DerivedEntry | None] = {}
-        render: list[tuple[str, str, str, DerivedEntry | None]] = []
+        render: list[_Todo] = []
         for item in todo:
-            path, _, h, old = item
-            data = await anyio.to_thread.run_sync(read_derived, self.cache, h)
-            if data is None:
+            served = await anyio.to_thread.run_sync(self._served, entry, item)
+            if served is None:
                 render.append(item)
                 continue
-            got = await anyio.to_thread.run_sync(
-                self._write_derived, name, path, h, data, old, None
-            )
+            got = await self._write(name, item, *served)
             if got is not None:
-                done[path] = got
+                done[item.path] = got
                 self.summary.derived_cached += 1
         if not render:
             return done
         master = await anyio.to_thread.run_sync(self._master_bytes, entry)
         if master is None:
-            self._derive_failed(
-                name,
-                [],
-                "its master's bytes are neither on disk nor in the cache",
-                [p for p, *_ in render],
-            )
+            why = "its master's bytes are neither on disk nor in the cache"
+            self._derive_failed(name, why, [t.path for t in render])
             return done
         async with self._derive_slots:
-            results = await self._render(master, [canon for _, canon, _, _ in render])
-        for (path, _, h, old), result in zip(render, results, strict=True):
+            results = await self._render(master, [t.canon for t in render])
+        for item, result in zip(render, results, strict=True):
             if isinstance(result, str):
-                self._derive_failed(name, [], result, [path])
+                self._derive_failed(name, result, [item.path])
                 continue
-            got = await anyio.to_thread.run_sync(
-                self._write_derived, name, path, h, result[0], old, result[1:]
-            )
+            got = await self._write(name, item, result[0], (result[1], result[2]))
             if got is not None:
-                done[path] = got
+                done[item.path] = got
         return done
+
+    def _served(self, entry: LockEntry, item: _Todo) -> tuple[bytes, tuple[int, int]] | None:
+        """The file's bytes from the cache and their size, or None (render it).
+
+        A restore (same recipe hash as the lock's) takes the locked bytes first, by
+        their digest, then whatever the index holds for the recipe hash; either only
+        when it is that recipe's file (``served_size``)."""
+        master = (entry.width, entry.height)
+        old = item.old
+        if old is not None and old.recipe == item.hash:
+            data = self.cache.read_blob(old.sha256)
+            if data is not None and hashlib.sha256(data).hexdigest() == old.sha256:
+                size = served_size(data, item.canon, master)
+                if size is not None:
+                    return data, size
+        data = read_derived(self.cache, item.hash)
+        if data is None:
+            return None
+        size = served_size(data, item.canon, master)
+        return None if size is None else (data, size)
+
+    async def _write(
+        self, name: str, item: _Todo, data: bytes, size: tuple[int, int]
+    ) -> DerivedEntry | None:
+        """Cache and write one file (in a worker thread), then count it; None: failed."""
+        try:
+            got = await anyio.to_thread.run_sync(self._write_derived, item, data, size)
+        except DiskFullError as exc:
+            self._disk_full(exc)
+            self._derive_failed(name, str(exc).splitlines()[0], [item.path])
+            return None
+        except (AssetgenError, OSError) as exc:
+            self._derive_failed(name, str(exc).splitlines()[0], [item.path])
+            return None
+        old = item.old
+        if old is not None and old.recipe == item.hash and old.sha256 != got.sha256:
+            self.summary.derived_rerendered += 1  # same recipe, other bytes: library versions
+        self.summary.derived += 1
+        return got
 
     def _master_bytes(self, entry: LockEntry) -> bytes | None:
         data = read_verified(self.root, entry.path, entry.sha256)
         return data if data is not None else self.cache.read_blob(entry.sha256)
 
-    def _write_derived(
-        self,
-        name: str,
-        path: str,
-        h: str,
-        data: bytes,
-        old: DerivedEntry | None,
-        size: Any,
-    ) -> DerivedEntry | None:
-        """Cache, then write one derived file (a worker thread); None when it failed."""
-        try:
-            sha = put_derived(self.cache, h, data)
-            if size is None:  # from the cache: verified by digest, sized from its header
-                size = _cached_size(data, path)
-            if file_sha256(self.root, path) != sha:
-                write_output(self.root, path, data, derived=True)
-        except DiskFullError as exc:
-            self._disk_full(exc)
-            self._derive_failed(name, [], str(exc).splitlines()[0], [path])
-            return None
-        except (AssetgenError, OSError) as exc:
-            self._derive_failed(name, [], str(exc).splitlines()[0], [path])
-            return None
-        if old is not None and old.recipe == h and old.sha256 != sha:
-            self.summary.derived_rerendered += 1  # same recipe, other bytes: library versions
-        self.summary.derived += 1
-        return DerivedEntry(path, sha, len(data), int(size[0]), int(size[1]), h)
+    def _write_derived(self, item: _Todo, data: bytes, size: tuple[int, int]) -> DerivedEntry:
+        """Cache, then write one derived file (a worker thread: it changes no counter)."""
+        sha = put_derived(self.cache, item.hash, data)
+        if file_sha256(self.root, item.path) != sha:
+            write_output(self.root, item.path, data, derived=True)
+        return DerivedEntry(item.path, sha, len(data), int(size[0]), int(size[1]), item.hash)
 
-    def _remove_derived(self, d: DerivedAction) -> None:
+    def _wanted_paths(self) -> frozenset[str]:
+        """Every path the manifest writes (images and derived files), case-folded: built
+        once per build, so a delete is a set lookup."""
+        if self._wanted is None:
+            self._wanted = frozenset(
+                p.casefold()
+                for spec in self.manifest.specs
+                for p in (spec.output, *(path for path, _ in spec.derived))
+            )
+        return self._wanted
+
+    def _remove_derived(self, d: DerivedAction, wanted: frozenset[str]) -> tuple[bool, str | None]:
+        """Delete a derived file whose recipe is gone: (removed, why it was kept or None).
+
+        Only a file assetgen derived: its locked bytes are in the cache (every derived
+        file goes through ``put_derived``). A lock naming some other file of the output
+        folder (an index.html with its own digest) deletes nothing; the record is
+        dropped from the lock all the same."""
         assert d.locked is not None
-        folded = d.path.casefold()
-        for spec in self.manifest.specs:  # a file the manifest still wants is never removed
-            if spec.output.casefold() == folded or any(
-                p.casefold() == folded for p, _ in spec.derived
-            ):
-                return
+        if d.path.casefold() in wanted:
+            return False, None  # a file the manifest still wants is never removed
+        where = shown(d.path)
+        problem = use_problem(self.root, d.path, self.manifest.output_dir, derived=True)
+        if not _exists(self.root, d.path):
+            return False, None
+        if problem is not None:
+            return False, f"{where}: not deleted, the path {problem}"
+        if not self.cache.has_blob(d.locked.sha256):
+            return False, (
+                f"{where}: kept, the lock's bytes for it are not in the cache (not a file "
+                "assetgen derived, or its cache was cleared); dropped from the lock"
+            )
         if remove_if_unchanged(
             self.root, d.path, d.locked.sha256, self.manifest.output_dir, derived=True
         ):
-            self.summary.derived_deleted += 1
-        elif os.path.exists(self.root / d.path):
-            self.reporter.warn(f"{d.path}: kept, it was modified since it was derived ({d.reason})")
+            return True, None
+        return False, f"{where}: kept, it was modified since it was derived ({d.reason})"
 
     def _record(
         self,
@@ -241,15 +324,14 @@ class DeriveSteps(BuildContext):
             self.changes[name] = new_entry
             self._dirty = True
 
-    def _derive_failed(
-        self, name: str, planned: list[DerivedAction], why: str, paths: list[str] | None = None
-    ) -> None:
-        for path in paths if paths is not None else [d.path for d in planned if d.work]:
+    def _derive_failed(self, name: str, why: str, paths: list[str]) -> None:
+        for path in paths:
             self.summary.failed += 1
             self.summary.failures.append((f"{name} ({path})", why))
 
 
-def _cached_size(data: bytes, path: str) -> tuple[int, int]:
-    if path.rsplit(".", 1)[-1].lower() in ("json", "webmanifest", "html", "txt", "xml"):
-        return (0, 0)
-    return _image_size(data)
+def _exists(root: Path, rel: str) -> bool:
+    try:
+        return os.path.lexists(root / rel)
+    except (OSError, ValueError):  # a NUL in a hostile path
+        return False

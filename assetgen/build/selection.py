@@ -24,6 +24,9 @@ class BuildOptions:
     jobs: int = 8
     selection: tuple[str, ...] = ()
     force: bool = False
+    # --rederive NAME/GLOB: re-derive (restore) these assets' derived files, overwriting
+    # hand edits, from the locked master; the master itself is not regenerated (free).
+    rederive: tuple[str, ...] = ()
     fail_fast: bool = False
     dry_run: bool = False
     max_credits: float | None = None
@@ -68,6 +71,11 @@ def plan_selection(
 def _selected(
     project: Project, manifest: Manifest, lock: Lockfile, cache: Cache, options: BuildOptions
 ) -> Plan:
+    rederive = (
+        match_names([s.name for s in manifest.specs], options.rederive)
+        if options.rederive
+        else set()
+    )
     if not options.selection and not options.force:
         return project.plan(
             manifest,
@@ -76,6 +84,7 @@ def _selected(
             lookahead=cache.lookahead(),
             is_ours=cache.has_blob,
             has_recipe=recipe_lookup(cache),
+            rederive=rederive,
         )
     forced: set[str] = set()
     if options.force:
@@ -93,6 +102,7 @@ def _selected(
         lookahead=cache.lookahead(),
         is_ours=cache.has_blob,
         has_recipe=recipe_lookup(cache),
+        rederive=rederive,
     )
     if not options.selection:
         return plan

@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="regenerate the selected assets, bypassing the cache; an asset edited by hand "
         "(or adopted) gets its generated image back from the cache instead",
     )
+    p.add_argument(
+        "--rederive",
+        action="append",
+        default=[],
+        metavar="NAME/GLOB",
+        help="derive these assets' derived files again from their master as it is, "
+        "overwriting hand edits; free: the master is not regenerated (repeatable)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and touch nothing")
     p.add_argument(
         "--max-credits",

@@ -9,8 +9,11 @@ from typing import NamedTuple
 from ..lock.model import DerivedEntry, Lockfile
 from ..spec import AssetSpec
 
-DERIVED_ACTIONS = ("derive", "restore", "delete", "modified", "noop")
-DERIVED_WORK = frozenset({"derive", "restore", "delete"})
+# ``forget``: the lock drops the record of a file whose recipe is gone, and nothing on
+# disk changes (the file is already gone, edited, or not assetgen's). A lock change,
+# so work for ``check``; never shown as a deletion.
+DERIVED_ACTIONS = ("derive", "restore", "delete", "forget", "modified", "noop")
+DERIVED_WORK = frozenset({"derive", "restore", "delete", "forget"})
 
 
 class DerivedAction(NamedTuple):
@@ -36,8 +39,10 @@ class DerivedAction(NamedTuple):
 
 
 def derived_summary(derived: Iterable[DerivedAction]) -> dict[str, int]:
+    """Count per action; ``forget`` (added later) only when there is one, so the
+    summary of a plan without it keeps its first shape."""
     counts = Counter(d.action for d in derived)
-    return {k: counts.get(k, 0) for k in DERIVED_ACTIONS}
+    return {k: counts.get(k, 0) for k in DERIVED_ACTIONS if k != "forget" or counts.get(k)}
 
 
 def paths_to_check(specs: Iterable[AssetSpec], lock: Lockfile) -> set[str]:

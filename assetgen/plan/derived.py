@@ -8,8 +8,10 @@ membership in, one DerivedAction per derived file out. The rules:
   recipe) is compared with the lock's: a changed recipe re-derives that file only;
 - a missing file is restored; a file whose bytes are not the locked ones is restored
   when they are assetgen's own (in the cache), else kept as an edit by hand
-  (``modified``) until ``build --force NAME``;
-- a locked file whose recipe is gone is deleted, only if it still has the locked bytes.
+  (``modified``) until ``build --rederive NAME`` (free: the master stays);
+- a locked file whose recipe is gone is deleted, only if it still has the locked bytes
+  (and build checks those are assetgen's, in the cache); else its record is forgotten
+  (``forget``: the lock drops it, nothing on disk changes).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def plan_derived(
         else:
             wanted = set()
         if len(wanted) != len(locked) or not all(d.path in wanted for d in locked):
-            out.extend(_gone(a.name, d, digests) for d in locked if d.path not in wanted)
+            out.extend(_gone(a.name, d, digests, is_ours) for d in locked if d.path not in wanted)
     return tuple(out)
 
 
@@ -190,12 +192,22 @@ def _size_change(a: Action, canon: str, d: DerivedEntry) -> str:
     return ", ".join(parts)
 
 
-def _gone(name: str, d: DerivedEntry, digests: Mapping[str, str | None]) -> DerivedAction:
+def _gone(
+    name: str, d: DerivedEntry, digests: Mapping[str, str | None], is_ours: Callable[[str], bool]
+) -> DerivedAction:
+    """A locked file whose recipe is gone: deleted if it still has the locked bytes and
+    those are assetgen's (in the cache: a hand-written lock naming some other file of
+    the output folder deletes nothing); otherwise its record is forgotten and nothing
+    on disk changes. Build checks both again before it deletes."""
     have = digests.get(d.path)
     if have is None:
-        reason = "recipe removed; file already gone"
-    elif have != d.sha256:
+        return DerivedAction(name, "forget", d.path, "recipe removed; file already gone", locked=d)
+    if have != d.sha256:
         reason = "recipe removed; file modified: kept"
-    else:
-        reason = "recipe removed"
-    return DerivedAction(name, "delete", d.path, reason, locked=d)
+        return DerivedAction(name, "forget", d.path, reason, locked=d)
+    if not is_ours(have):
+        reason = (
+            "recipe removed; not a file assetgen derived (its bytes are not in the cache): kept"
+        )
+        return DerivedAction(name, "forget", d.path, reason, locked=d)
+    return DerivedAction(name, "delete", d.path, "recipe removed", locked=d)

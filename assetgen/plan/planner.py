@@ -107,7 +107,7 @@ class Plan:
 
     @property
     def derived_kept(self) -> tuple[DerivedAction, ...]:
-        """Derived files edited by hand, which build keeps until ``build --force NAME``."""
+        """Derived files edited by hand, which build keeps until ``build --rederive NAME``."""
         return tuple(d for d in self.derived if d.action == "modified")
 
     @property

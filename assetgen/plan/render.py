@@ -185,15 +185,27 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
         out.write(f"Kept derived files ({SYMBOLS['modified']}): {DERIVED_KEPT_HINT}.\n")
 
 
-DERIVED_SYMBOLS = {"derive": "~", "restore": "*", "delete": "-", "modified": "!", "noop": " "}
+DERIVED_SYMBOLS = {
+    "derive": "~",
+    "restore": "*",
+    "delete": "-",
+    "forget": "?",
+    "modified": "!",
+    "noop": " ",
+}
 DERIVED_VERBS = {
     "derive": "to derive",
     "restore": "to restore",
     "delete": "to delete",
+    "forget": "to forget (lock only, no file touched)",
     "modified": "modified (kept)",
     "noop": "up to date",
 }
-DERIVED_KEPT_HINT = "`assetgen build --force NAME` derives them again from the master"
+# One hint for every place that names kept derived files (plan, check, build, adopt).
+DERIVED_KEPT_HINT = (
+    "`assetgen build --rederive NAME` derives them again from the master "
+    "(free; the master is not regenerated)"
+)
 
 
 def format_derived(
@@ -204,7 +216,7 @@ def format_derived(
     code = _COLOURS.get("create" if symbol == "+" else {"derive": "update"}.get(d.action, d.action))
     verb = {"modified": "keep"}.get(d.action, d.action)
     detail = d.change or d.reason
-    cost = "kept" if d.action == "modified" else "cached" if d.cached else "free"
+    cost = "kept" if d.action in ("modified", "forget") else "cached" if d.cached else "free"
     where = _pad(d.path, path_width)
     return (
         f"  {_paint(symbol, code, colour)} {_pad(d.name, name_width)}  {verb} {where}  "
@@ -215,7 +227,7 @@ def format_derived(
 def derived_line(plan: Plan) -> str:
     counts = derived_summary(plan.derived)
     parts = [
-        f"{counts[k]} {DERIVED_VERBS[k]}" for k in DERIVED_ACTIONS if k != "noop" and counts[k]
+        f"{counts[k]} {DERIVED_VERBS[k]}" for k in DERIVED_ACTIONS if k != "noop" and counts.get(k)
     ]
     parts.append(f"{counts['noop']} up to date")
     hits = sum(1 for d in plan.derived if d.cached and d.work)

@@ -157,11 +157,44 @@ def test_a_removed_recipe_deletes_its_file() -> None:
     spec = make_spec(derived=RECIPES)
     entry, files = built(spec)
     fewer = replace(spec, derived=RECIPES[:1])
-    plan = plan_with([fewer], {"hero": entry}, files)
+    ours = set(files.values())  # the derived bytes are in the cache
+    plan = plan_with([fewer], {"hero": entry}, files, ours=ours)
     assert actions(plan)[RECIPES[1][0]] == ("delete", "recipe removed")
     files[RECIPES[2][0]] = "e" * 64
+    plan = plan_with([fewer], {"hero": entry}, files, ours=ours)
+    # An edited file whose recipe is gone is kept: its record is forgotten, not deleted.
+    assert actions(plan)[RECIPES[2][0]] == ("forget", "recipe removed; file modified: kept")
+
+
+def test_a_lock_naming_a_file_assetgen_did_not_derive_plans_no_deletion() -> None:
+    """A hand-written lock entry whose digest matches some other file of the output
+    folder (not in the cache): the plan forgets the record and deletes nothing."""
+    spec = make_spec(derived=RECIPES)
+    entry, files = built(spec)
+    fewer = replace(spec, derived=RECIPES[:1])
+    plan = plan_with([fewer], {"hero": entry}, files, ours=set())
+    action, reason = actions(plan)[RECIPES[1][0]]
+    assert action == "forget" and "not a file assetgen derived" in reason
+    assert not any(d.action == "delete" for d in plan.derived)
+
+
+def test_a_gone_recipe_whose_file_is_kept_or_gone_is_forgotten_not_deleted() -> None:
+    """`forget`: work for check (the lock changes), shown as no deletion in text and JSON."""
+    spec = make_spec(derived=RECIPES)
+    entry, files = built(spec)
+    fewer = replace(spec, derived=RECIPES[:1])
+    files[RECIPES[1][0]] = "e" * 64  # edited by hand
+    del files[RECIPES[2][0]]  # already gone
     plan = plan_with([fewer], {"hero": entry}, files)
-    assert actions(plan)[RECIPES[2][0]] == ("delete", "recipe removed; file modified: kept")
+    assert actions(plan)[RECIPES[1][0]] == ("forget", "recipe removed; file modified: kept")
+    assert actions(plan)[RECIPES[2][0]] == ("forget", "recipe removed; file already gone")
+    assert not plan.up_to_date and len(plan.derived_work) == 2
+    out = io.StringIO()
+    render.write_text(plan, out)
+    text = out.getvalue()
+    assert "  - " not in text and "to delete" not in text and "2 to forget" in text
+    doc = render.plan_json(plan)
+    assert doc["derived_summary"]["forget"] == 2 and doc["derived_summary"]["delete"] == 0
 
 
 def test_a_new_recipe_derives_and_a_foreign_file_is_kept() -> None:
@@ -182,7 +215,7 @@ def test_an_asset_removed_from_the_manifest_deletes_its_derived_files() -> None:
     """The derived files of a deleted asset go with it."""
     spec = make_spec(derived=RECIPES)
     entry, files = built(spec)
-    plan = plan_with([], {"hero": entry}, files)
+    plan = plan_with([], {"hero": entry}, files, ours=set(files.values()))
     assert {a for a, _ in actions(plan).values()} == {"delete"} and len(plan.derived) == 3
 
 
