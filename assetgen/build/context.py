@@ -6,7 +6,7 @@ fail, commit a lock change); the job steps (jobs.py) and the phases (run.py) bui
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import anyio
@@ -73,7 +73,7 @@ class BuildContext:
         self.committed = 0.0  # credits this build may spend: the plan's, plus unplanned ones
         self.attempted: set[str] = set()  # assets that ran (not skipped): failures.py
         self._writers = anyio.CapacityLimiter(1)  # images being written; one per job slot
-        self.derived_plan: tuple[DerivedAction, ...] = ()  # the plan's derived files
+        self.derived_plan: Sequence[DerivedAction] = ()  # the plan's derived files
         self._derive_slots = anyio.CapacityLimiter(2 * max(1, os.cpu_count() or 1))
 
     def _disk_full(self, exc: DiskFullError) -> None:

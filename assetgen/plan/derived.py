@@ -17,16 +17,40 @@ membership in, one DerivedAction per derived file out. The rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 
 from ..derive.recipe import recipe_hash_json
 from ..lock.model import DerivedEntry, Lockfile
-from .actions import DerivedAction
+from .actions import DerivedAction, DerivedPlan, UpToDate
 from .planner import Action
 
 _NEW_MASTER = frozenset({"create", "update"})
-_UP = "up to date"
-_new = tuple.__new__  # a NamedTuple without its Python-level __new__: 30,000 on a null plan
+
+
+def memo_candidates(
+    actions: Iterable[Action], lock: Lockfile, verified: Container[str], force: Container[str]
+) -> Iterator[Action]:
+    """The assets whose derived files the memo may vouch for: recipes known to match
+    (``verified``), their master staying as locked, not forced, and their own lock
+    entry (a rename's heir, whose old entry can depend on --force, is planned in full).
+    project.py stats only these assets' files against the memo; ``plan_derived`` takes
+    the same assets, so the two never disagree about whose digests it needs."""
+    entries = lock.entries
+    for a in actions:
+        spec, locked = a.spec, a.locked
+        if (
+            spec is not None
+            and locked is not None
+            and spec.derived
+            and a.name in verified
+            and a.action != "delete"
+            and a.old_name is None
+            and entries.get(a.name) is locked
+            and _master(a) is not None
+            and a.name not in force
+            and len(locked.derived) == len(spec.derived)
+        ):
+            yield a
 
 
 def plan_derived(
@@ -39,7 +63,9 @@ def plan_derived(
     force: Iterable[str] = (),
     verified: Container[str] = frozenset(),
     confirmed: set[str] | None = None,
-) -> tuple[DerivedAction, ...]:
+    clean: Container[str] = frozenset(),
+    candidates: Container[str] | None = None,
+) -> DerivedPlan:
     """One DerivedAction per derived file the manifest wants or the lock records.
 
     ``is_ours(sha256)``: the cache holds bytes with that digest; ``has_recipe(hash)``:
@@ -48,41 +74,44 @@ def plan_derived(
     ``verified`` names assets whose recipes are known to hash to the locked recipe
     hashes, file for file and in order, for this very manifest and lock (the memo
     that project.py keeps under both their digests): their hashes are not computed
-    again, which is most of a null plan's derive cost. ``confirmed``, when given,
-    receives every asset found so, to remember for the next plan."""
+    again, which is most of a null plan's derive cost. ``clean`` names those of them
+    (``memo_candidates``) whose files are also known to hold the locked bytes (their
+    stat unchanged since they did): ``digests`` need not hold their paths. ``confirmed``,
+    when given, receives every asset found so, to remember for the next plan.
+    ``candidates``: ``memo_candidates`` already found by the caller for these very
+    arguments (project.py), not searched again."""
     forced = set(force)
-    out: list[DerivedAction] = []
+    actions = list(actions)
+    fast = (
+        {a.name for a in memo_candidates(actions, lock, verified, forced)}
+        if candidates is None
+        else candidates
+    )
+    out: list[DerivedAction | UpToDate] = []
     append = out.append
+    get = digests.get
     for a in actions:
         locked = a.locked.derived if a.locked is not None else ()
         spec = a.spec
         if not locked and (spec is None or not spec.derived):
             continue  # the null plan's common case: nothing derived at all
+        if a.name in fast:
+            assert spec is not None  # a memo candidate
+            if a.name in clean or all(
+                [
+                    path == d.path and get(path) == d.sha256
+                    for (path, _), d in zip(spec.derived, locked, strict=True)
+                ]
+            ):
+                # Recipes known to match and the bytes on disk the locked ones.
+                append(UpToDate(a.name, spec.derived, locked))
+                if confirmed is not None:
+                    confirmed.add(a.name)
+                continue
         if spec is not None and a.action != "delete":
             master = _master(a)
             force_it = a.name in forced
-            # The memo pairs a name with its own lock entry only: a rename's heir (which
-            # old entry it takes over can depend on --force) is planned in full.
             own = a.old_name is None and lock.entries.get(a.name) is a.locked
-            if (
-                own
-                and master is not None
-                and not force_it
-                and a.name in verified
-                and len(locked) == len(spec.derived)
-            ):
-                # Recipes known to match: only the bytes on disk are left to compare.
-                name = a.name
-                fast = [
-                    _new(DerivedAction, (name, "noop", d.path, _UP, canon, d.recipe, d, False, ""))
-                    for (path, canon), d in zip(spec.derived, locked, strict=False)
-                    if path == d.path and digests.get(path) == d.sha256
-                ]
-                if len(fast) == len(locked):
-                    out.extend(fast)
-                    if confirmed is not None:
-                        confirmed.add(name)
-                    continue
             by_path = {d.path: d for d in locked}
             same = own and master is not None and len(locked) == len(spec.derived)
             wanted: set[str] = set()
@@ -92,7 +121,7 @@ def plan_derived(
                 h = recipe_hash_json(master, canon) if master is not None else None
                 if same and (d is None or d.recipe != h or locked[i] is not d):
                     same = False
-                if d is not None and d.recipe == h and digests.get(path) == d.sha256:
+                if d is not None and d.recipe == h and get(path) == d.sha256:
                     # The null plan's case, inline: same recipe hash, same bytes on disk.
                     append(DerivedAction(a.name, "noop", path, "up to date", canon, h, d))
                     continue
@@ -105,7 +134,7 @@ def plan_derived(
             wanted = set()
         if len(wanted) != len(locked) or not all(d.path in wanted for d in locked):
             out.extend(_gone(a.name, d, digests, is_ours) for d in locked if d.path not in wanted)
-    return tuple(out)
+    return DerivedPlan(out)
 
 
 def _master(a: Action) -> str | None:

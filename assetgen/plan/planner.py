@@ -8,13 +8,13 @@ and a 100,000-asset null plan costs a dictionary lookup per asset.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..lock.model import LockEntry, Lockfile
 from ..lock.seeds import keep_locked_seed, settle_seeds
 from ..spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
-from .actions import DerivedAction
+from .actions import DerivedAction, derived_changes
 from .actions import paths_to_check as paths_to_check  # where build and project find it
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
@@ -72,7 +72,7 @@ class Action:
 @dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
-    derived: tuple[DerivedAction, ...] = ()  # derived files (plan/derived.py): all free
+    derived: Sequence[DerivedAction] = ()  # derived files (plan/derived.py): all free
 
     @property
     def summary(self) -> dict[str, int]:
@@ -99,16 +99,16 @@ class Plan:
 
     @property
     def derived_work(self) -> tuple[DerivedAction, ...]:
-        return tuple(d for d in self.derived if d.work)
+        return tuple(d for d in derived_changes(self.derived) if d.work)
 
     @property
     def up_to_date(self) -> bool:
-        return not self.work and not any(d.work for d in self.derived)
+        return not self.work and not any(d.work for d in derived_changes(self.derived))
 
     @property
     def derived_kept(self) -> tuple[DerivedAction, ...]:
         """Derived files edited by hand, which build keeps until ``build --rederive NAME``."""
-        return tuple(d for d in self.derived if d.action == "modified")
+        return tuple(d for d in derived_changes(self.derived) if d.action == "modified")
 
     @property
     def kept(self) -> tuple[Action, ...]:

@@ -6,7 +6,7 @@ import json
 import os
 from typing import IO, Any
 
-from .actions import DERIVED_ACTIONS, DerivedAction, derived_summary
+from .actions import DERIVED_ACTIONS, DerivedAction, derived_changes, derived_summary
 from .planner import ACTIONS, GENERATING, Action, Plan
 
 SYMBOLS = {
@@ -156,7 +156,7 @@ def write_text(plan: Plan, out: IO[str], *, colour: bool = False) -> None:
     Colour only when ``colour`` is true.
     """
     work = tuple(a for a in plan.actions if a.action != "noop")
-    shown_derived = tuple(d for d in plan.derived if d.action != "noop")
+    shown_derived = derived_changes(plan.derived)
     if not work and not shown_derived:
         n = len(plan.actions)
         out.write(f"No changes: {n} asset{'s' if n != 1 else ''} up to date.\n")
@@ -230,7 +230,7 @@ def derived_line(plan: Plan) -> str:
         f"{counts[k]} {DERIVED_VERBS[k]}" for k in DERIVED_ACTIONS if k != "noop" and counts.get(k)
     ]
     parts.append(f"{counts['noop']} up to date")
-    hits = sum(1 for d in plan.derived if d.cached and d.work)
+    hits = sum(1 for d in derived_changes(plan.derived) if d.cached and d.work)
     cache = f", {hits} from cache" if hits else ""
     return f"Derived files: {', '.join(parts)}. Free{cache}."
 
