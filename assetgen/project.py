@@ -205,93 +205,24 @@ class Project:
             digests = self.output_digests(manifest, lock)
             plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours, digests)
         else:
-            plan = self._plan_with_derived(
-                manifest, lock, is_cached, force, lookahead, is_ours, has_recipe, rederive
+            from .plan.memoized import plan_with_derived
+
+            self.check_layout(manifest, lock)
+            plan = plan_with_derived(
+                manifest,
+                lock,
+                lambda digests: self._plan(
+                    manifest, lock, is_cached, force, lookahead, is_ours, digests
+                ),
+                root=self.root,
+                memo_at=self.state_file("derived.memo") if self.state_dir.is_dir() else None,
+                stats=self.stat_cache(),
+                force=force | frozenset(rederive),
+                is_ours=is_ours or _never,
+                has_recipe=has_recipe or _never,
             )
         providers = (s.provider for s in manifest.specs)  # read only if a build left tasks
         return mark_paid(plan, journalled_tasks(self, providers))
-
-    def _plan_with_derived(
-        self,
-        manifest: Manifest,
-        lock: Lockfile,
-        is_cached: Callable[[str], bool],
-        force: frozenset[str],
-        lookahead: Callable[[list[str]], set[str]] | None,
-        is_ours: Callable[[str], bool] | None,
-        has_recipe: Callable[[str], bool] | None,
-        rederive: Iterable[str],
-    ) -> Plan:
-        """The plan, derived files included, with as little per-file work as can be.
-
-        The derived memo (``_derived_memo``) names the assets whose recipes match the
-        lock, each with the stat signature of its files when they last held the locked
-        bytes. Masters are stated first and planned; then each such asset whose master
-        stays has its files stated against its signature, and only the files of the
-        other assets go through the stat cache. A null plan thus reads no per-file stat
-        row, digest or recipe hash for derived files: only the stat itself is left."""
-        from .plan.actions import derived_paths, master_paths
-        from .plan.derived import memo_candidates, plan_derived
-        from .statcache import signature, unchanged
-
-        self.check_layout(manifest, lock)
-        memo_at, key, sigs = self._derived_memo(manifest, lock)
-        stats, root = self.stat_cache(), str(self.root)
-        digests = stats.digests(root, master_paths(manifest.specs, lock))
-        plan = self._plan(manifest, lock, is_cached, force, lookahead, is_ours, digests)
-        forced = force | frozenset(rederive)
-        candidates = [a for a in memo_candidates(plan.actions, lock, sigs, forced)]
-        clean = frozenset(
-            a.name
-            for a in candidates
-            if a.spec is not None and unchanged(root, [p for p, _ in a.spec.derived], sigs[a.name])
-        )
-        wanted = derived_paths(manifest.specs, lock, clean)
-        if wanted:  # none on a null plan: the derived stat rows are not even loaded
-            digests.update(stats.digests(root, wanted, derived=True))
-        stats.save()
-        confirmed: set[str] = set()
-        derived = plan_derived(
-            plan.actions,
-            lock,
-            digests,
-            is_ours or _never,
-            has_recipe or _never,
-            force=forced,
-            verified=sigs,
-            confirmed=confirmed,
-            clean=clean,
-            candidates=frozenset(a.name for a in candidates),
-        )
-        if memo_at is not None:
-            now: dict[str, object] = {}
-            for name in confirmed:
-                if name in clean:
-                    now[name] = sigs[name]
-                    continue
-                entry = lock.entries[name]
-                now[name] = signature(
-                    stats, (d.path for d in entry.derived), (d.sha256 for d in entry.derived)
-                )
-            if now != sigs:
-                memo.store(memo_at, key, now)
-        return Plan(plan.actions, derived)
-
-    def _derived_memo(
-        self, manifest: Manifest, lock: Lockfile
-    ) -> tuple[Path | None, str, dict[str, object]]:
-        """Where the derived memo lives, its key, and what it holds: for each asset whose
-        recipes hash to the locked recipe hashes (plan/derived.py), the stat signature
-        of its files when they held the locked bytes, or None (statcache.py). It is
-        keyed by the digests of the manifest and the lock it was found for, so any change
-        to either (or a lock or manifest made in memory, which has no digest) reads
-        nothing."""
-        if not (manifest.source and lock.source and self.state_dir.is_dir()):
-            return None, "", {}
-        at = self.state_file("derived.memo")
-        key = f"{manifest.source}|{lock.source}|sig-v2"
-        got = memo.load(at, key)
-        return at, key, got if isinstance(got, dict) else {}
 
     def _plan(
         self,

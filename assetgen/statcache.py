@@ -162,14 +162,27 @@ def unchanged(root: str, paths: Iterable[str], sig: object) -> bool:
     cache's own trust rule (size, mtime_ns and inode all equal), for a group of files
     at once and without their per-file rows. ``sig`` comes from a local memo, so any
     value that is not a signature of these paths is simply False."""
-    if type(sig) is not bytes:
-        return False
+    return bool(unchanged_groups(root, [("", ((p, "") for p in paths), sig)]))
+
+
+def unchanged_groups(
+    root: str, groups: Iterable[tuple[str, Iterable[tuple[str, str]], object]]
+) -> set[str]:
+    """The names of the groups ``(name, ((path, _), ...), signature)`` whose files are
+    all ``unchanged``: one loop for a whole project (a call per asset costs as much as
+    the comparison on a null plan of 10,000)."""
     stat, sep, pack = os.stat, os.sep, _ROW.pack
-    out = bytearray()
-    try:
-        for rel in paths:
-            st = stat(f"{root}{sep}{rel}")
-            out += pack(st.st_size, st.st_mtime_ns, st.st_ino)
-    except (OSError, ValueError, struct.error):
-        return False
-    return out == sig
+    out: set[str] = set()
+    for name, pairs, sig in groups:
+        if type(sig) is not bytes:
+            continue
+        got = bytearray()
+        try:
+            for rel, _ in pairs:
+                st = stat(f"{root}{sep}{rel}")
+                got += pack(st.st_size, st.st_mtime_ns, st.st_ino)
+        except (OSError, ValueError, struct.error):
+            continue
+        if got == sig:
+            out.add(name)
+    return out

@@ -13,6 +13,7 @@ import pytest
 
 from assetgen import memo, statcache
 from assetgen.cli import main
+from assetgen.plan.memoized import derived_memo
 from assetgen.project import find_project
 from assetgen.statcache import StatCache, signature, unchanged
 
@@ -44,7 +45,9 @@ def built(tmp_path: Path) -> Path:
 
 def memo_value(root: Path) -> dict[str, object]:
     project = find_project(root)
-    _, _, got = project._derived_memo(project.load_manifest(), project.load_lock())
+    _, got = derived_memo(
+        project.state_file("derived.memo"), project.load_manifest(), project.load_lock()
+    )
     return got
 
 
@@ -118,8 +121,9 @@ def test_a_damaged_signature_is_no_signature(
     """A memo value that is not these files' signature is planned per file, correctly."""
     root = built(tmp_path)
     project = find_project(root)
-    at, key, sigs = project._derived_memo(project.load_manifest(), project.load_lock())
-    assert at is not None
+    at = project.state_file("derived.memo")
+    key, sigs = derived_memo(at, project.load_manifest(), project.load_lock())
+    assert key
     memo.store(at, key, {**sigs, "hero": bad})
     (root / "assets/hero@1x.webp").unlink()
     asked = asked_paths(monkeypatch)

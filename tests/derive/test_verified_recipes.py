@@ -15,6 +15,7 @@ from assetgen.lock.read import read_lock
 from assetgen.plan import derived as plan_derived_module
 from assetgen.plan.actions import DerivedAction
 from assetgen.plan.derived import plan_derived
+from assetgen.plan.memoized import derived_memo
 from assetgen.plan.planner import make_plan
 from assetgen.project import find_project
 from assetgen.spec import AssetSpec, Manifest
@@ -111,8 +112,9 @@ def test_an_edited_recipe_is_never_served_from_the_memo(
     project = find_project(root)
     assert main(["-C", str(root), "plan"]) == 0  # the memo is written here
     m, lock = project.load_manifest(), project.load_lock()
-    at, _, verified = project._derived_memo(m, lock)
-    assert at is not None and at.is_file() and set(verified) == {"hero"}
+    at = project.state_file("derived.memo")
+    _, verified = derived_memo(at, m, lock)
+    assert at.is_file() and set(verified) == {"hero"}
     calls = _count_hashes(monkeypatch)
     assert main(["-C", str(root), "check"]) == 0
     assert calls[0] == 0  # served from the memo
