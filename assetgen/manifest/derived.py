@@ -174,7 +174,7 @@ def _one(
     try:
         canon = canonical_recipe(body, rel)
     except RecipeError as exc:
-        key_at = (*at, exc.key) if own and exc.key and exc.key in raw else at
+        key_at = (*at, exc.key, *exc.where) if own and exc.key and exc.key in raw else at
         rules.error(key_at, f"{origin}{exc}", exc.hint)
         return None
     from ..derive.engine import check_recipe
