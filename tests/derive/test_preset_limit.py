@@ -73,7 +73,9 @@ def test_the_limit_counts_every_item_of_the_list() -> None:
 
 def test_cycles_are_errors_however_deep() -> None:
     """A cycle through several presets, or through a project preset shadowing a built-in."""
-    deep = {f"c{i}": [{"output": "x.webp"}, {"preset": f"c{(i + 1) % 5}"}] for i in range(5)}
+    deep: dict[str, list[dict[str, object]]] = {
+        f"c{i}": [{"output": "x.webp"}, {"preset": f"c{(i + 1) % 5}"}] for i in range(5)
+    }
     with pytest.raises(ValueError, match=r"cycle: c0 -> c1 -> c2 -> c3 -> c4 -> c0"):
         preset_size("c0", deep)
     assert "cannot be expanded" in problem(manifest(deep, "[{preset: c2}]"))
