@@ -22,24 +22,25 @@ Where = tuple[str | int, ...]  # a path below `params`: ("images", 2, "src")
 
 MAX_PICTURE_EDGE = 16384
 # Web app manifest members (W3C Web Application Manifest and its companions) that the
-# template passes through as written, besides the ones it orders itself.
-MANIFEST_EXTRAS = (
-    "categories",
-    "dir",
-    "display_override",
-    "file_handlers",
-    "handle_links",
-    "iarc_rating_id",
-    "launch_handler",
-    "note_taking",
-    "prefer_related_applications",
-    "protocol_handlers",
-    "related_applications",
-    "scope_extensions",
-    "screenshots",
-    "share_target",
-    "shortcuts",
-)
+# template passes through as written, besides the ones it orders itself, with the JSON
+# type each must have ("texts": a list of text).
+MANIFEST_EXTRAS = {
+    "categories": "texts",
+    "dir": "text",
+    "display_override": "texts",
+    "file_handlers": "list",
+    "handle_links": "text",
+    "iarc_rating_id": "text",
+    "launch_handler": "mapping",
+    "note_taking": "mapping",
+    "prefer_related_applications": "bool",
+    "protocol_handlers": "list",
+    "related_applications": "list",
+    "scope_extensions": "list",
+    "screenshots": "list",
+    "share_target": "mapping",
+    "shortcuts": "list",
+}
 MANIFEST_TEXT = tuple(k for k in MANIFEST_ORDER if k != "icons")
 DISPLAYS = ("fullscreen", "standalone", "minimal-ui", "browser")
 ORIENTATIONS = (
@@ -169,6 +170,9 @@ def _webmanifest(params: Mapping[str, Any]) -> None:
         _choice(("display",), params["display"], DISPLAYS)
     if "orientation" in params:
         _choice(("orientation",), params["orientation"], ORIENTATIONS)
+    for key, kind in MANIFEST_EXTRAS.items():
+        if key in params:
+            _typed((key,), params[key], kind)
     icons = params.get("icons", [])
     if not isinstance(icons, list):
         raise _Bad(("icons",), f"{_name(('icons',))} must be a list", "like [{src: icon.png}]")
@@ -187,6 +191,25 @@ def _webmanifest(params: Mapping[str, Any]) -> None:
         if "purpose" in icon:
             for word in _text((*at, "purpose"), icon["purpose"]).split():
                 _choice((*at, "purpose"), word, PURPOSES)
+
+
+def _typed(where: Where, value: Any, kind: str) -> None:
+    if kind == "text":
+        _text(where, value)
+    elif kind == "bool" and not isinstance(value, bool):
+        raise _Bad(
+            where,
+            f"{_name(where)} must be true or false, not {value!r}",
+            "write true or false, unquoted",
+        )
+    elif kind == "mapping":
+        _mapping(where, value, "the member as the Web App Manifest defines it")
+    elif kind in ("list", "texts"):
+        if not isinstance(value, list):
+            raise _Bad(where, f"{_name(where)} must be a list", "write a list: [...]")
+        if kind == "texts":
+            for i, item in enumerate(value):
+                _text((*where, i), item)
 
 
 def _number(where: Where, value: Any) -> None:

@@ -76,6 +76,10 @@ def test_picture_params(params: str, expected: str, needle: str) -> None:
         ("{icons: [{sizes: 1x1}]}}", "`params.icons[0]` needs a `src`", "{sizes"),
         ("{icons: [{src: a.png, sizes: 1x1, purpose: mask}]}}", "must be one of", "mask}"),
         ("{icons: [{src: a.png, sizes: 1x1, kind: x}]}}", "unknown param", "x}"),
+        ("{categories: [art, 3]}}", "`params.categories[1]` must be text", "3]"),
+        ("{categories: art}}", "`params.categories` must be a list", "art"),
+        ("{prefer_related_applications: 'no'}}", "must be true or false", "'no'"),
+        ("{share_target: [x]}}", "`params.share_target` must be a mapping", "[x]"),
     ],
 )
 def test_webmanifest_params(params: str, expected: str, needle: str) -> None:
@@ -127,7 +131,8 @@ def test_builtin_presets_and_known_members_pass() -> None:
     derive = (
         "{preset: favicon}, {preset: srcset}, {preset: ios-appicon}, "
         + MANIFEST
-        + "{name: x, categories: [art], display: fullscreen, orientation: portrait, icons: "
+        + "{name: x, categories: [art], display: fullscreen, orientation: portrait, "
+        "prefer_related_applications: false, shortcuts: [{name: a, url: /a}], icons: "
         "[{src: a.png, sizes: 1x1, purpose: any maskable}]}}"
     )
     parse_manifest(manifest(derive).encode(), "assetgen.yaml")
