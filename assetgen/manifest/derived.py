@@ -154,7 +154,9 @@ def _preset(
         rules.error(
             (*at, "preset"),
             f"preset `{preset}` cannot be expanded: {exc}",
-            "a preset may not use itself",
+            "a preset may not use itself, directly or through others"
+            if "cycle" in str(exc)
+            else "each item of a preset is a recipe or {preset: NAME}",
         )
         return []
     return [(r, f"preset `{preset}`: ") for r in recipes]

@@ -85,3 +85,11 @@ def test_cycles_are_errors_however_deep() -> None:
     # the built-in reached from its own shadow is no cycle
     extended = {"favicon": [{"preset": "favicon"}, {"output": "extra.png"}]}
     assert preset_size("favicon", extended) == preset_size("favicon", {}) + 1
+
+
+def test_a_bad_nested_preset_is_located_with_a_fitting_hint() -> None:
+    cycle = problem(manifest({"a": [{"preset": "b"}], "b": [{"preset": "a"}]}, "[{preset: a}]"))
+    assert "cycle: a -> b -> a" in cycle and "may not use itself" in cycle
+    unknown = problem(manifest({"a": [{"preset": "favicn"}]}, "[{preset: a}]"))
+    assert "unknown preset `favicn`" in unknown and "did you mean `favicon`" in unknown
+    assert "may not use itself" not in unknown and "\n  hint: " in unknown
