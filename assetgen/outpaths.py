@@ -33,6 +33,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from .derive.recipe import IMAGE_FORMATS, TEXT_EXTENSIONS
 from .spec import FORMATS
 
 RESERVED = frozenset({".git", ".assetgen"})
@@ -78,9 +79,8 @@ def path_problem(rel: str) -> str | None:
     return None
 
 
-DERIVED_EXTENSIONS = frozenset(
-    {"png", "jpg", "jpeg", "webp", "avif", "ico", "json", "webmanifest", "html", "txt", "xml"}
-)
+# What a recipe may write: the image formats and text files derive/recipe.py knows.
+DERIVED_EXTENSIONS = frozenset(IMAGE_FORMATS) | TEXT_EXTENSIONS
 
 
 def derived_path_problem(rel: str) -> str | None:

@@ -162,3 +162,20 @@ def finish_removals(root: Path, journal: Journal, lock: Lockfile, manifest: Mani
         if not in_use(root, path, claimed):
             remove_if_unchanged(root, path, sha, manifest.output_dir)
     journal.forget_removals()
+
+
+def temp_file_folders(root: Path, manifest: Manifest, lock: Lockfile) -> set[Path]:
+    """The folders a killed build may have left temp files in: those of every master
+    and every derived file the manifest or the lock names (a folder of derived files
+    only, such as an ``.appiconset``, too), each path checked as for a write."""
+    entries = lock.entries.values()
+    masters = {e.path for e in entries}
+    masters.update(s.output for s in manifest.specs)
+    derived = {d.path for e in entries for d in e.derived}
+    derived.update(p for s in manifest.specs for p, _ in s.derived)
+    out = manifest.output_dir
+    folders = {(root / p).parent for p in masters if use_problem(root, p, out) is None}
+    folders.update(
+        (root / p).parent for p in derived if use_problem(root, p, out, derived=True) is None
+    )
+    return folders

@@ -28,10 +28,8 @@ from ..errors import (
 from ..fsutil import FULL_ERRNOS, sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
 from ..lock.seeds import settle_manifest
-from ..outpaths import use_problem
 from ..plan.actions import DerivedAction
 from ..plan.planner import Action, Plan
-from ..plan.planner import paths_to_check as plan_paths
 from ..project import Project
 from ..providers import create_provider
 from ..spec import Manifest
@@ -44,6 +42,7 @@ from .relocate import (
     finish_removals,
     guard_targets,
     remove_vacated,
+    temp_file_folders,
 )
 from .report import BuildSummary, Reporter
 from .route import open_for, routed
@@ -133,14 +132,7 @@ def _locked_build(
     manifest = settle_manifest(manifest, lock)
     if project.running_marker.exists():
         # The last build was killed: drop the temp files it left beside outputs.
-        paths = plan_paths(manifest.specs, lock)
-        sweep_temp_files(
-            {
-                (project.root / p).parent
-                for p in paths
-                if use_problem(project.root, p, manifest.output_dir) is None
-            }
-        )
+        sweep_temp_files(temp_file_folders(project.root, manifest, lock))
     project.running_marker.touch()
     recovered = reconcile(lock, journal, manifest, project.root)
     if recovered is not lock:

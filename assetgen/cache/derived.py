@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,19 +63,3 @@ def put_derived(cache: Cache, recipe_hash: str, data: bytes) -> str:
         with contextlib.suppress(OSError):
             atomic_write(path, sha.encode("ascii"), durable=False)
     return sha
-
-
-def derived_blobs(cache: Cache) -> set[str]:
-    """Every digest the derived index names (what ``cache gc`` keeps for locked files)."""
-    out: set[str] = set()
-    root = cache.root / "derived"
-    if not root.is_dir():
-        return out
-    for folder in os.scandir(root):
-        if folder.is_dir():
-            for f in os.scandir(folder.path):
-                with contextlib.suppress(OSError, ValueError):
-                    sha = Path(f.path).read_text("ascii").strip()
-                    if is_sha256(sha):
-                        out.add(sha)
-    return out

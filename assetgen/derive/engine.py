@@ -38,5 +38,15 @@ def builtin_presets() -> Mapping[str, list[dict[str, Any]]]:
 def expand_preset(
     name: str, project_presets: Mapping[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
-    """The raw recipes preset ``name`` stands for (ValueError: unknown, or a cycle)."""
+    """The raw recipes preset ``name`` stands for (ValueError: unknown, a cycle, or
+    more than MAX_DERIVED recipes)."""
     return presets.expand_preset(name, project_presets)
+
+
+MAX_DERIVED = presets.MAX_DERIVED
+
+
+def preset_size(name: str, project_presets: Mapping[str, list[dict[str, Any]]]) -> int:
+    """How many recipes preset ``name`` stands for, counted without expanding it
+    (ValueError: unknown, or a cycle)."""
+    return presets.preset_size(name, project_presets)

@@ -33,7 +33,11 @@ from typing import Any
 
 from .templates import IOS_LEGACY, appiconset_images, ios_filename, ios_pixels
 
-__all__ = ["BUILTIN_PRESETS", "expand_preset"]
+__all__ = ["BUILTIN_PRESETS", "MAX_DERIVED", "expand_preset", "preset_size"]
+
+# Derived files one asset may have after its presets are expanded: presets that list
+# presets can otherwise multiply (ten presets of ten, nested four deep, are 10,000).
+MAX_DERIVED = 1000
 
 SRCSET_SCALES = (0.25, 0.5, 0.75, 1.0)
 ANDROID_DENSITIES = (("mdpi", 48), ("hdpi", 72), ("xhdpi", 96), ("xxhdpi", 144), ("xxxhdpi", 192))
@@ -137,8 +141,23 @@ BUILTIN_PRESETS: Mapping[str, list[dict[str, Any]]] = {
 }
 
 
+class TooManyRecipes(ValueError):
+    """An expansion past its limit (``count`` is a lower bound when it stopped early)."""
+
+    def __init__(self, name: str, count: int, limit: int) -> None:
+        super().__init__(f"preset `{name}` expands to more than {limit} recipes")
+        self.count = count
+        self.limit = limit
+
+
+Frame = tuple[str, bool]  # (name, from the project?): see _frame
+
+
 def expand_preset(
-    name: str, project_presets: Mapping[str, list[dict[str, Any]]]
+    name: str,
+    project_presets: Mapping[str, list[dict[str, Any]]],
+    *,
+    limit: int = MAX_DERIVED,
 ) -> list[dict[str, Any]]:
     """The recipes of preset ``name``, with every ``{preset: other}`` item replaced by
     that preset's recipes, in order (deep copies: the caller may change them).
@@ -151,15 +170,27 @@ def expand_preset(
     Raises:
         ValueError: an unknown name (with the nearest known one), a cycle (named
             ``a -> b -> a``), or an item that is neither a recipe nor ``{preset: name}``.
+        TooManyRecipes: more than ``limit`` recipes (found by counting first, so
+            nothing is copied for a preset that would expand to millions).
     """
+    count = preset_size(name, project_presets)
+    if count > limit:
+        raise TooManyRecipes(name, count, limit)
     return _expand(name, project_presets, ())
 
 
-def _expand(
-    name: str,
-    project: Mapping[str, list[dict[str, Any]]],
-    stack: tuple[tuple[str, bool], ...],
-) -> list[dict[str, Any]]:
+def preset_size(name: str, project_presets: Mapping[str, list[dict[str, Any]]]) -> int:
+    """How many recipes preset ``name`` expands to, without expanding it: each preset
+    is counted once (nested presets that would expand exponentially cost one pass over
+    the presets). Raises ValueError like ``expand_preset``."""
+    return _size(name, project_presets, (), {})
+
+
+def _frame(
+    name: str, project: Mapping[str, list[dict[str, Any]]], stack: tuple[Frame, ...]
+) -> tuple[Frame, list[Any]]:
+    """The frame ``name`` is in this ``stack``, and its items (ValueError: a cycle, an
+    unknown name, not a list)."""
     # A frame is (name, from the project?): the built-in reached from its own shadow is
     # another preset than the shadow, and no cycle.
     shadow_of_self = bool(stack) and stack[-1] == (name, True) and name in BUILTIN_PRESETS
@@ -169,7 +200,7 @@ def _expand(
         cycle = [n for n, _ in stack[stack.index(frame) :]] + [name]
         raise ValueError(f"presets form a cycle: {' -> '.join(cycle)}")
     if in_project:
-        items = project[name]
+        items: Any = project[name]
     elif name in BUILTIN_PRESETS:
         items = BUILTIN_PRESETS[name]
     else:
@@ -179,16 +210,50 @@ def _expand(
         raise ValueError(f"unknown preset `{name}`{hint}")
     if not isinstance(items, list):
         raise ValueError(f"preset `{name}` must be a list of recipes")
+    return frame, items
+
+
+def _reference(name: str, item: Any) -> str | None:
+    """The preset ``item`` names, None for a recipe (ValueError: neither)."""
+    if not isinstance(item, Mapping):
+        raise ValueError(f"preset `{name}`: each item is a recipe or {{preset: name}}")
+    if "preset" not in item:
+        return None
+    ref = item["preset"]
+    if len(item) != 1 or not isinstance(ref, str):
+        raise ValueError(
+            f"preset `{name}`: `preset` stands alone in its item, like {{preset: web}}"
+        )
+    return ref
+
+
+def _size(
+    name: str,
+    project: Mapping[str, list[dict[str, Any]]],
+    stack: tuple[Frame, ...],
+    memo: dict[Frame, int],
+) -> int:
+    frame, items = _frame(name, project, stack)
+    if frame in memo:  # a frame's items, and so its count, depend on the frame alone
+        return memo[frame]
+    total = 0
+    for item in items:
+        ref = _reference(name, item)
+        total += 1 if ref is None else _size(ref, project, (*stack, frame), memo)
+    memo[frame] = total
+    return total
+
+
+def _expand(
+    name: str,
+    project: Mapping[str, list[dict[str, Any]]],
+    stack: tuple[Frame, ...],
+) -> list[dict[str, Any]]:
+    frame, items = _frame(name, project, stack)
     out: list[dict[str, Any]] = []
     for item in items:
-        if not isinstance(item, Mapping):
-            raise ValueError(f"preset `{name}`: each item is a recipe or {{preset: name}}")
-        if "preset" in item:
-            ref = item["preset"]
-            if len(item) != 1 or not isinstance(ref, str):
-                raise ValueError(
-                    f"preset `{name}`: `preset` stands alone in its item, like {{preset: web}}"
-                )
+        ref = _reference(name, item)
+        if ref is not None:
             out.extend(_expand(ref, project, (*stack, frame)))
         else:
             out.append(copy.deepcopy(dict(item)))

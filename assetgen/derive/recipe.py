@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .params import params_problem
+
 DERIVE_VERSION = 1
 
 # Extension -> canonical image format.
@@ -56,12 +58,20 @@ MAX_EDGE = 16384
 
 
 class RecipeError(Exception):
-    """One problem with one recipe: the key it is about (None: the whole recipe), a hint."""
+    """One problem with one recipe: the key it is about (None: the whole recipe), a hint,
+    and ``where``, the path below that key (inside ``params``) when there is one."""
 
-    def __init__(self, key: str | None, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        key: str | None,
+        message: str,
+        hint: str | None = None,
+        where: tuple[str | int, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.key = key
         self.hint = hint
+        self.where = where
 
 
 def extension(path: str) -> str:
@@ -241,6 +251,9 @@ def _text_recipe(raw: Mapping[str, Any], output: str, ext: str) -> dict[str, Any
         raise RecipeError(
             "params", "`params` must hold plain values (text, numbers, lists)"
         ) from None
+    problem = params_problem(str(template), params)
+    if problem is not None:
+        raise RecipeError("params", problem.message, problem.hint, problem.where)
     return {"output": output, "format": "text", "template": template, "params": params}
 
 

@@ -51,7 +51,7 @@ IOS_LEGACY = (
     ("83.5", 2, "ipad"),
     ("1024", 1, "ios-marketing"),
 )
-_CONTENTS_KEYS = frozenset({"filename", "idiom", "platform", "scale", "size", "role", "subtype"})
+CONTENTS_KEYS = frozenset({"filename", "idiom", "platform", "scale", "size", "role", "subtype"})
 
 
 def ios_pixels(points: str, scale: int) -> int:
@@ -129,7 +129,7 @@ def _contents(where: str, params: Mapping[str, Any]) -> str:
     for entry in images:
         if not isinstance(entry, Mapping) or not all(isinstance(v, str) for v in entry.values()):
             raise DeriveError(f"{where}: each of `images` maps keys to text, like Xcode's own")
-        unknown = sorted(set(entry) - _CONTENTS_KEYS)
+        unknown = sorted(set(entry) - CONTENTS_KEYS)
         if unknown:
             raise DeriveError(f"{where}: unknown Contents.json key `{unknown[0]}` in `images`")
         name = entry.get("filename", "")
@@ -146,7 +146,7 @@ def _contents(where: str, params: Mapping[str, Any]) -> str:
     )
 
 
-_MANIFEST_ORDER = (
+MANIFEST_ORDER = (
     "name",
     "short_name",
     "description",
@@ -184,12 +184,12 @@ def _webmanifest(where: str, params: Mapping[str, Any]) -> str:
             entry["purpose"] = str(icon["purpose"])
         checked.append(entry)
     doc: dict[str, Any] = {}
-    for key in _MANIFEST_ORDER:
+    for key in MANIFEST_ORDER:
         if key == "icons":
             doc["icons"] = checked
         elif key in params:
             doc[key] = params[key]
-    for key in sorted(set(params) - set(_MANIFEST_ORDER)):
+    for key in sorted(set(params) - set(MANIFEST_ORDER)):
         doc[key] = params[key]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

@@ -54,6 +54,8 @@ def resolve_derived(
     inside = master if output_dir in ("", ".") else posixpath.relpath(master, output_dir)
     stem, _, ext = inside.rpartition(".")
     ctx = {**context, "name": name, "stem": stem, "ext": ext}
+    if not _within_limit(rules, value, where, name, presets):
+        return None
     before = len(rules.diags)
     out: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
@@ -88,6 +90,41 @@ def resolve_derived(
     return tuple(out)
 
 
+def _within_limit(
+    rules: FieldRules,
+    value: list[Any],
+    where: Path,
+    name: str,
+    presets: Mapping[str, list[dict[str, Any]]],
+) -> bool:
+    """Whether the ``derive:`` list stays within MAX_DERIVED files, counted before any
+    preset is expanded (nested presets can multiply: the count costs one pass over
+    them, an expansion could cost millions of copies). A bad preset counts nothing
+    here: ``_preset`` reports it."""
+    from ..derive.engine import MAX_DERIVED, preset_size
+
+    total = 0
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        if "preset" not in item:
+            total += 1
+            continue
+        try:
+            total += preset_size(str(item["preset"]), presets)
+        except ValueError:
+            continue
+    if total <= MAX_DERIVED:
+        return True
+    rules.error(
+        where,
+        f"`{name}` derives {total} files, more than the limit of {MAX_DERIVED} an asset may have",
+        "derive fewer files per asset: a preset that lists presets multiplies their recipes",
+        key=True,
+    )
+    return False
+
+
 def _preset(
     rules: FieldRules, item: dict[str, Any], at: Path, presets: Mapping[str, list[dict[str, Any]]]
 ) -> list[tuple[dict[str, Any], str]]:
@@ -117,7 +154,9 @@ def _preset(
         rules.error(
             (*at, "preset"),
             f"preset `{preset}` cannot be expanded: {exc}",
-            "a preset may not use itself",
+            "a preset may not use itself, directly or through others"
+            if "cycle" in str(exc)
+            else "each item of a preset is a recipe or {preset: NAME}",
         )
         return []
     return [(r, f"preset `{preset}`: ") for r in recipes]
@@ -174,7 +213,7 @@ def _one(
     try:
         canon = canonical_recipe(body, rel)
     except RecipeError as exc:
-        key_at = (*at, exc.key) if own and exc.key and exc.key in raw else at
+        key_at = (*at, exc.key, *exc.where) if own and exc.key and exc.key in raw else at
         rules.error(key_at, f"{origin}{exc}", exc.hint)
         return None
     from ..derive.engine import check_recipe
