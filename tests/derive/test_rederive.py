@@ -93,3 +93,24 @@ def test_the_kept_hint_names_rederive(tmp_path: Path) -> None:
     notice = derived_notice(plan)
     assert notice is not None and notice.endswith(render.DERIVED_KEPT_HINT)
     assert "--force" not in render.DERIVED_KEPT_HINT
+
+
+def test_a_gone_recipe_of_an_edited_file_is_forgotten_by_build(tmp_path: Path) -> None:
+    """The recipe of a hand-edited file is removed: the plan says forget, the build
+    drops its record from the lock and leaves the edited file as it is; check is then
+    clean, and a foreign file is never deleted."""
+    from tests.pages import edit
+
+    root = project(tmp_path)
+    target, _, edit_bytes = edited(root)
+    edit(
+        root / "assetgen.yaml", '      - {output: "og/${name}.jpg", width: 600, height: 315}\n', ""
+    )
+    out = io.StringIO()
+    assert commands.plan(find_project(root), check=True, out=out) == 1
+    assert "forget assets/og/hero.jpg" in out.getvalue()
+    assert build_with(root, RecordingProvider()) == 0
+    assert target.read_bytes() == edit_bytes
+    lock = find_project(root).load_lock()
+    assert "assets/og/hero.jpg" not in {d.path for d in lock.entries["hero"].derived}
+    assert check(root) == 0
