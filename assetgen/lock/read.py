@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,7 @@ from ..errors import LockfileError, ManifestError
 from ..outpaths import derived_path_problem, path_problem, shown
 from ..schema.yamlhints import conflict_marker
 from ..spec import HASH_VERSION, REQUEST_FIELDS
+from ..statcache import RACY_NS
 from .check import entry_problem, mismatched
 
 if TYPE_CHECKING:
@@ -31,8 +34,15 @@ from .model import (
 def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     """The lock at ``path`` (an empty one when there is none yet), verified: every
     request hashes to its spec hash. The memo, keyed by the lock's bytes, holds only
-    verified locks, so an unchanged lock is checked once, not on every plan."""
+    verified locks, so an unchanged lock is checked once, not on every plan; and while
+    the lock file stats as it did when its digest was last taken (``known_digest``),
+    not even its bytes are read again."""
+    if memo_path is not None:
+        known = known_digest(path, memo_path)
+        if known is not None and (hit := _memoised(memo_path, known)) is not None:
+            return hit
     try:
+        before = os.stat(path)
         data = path.read_bytes()
     except FileNotFoundError:
         return Lockfile()
@@ -48,14 +58,10 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
         ) from None
     key = hashlib.sha256(data).hexdigest()
     if memo_path is not None:
-        cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
-        if cached is not None:
-            version, hash_version, rows = cached
-            entries = {}
-            while rows:  # popping frees each row as its entry is made: a lower peak
-                name, row = rows.popitem()
-                entries[name] = LockEntry.from_tuple(row)
-            return _sourced(Lockfile(entries, version=version, hash_version=hash_version), key)
+        hit = _memoised(memo_path, key)
+        if hit is not None:
+            _note_digest(path, memo_path, before, key)
+            return hit
     from .fast import parse_canonical
 
     try:
@@ -66,7 +72,59 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     verify_spec_hashes(lock, data, path.name)
     if memo_path is not None:
         _remember(memo_path, key, lock)
+        _note_digest(path, memo_path, before, key)
     return _sourced(lock, key)
+
+
+def _memoised(memo_path: Path, key: str) -> Lockfile | None:
+    cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
+    if cached is None:
+        return None
+    version, hash_version, rows = cached
+    entries = {}
+    while rows:  # popping frees each row as its entry is made: a lower peak
+        name, row = rows.popitem()
+        entries[name] = LockEntry.from_tuple(row)
+    return _sourced(Lockfile(entries, version=version, hash_version=hash_version), key)
+
+
+_STAT_KEY = "lock-stat-v1"
+
+
+def _stat_memo(memo_path: Path) -> Path:
+    return memo_path.with_name(memo_path.name.replace(".memo", ".stat.memo"))
+
+
+def known_digest(path: Path, memo_path: Path) -> str | None:
+    """The sha256 of the lock's bytes without reading them: the one noted with its
+    (size, mtime_ns, inode, ctime_ns) when all four still match (the stat cache's
+    trust rule, statcache.py). A null plan of a large project reads a lock of several
+    megabytes otherwise, only to find the digest it already knew."""
+    row = memo.load(_stat_memo(memo_path), _STAT_KEY)
+    if type(row) is not tuple or len(row) != 5:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if row[:4] != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+        return None
+    return row[4] if isinstance(row[4], str) and len(row[4]) == 64 else None
+
+
+def _note_digest(path: Path, memo_path: Path, before: os.stat_result, key: str) -> None:
+    """Note ``key`` for the lock's stat, when the file did not change while it was read
+    and is not so fresh that a same-tick write could hide behind an unchanged stat."""
+    try:
+        after = os.stat(path)
+    except OSError:
+        return
+    row = (after.st_size, after.st_mtime_ns, after.st_ino, after.st_ctime_ns)
+    if row != (before.st_size, before.st_mtime_ns, before.st_ino, before.st_ctime_ns):
+        return
+    if max(after.st_mtime_ns, after.st_ctime_ns) >= time.time_ns() - RACY_NS:
+        return
+    memo.store(_stat_memo(memo_path), _STAT_KEY, (*row, key))
 
 
 def _sourced(lock: Lockfile, key: str) -> Lockfile:
