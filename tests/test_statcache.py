@@ -84,16 +84,19 @@ def test_saved_entries_are_read_back_and_a_corrupt_memo_is_empty(
 
 
 def test_a_trusted_stat_is_all_it_takes(tmp_path: Path) -> None:
-    """The point and the limit of the trick: while the stat matches, the bytes are not read."""
+    """While the stat matches the bytes are not read; an edit in place whose mtime is
+    put back (`cp -p`, `touch -r`) moves the ctime, which is part of the stat: read."""
     (tmp_path / "a.png").write_bytes(b"one")
     age(tmp_path / "a.png")
     stats = StatCache(None)
     stats.digest(tmp_path, "a.png")
+    assert stats.digest(tmp_path, "a.png") == sha(b"one") and stats.hashed == 1
     st = (tmp_path / "a.png").stat()
     with open(tmp_path / "a.png", "r+b") as f:  # same size, same inode, mtime put back
         f.write(b"two")
     os.utime(tmp_path / "a.png", ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert stats.digest(tmp_path, "a.png") == sha(b"one")
+    assert (tmp_path / "a.png").stat().st_mtime_ns == st.st_mtime_ns
+    assert stats.digest(tmp_path, "a.png") == sha(b"two") and stats.hashed == 2
 
 
 def test_digests_answers_what_digest_answers(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ class DeriveSteps(BuildContext):
             if served is None:
                 render.append(item)
                 continue
-            got = await self._write(name, item, *served)
+            got = await self._write(name, item, *served, served=True)
             if got is not None:
                 done[item.path] = got
                 self.summary.derived_cached += 1
@@ -222,6 +222,8 @@ class DeriveSteps(BuildContext):
         old = item.old
         if old is not None and old.recipe == item.hash:
             data = self.cache.read_blob(old.sha256)
+            # The Cache protocol promises verified bytes; these are about to be written
+            # into the project, so a cache that broke it costs a hash, not a wrong file.
             if data is not None and hashlib.sha256(data).hexdigest() == old.sha256:
                 size = served_size(data, item.canon, master)
                 if size is not None:
@@ -233,9 +235,10 @@ class DeriveSteps(BuildContext):
         return None if size is None else (data, size)
 
     async def _write(
-        self, name: str, item: _Todo, data: bytes, size: tuple[int, int]
+        self, name: str, item: _Todo, data: bytes, size: tuple[int, int], *, served: bool = False
     ) -> DerivedEntry | None:
-        """Cache and write one file (in a worker thread), then count it; None: failed."""
+        """Cache and write one file (in a worker thread), then count it; None: failed.
+        ``served``: the bytes came from the cache, not from a render."""
         try:
             got = await anyio.to_thread.run_sync(self._write_derived, item, data, size)
         except DiskFullError as exc:
@@ -246,7 +249,7 @@ class DeriveSteps(BuildContext):
             self._derive_failed(name, str(exc).splitlines()[0], [item.path])
             return None
         old = item.old
-        if old is not None and old.recipe == item.hash and old.sha256 != got.sha256:
+        if not served and old is not None and old.recipe == item.hash and old.sha256 != got.sha256:
             self.summary.derived_rerendered += 1  # same recipe, other bytes: library versions
         self.summary.derived += 1
         return got

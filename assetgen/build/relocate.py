@@ -26,6 +26,7 @@ from pathlib import Path
 from ..cache.records import Cache, record_from_entry
 from ..lock.model import LockEntry, Lockfile
 from ..outpaths import shown, use_problem
+from ..plan.actions import derived_paths, master_paths
 from ..plan.planner import Action
 from ..spec import AssetSpec, Manifest
 from .journal import Journal
@@ -168,11 +169,8 @@ def temp_file_folders(root: Path, manifest: Manifest, lock: Lockfile) -> set[Pat
     """The folders a killed build may have left temp files in: those of every master
     and every derived file the manifest or the lock names (a folder of derived files
     only, such as an ``.appiconset``, too), each path checked as for a write."""
-    entries = lock.entries.values()
-    masters = {e.path for e in entries}
-    masters.update(s.output for s in manifest.specs)
-    derived = {d.path for e in entries for d in e.derived}
-    derived.update(p for s in manifest.specs for p, _ in s.derived)
+    masters = master_paths(manifest.specs, lock)
+    derived = derived_paths(manifest.specs, lock)
     out = manifest.output_dir
     folders = {(root / p).parent for p in masters if use_problem(root, p, out) is None}
     folders.update(

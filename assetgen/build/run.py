@@ -28,7 +28,7 @@ from ..errors import (
 from ..fsutil import FULL_ERRNOS, sweep_temp_files
 from ..lock.model import LockEntry, Lockfile, updated, write_lock
 from ..lock.seeds import settle_manifest
-from ..plan.actions import DerivedAction
+from ..plan.actions import DerivedAction, derived_changes
 from ..plan.planner import Action, Plan
 from ..project import Project
 from ..providers import create_provider
@@ -301,7 +301,7 @@ class Executor(JobRunner):
             self._finish(await self._move(a))
         limiter = self._limiters()
         groups: dict[str, list[DerivedAction]] = {}
-        for d in self.derived_plan:
+        for d in derived_changes(self.derived_plan):  # a noop is skipped as if unplanned
             groups.setdefault(d.name, []).append(d)
         specs = {s.name: s for s in self.manifest.specs}
         try:

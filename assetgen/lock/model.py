@@ -129,7 +129,7 @@ class Lockfile:
     hash_version: int = HASH_VERSION
     # The sha256 of the bytes this lock was read from ('' for a lock made in memory).
     # Not an init field, so ``replace()`` and every other constructor leave it '': a value
-    # keyed by it (the derived-recipe memo, plan/derived.py) is never served for a lock
+    # keyed by it (the derived memo, plan/memoized.py) is never served for a lock
     # that was changed after it was read.
     source: str = field(default="", init=False, compare=False, repr=False)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,7 @@ from ..errors import LockfileError, ManifestError
 from ..outpaths import derived_path_problem, path_problem, shown
 from ..schema.yamlhints import conflict_marker
 from ..spec import HASH_VERSION, REQUEST_FIELDS
-from ..statcache import RACY_NS
+from ..statcache import racy, stat_key
 from .check import entry_problem, mismatched
 
 if TYPE_CHECKING:
@@ -92,7 +91,9 @@ _STAT_KEY = "lock-stat-v1"
 
 
 def _stat_memo(memo_path: Path) -> Path:
-    return memo_path.with_name(memo_path.name.replace(".memo", ".stat.memo"))
+    """``<stem>.lock.stat.memo`` beside ``<stem>.lock.memo``."""
+    assert memo_path.name.endswith(".memo")  # a bug otherwise: it would be the memo itself
+    return memo_path.with_name(memo_path.name.removesuffix(".memo") + ".stat.memo")
 
 
 def known_digest(path: Path, memo_path: Path) -> str | None:
@@ -107,7 +108,7 @@ def known_digest(path: Path, memo_path: Path) -> str | None:
         st = os.stat(path)
     except OSError:
         return None
-    if row[:4] != (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns):
+    if row[:4] != stat_key(st):
         return None
     return row[4] if isinstance(row[4], str) and len(row[4]) == 64 else None
 
@@ -119,10 +120,8 @@ def _note_digest(path: Path, memo_path: Path, before: os.stat_result, key: str) 
         after = os.stat(path)
     except OSError:
         return
-    row = (after.st_size, after.st_mtime_ns, after.st_ino, after.st_ctime_ns)
-    if row != (before.st_size, before.st_mtime_ns, before.st_ino, before.st_ctime_ns):
-        return
-    if max(after.st_mtime_ns, after.st_ctime_ns) >= time.time_ns() - RACY_NS:
+    row = stat_key(after)
+    if row != stat_key(before) or racy(after):
         return
     memo.store(_stat_memo(memo_path), _STAT_KEY, (*row, key))
 

@@ -10,8 +10,8 @@ membership in, one DerivedAction per derived file out. The rules:
   when they are assetgen's own (in the cache), else kept as an edit by hand
   (``modified``) until ``build --rederive NAME`` (free: the master stays);
 - a locked file whose recipe is gone is deleted, only if it still has the locked bytes
-  (and build checks those are assetgen's, in the cache); else its record is forgotten
-  (``forget``: the lock drops it, nothing on disk changes).
+  and those are assetgen's (in the cache; build checks both again); else its record is
+  forgotten (``forget``: the lock drops it, nothing on disk changes).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def memo_candidates(
     """The assets whose derived files the memo may vouch for: recipes known to match
     (``verified``), their master staying as locked, not forced, and their own lock
     entry (a rename's heir, whose old entry can depend on --force, is planned in full).
-    project.py stats only these assets' files against the memo; ``plan_derived`` takes
+    plan/memoized.py stats only these assets' files against the memo; ``plan_derived`` takes
     the same assets, so the two never disagree about whose digests it needs."""
     entries = lock.entries
     for a in actions:
@@ -73,13 +73,13 @@ def plan_derived(
 
     ``verified`` names assets whose recipes are known to hash to the locked recipe
     hashes, file for file and in order, for this very manifest and lock (the memo
-    that project.py keeps under both their digests): their hashes are not computed
+    that plan/memoized.py keeps under both their digests): their hashes are not computed
     again, which is most of a null plan's derive cost. ``clean`` names those of them
     (``memo_candidates``) whose files are also known to hold the locked bytes (their
     stat unchanged since they did): ``digests`` need not hold their paths. ``confirmed``,
     when given, receives every asset found so, to remember for the next plan.
     ``candidates``: ``memo_candidates`` already found by the caller for these very
-    arguments (project.py), not searched again."""
+    arguments (plan/memoized.py), not searched again."""
     forced = set(force)
     actions = list(actions)
     fast = (

@@ -25,7 +25,7 @@ from .actions import derived_paths, master_paths
 from .derived import memo_candidates, plan_derived
 from .planner import Plan
 
-_KEY = "sig-v2"  # bytes signatures (statcache.Signature)
+_KEY = "sig-v3"  # bytes signatures of statcache.stat_key rows (statcache.Signature)
 
 
 def derived_memo(
@@ -61,7 +61,7 @@ def plan_with_derived(
     fast = [
         (a.name, a.spec.derived, sigs[a.name])
         for a in memo_candidates(plan.actions, lock, sigs, force)
-        if a.spec is not None
+        if a.spec is not None  # always, for a candidate: for the type checker
     ]
     candidates = frozenset(n for n, _, _ in fast)
     clean = frozenset(unchanged_groups(where, fast))

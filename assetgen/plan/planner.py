@@ -15,7 +15,7 @@ from ..lock.model import LockEntry, Lockfile
 from ..lock.seeds import keep_locked_seed, settle_seeds
 from ..spec import HASH_VERSION, REQUEST_FIELDS, AssetSpec
 from .actions import DerivedAction, derived_changes
-from .actions import paths_to_check as paths_to_check  # where build and project find it
+from .actions import paths_to_check as paths_to_check  # its old home, for callers of it
 
 # ``modified``: the file at the output path is not the locked one (edited by hand, or
 # someone's own file where a new asset would go): build keeps it until the user decides.

@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from assetgen import find_project
@@ -80,3 +81,45 @@ def test_an_index_naming_another_format_is_a_miss_and_renders(tmp_path: Path) ->
     with Image.open(target) as im:
         assert (im.format, im.size) == ("JPEG", (600, 315))
     assert check(root) == 0
+
+
+def test_other_cached_bytes_of_the_recipe_are_not_called_rendered(tmp_path: Path) -> None:
+    """The locked blob is gone and the index serves other valid bytes of the same
+    recipe: the file is restored from the cache, and the build does not say it was
+    rendered again under another image library."""
+    root = project(tmp_path)
+    target, locked_sha, recipe = _jpeg(root)
+    cache = _cache(root)
+    next(p for p in cache.root.rglob(locked_sha) if p.is_file()).unlink()
+    other = encoded("JPEG", (600, 315))
+    put_derived(cache, recipe, other)
+    target.unlink()
+    out = build(root)
+    assert target.read_bytes() == other
+    assert "rendered to other bytes" not in out and "1 from cache" in out
+
+
+def test_a_build_makes_no_action_for_up_to_date_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that restores one asset's file reads only the plan's changes: the other
+    asset's up-to-date files stay one UpToDate, never made into actions."""
+    from assetgen.cli import main
+    from assetgen.plan import actions
+    from tests.derive.test_derived_memo import built as memo_built
+
+    root = memo_built(tmp_path, monkeypatch)  # hero and icon, signatures recorded
+    made: list[str] = []
+    real = actions.UpToDate.actions
+
+    def counting(self: actions.UpToDate) -> list[actions.DerivedAction]:
+        made.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(actions.UpToDate, "actions", counting)
+    target = root / "assets/og/hero.jpg"
+    target.unlink()
+    assert main(["-C", str(root), "build"]) == 0
+    assert target.is_file() and made == []
+    assert main(["-C", str(root), "plan", "--json"]) == 0
+    assert made == ["hero", "icon"]  # the JSON lists every file: made there, and only there

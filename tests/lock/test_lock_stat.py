@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assetgen import statcache
 from assetgen.cli import main
 from assetgen.errors import LockfileError
 from assetgen.lock import read as lock_read
@@ -22,7 +23,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     (root / "assetgen.yaml").write_text(MANIFEST)
     assert main(["-C", str(root), "build"]) == 0
-    monkeypatch.setattr(lock_read, "RACY_NS", 0)  # the lock just written is old enough
+    monkeypatch.setattr(statcache, "RACY_NS", 0)  # the lock just written is old enough
     return root
 
 
@@ -91,15 +92,34 @@ def test_a_damaged_stat_note_is_no_note(tmp_path: Path, monkeypatch: pytest.Monk
         project.load_lock()
         assert reads == [project.lock_path]
         monkeypatch.undo()
-        monkeypatch.setattr(lock_read, "RACY_NS", 0)
+        monkeypatch.setattr(statcache, "RACY_NS", 0)
 
 
 def test_a_broken_lock_behind_a_stale_note_is_still_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Broken in place with its size and mtime kept: refused, not served from the memo."""
     root = built(tmp_path, monkeypatch)
     project = find_project(root)
     project.load_lock()
-    project.lock_path.write_text("entries: [not, a, lock\n")
+    lock = project.lock_path
+    st = lock.stat()
+    text = lock.read_text()
+    broken = "entries: [not, a, lock\n"
+    lock.write_text(broken + "#" * (len(text.encode()) - len(broken) - 1) + "\n")
+    os.utime(lock, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert lock.stat().st_size == st.st_size and lock.stat().st_mtime_ns == st.st_mtime_ns
     with pytest.raises(LockfileError):
         project.load_lock()
+
+
+def test_a_racily_fresh_lock_is_never_noted(tmp_path: Path) -> None:
+    """Just written (within RACY_NS): its digest is not noted, so a same-tick edit that
+    keeps every stat field cannot hide behind the note."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "assetgen.yaml").write_text(MANIFEST)
+    assert main(["-C", str(root), "build"]) == 0
+    project = find_project(root)
+    project.load_lock()
+    assert not project.state_file("lock.stat.memo").exists()
