@@ -55,6 +55,19 @@ def memo_value(root: Path) -> dict[str, object]:
     return got
 
 
+def hashed_files(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every file the stat cache reads to hash, from now on."""
+    hashed: list[Path] = []
+    real_sha = statcache.sha256_file  # type: ignore[attr-defined]
+
+    def hashing(path: Path) -> str:
+        hashed.append(path)
+        return real_sha(path)
+
+    monkeypatch.setattr(statcache, "sha256_file", hashing)
+    return hashed
+
+
 def asked_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every path the stat cache is asked a digest for, from now on."""
     asked: list[str] = []
@@ -214,14 +227,7 @@ def test_a_null_plan_leaves_the_derived_stat_rows_unread(
     memo.store(state / "stat.memo", statcache._KEY, rows)
     (state / "stat-derived.memo").unlink()
     (state / "assetgen.derived.memo").unlink()
-    hashed: list[Path] = []
-    real_sha = statcache.sha256_file  # type: ignore[attr-defined]
-
-    def hashing(path: Path) -> str:
-        hashed.append(path)
-        return real_sha(path)
-
-    monkeypatch.setattr(statcache, "sha256_file", hashing)
+    hashed = hashed_files(monkeypatch)
     assert main(["-C", str(root), "check"]) == 0
     assert hashed == []  # every digest came from a moved row
     assert set(rows_of("stat-derived.memo")) == {
@@ -248,14 +254,7 @@ def test_a_manifest_named_stat_keeps_its_memos_apart(
     (root / "assets/icon@1x.webp").unlink()  # one asset never clean: rows are saved
     for _ in range(2):
         assert main([*args, "plan"]) == 0
-    hashed: list[Path] = []
-    real_sha = statcache.sha256_file  # type: ignore[attr-defined]
-
-    def hashing(path: Path) -> str:
-        hashed.append(path)
-        return real_sha(path)
-
-    monkeypatch.setattr(statcache, "sha256_file", hashing)
+    hashed = hashed_files(monkeypatch)
     assert main([*args, "plan"]) == 0
     assert hashed == []
     state = root / ".assetgen"
