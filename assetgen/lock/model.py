@@ -13,7 +13,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -99,21 +99,70 @@ class LockEntry:
         )
 
     @classmethod
-    def from_tuple(cls, t: tuple[Any, ...]) -> LockEntry:
+    def from_tuple(
+        cls, t: tuple[Any, ...], fetch: Callable[[str], Any] | None = None, name: str = ""
+    ) -> LockEntry:
         # A memo row: written only from a lock that was read and checked whole, so it is
         # set field by field without ``__post_init__`` (a null plan reads 10,000 of them).
+        # Its derived files are a count when they were memoised apart (``fetch(name)``
+        # then gets them on first use, see Pending), or the rows themselves.
         entry = object.__new__(cls)
-        for name, value in zip(_ENTRY_FIELDS, t, strict=True):
-            object.__setattr__(entry, name, value)
+        for field_name, value in zip(_ENTRY_FIELDS, t, strict=True):
+            object.__setattr__(entry, field_name, value)
         object.__setattr__(entry, "request", Request(t[_REQUEST_AT]))
-        if t[_DERIVED_AT]:  # tuple.__new__: a third of the cost of DerivedEntry(*d)
-            made = tuple([_new_tuple(DerivedEntry, d) for d in t[_DERIVED_AT]])
-            object.__setattr__(entry, "derived", made)
+        derived = t[_DERIVED_AT]
+        if type(derived) is int:
+            later = Pending(fetch, name) if derived and fetch is not None else ()
+            object.__setattr__(entry, "derived", later)
+        elif derived:
+            object.__setattr__(entry, "derived", decode_derived(derived))
         return entry
 
     def moved(self, path: str) -> LockEntry:
         return replace(self, path=path)
 
+
+def decode_derived(rows: tuple[tuple[Any, ...], ...]) -> tuple[DerivedEntry, ...]:
+    """Memo rows as DerivedEntry (tuple.__new__: a third of the cost of DerivedEntry(*d))."""
+    return tuple([_new_tuple(DerivedEntry, d) for d in rows])
+
+
+class Pending:
+    """The derived files of a memo-loaded entry, not read yet: ``fetch(name)`` returns
+    them (read.py's ``DerivedRows``). A null plan of 10,000 assets with derived files
+    that its derived memo vouches for never looks at the lock's 30,000 derived rows, so
+    they are kept in a memo of their own and loaded on the first entry that is asked."""
+
+    __slots__ = ("fetch", "name")
+
+    def __init__(self, fetch: Any, name: str) -> None:
+        self.fetch = fetch
+        self.name = name
+
+
+class _LazyDerived:
+    """``LockEntry.derived``, in place of the slot's own descriptor: a ``Pending`` value
+    is fetched and replaced by the real tuple on first read, so every reader (the
+    dataclass's eq, hash, repr and ``replace``, the writer, merges, views) sees a
+    tuple of DerivedEntry as always."""
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.slot.__get__(obj, owner)
+        if type(value) is Pending:
+            value = value.fetch(value.name)
+            self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        self.slot.__set__(obj, value)
+
+
+setattr(LockEntry, "derived", _LazyDerived(LockEntry.__dict__["derived"]))  # noqa: B010
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
 _REQUEST_AT = _ENTRY_FIELDS.index("request")
@@ -139,7 +188,9 @@ class Lockfile:
 
 # The lock memo holds rows in the order of LockEntry's fields: keyed by that layout
 # too, a memo written before a field was added, removed or reordered is never read.
-_LAYOUT = memo.layout(LockEntry, Lockfile, REQUEST_FIELDS, DerivedEntry._fields)
+_LAYOUT = memo.layout(
+    LockEntry, Lockfile, REQUEST_FIELDS, DerivedEntry._fields, "derived rows apart"
+)
 
 
 # --- writing -------------------------------------------------------------------------
@@ -242,9 +293,23 @@ def write_lock(path: Path, lock: Lockfile, memo_path: Path | None = None) -> boo
     return not unchanged
 
 
+def derived_memo_path(memo_path: Path) -> Path:
+    """``<stem>.lock.derived.memo`` beside ``<stem>.lock.memo``: the entries' derived rows."""
+    return memo_path.with_name(memo_path.name.removesuffix(".memo") + ".derived.memo")
+
+
 def _remember(memo_path: Path, key: str, lock: Lockfile) -> None:
-    """Memoise a lock that is known good: read and verified, or made by assetgen."""
-    rows = {n: e.to_tuple() for n, e in lock.entries.items()}
+    """Memoise a lock that is known good: read and verified, or made by assetgen. The
+    derived rows go in a memo of their own (see ``Pending``), written first: a lock memo
+    whose derived memo is lost or stale reads the lock again (read.py)."""
+    rows: dict[str, tuple[Any, ...]] = {}
+    derived: dict[str, tuple[Any, ...]] = {}
+    for n, e in lock.entries.items():
+        row = e.to_tuple()
+        if row[_DERIVED_AT]:
+            derived[n] = row[_DERIVED_AT]
+        rows[n] = (*row[:_DERIVED_AT], len(row[_DERIVED_AT]), *row[_DERIVED_AT + 1 :])
+    memo.store(derived_memo_path(memo_path), f"{key}|{_LAYOUT}", derived)
     memo.store(memo_path, f"{key}|{_LAYOUT}", (lock.version, lock.hash_version, rows))
 
 

@@ -27,6 +27,8 @@ from .model import (
     LockEntry,
     Lockfile,
     _remember,
+    decode_derived,
+    derived_memo_path,
 )
 
 
@@ -38,7 +40,7 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     not even its bytes are read again."""
     if memo_path is not None:
         known = known_digest(path, memo_path)
-        if known is not None and (hit := _memoised(memo_path, known)) is not None:
+        if known is not None and (hit := _memoised(path, memo_path, known)) is not None:
             return hit
     try:
         before = os.stat(path)
@@ -57,7 +59,7 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
         ) from None
     key = hashlib.sha256(data).hexdigest()
     if memo_path is not None:
-        hit = _memoised(memo_path, key)
+        hit = _memoised(path, memo_path, key)
         if hit is not None:
             _note_digest(path, memo_path, before, key)
             return hit
@@ -75,16 +77,56 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
     return _sourced(lock, key)
 
 
-def _memoised(memo_path: Path, key: str) -> Lockfile | None:
+def _memoised(path: Path, memo_path: Path, key: str) -> Lockfile | None:
     cached = memo.load(memo_path, f"{key}|{_LAYOUT}")
     if cached is None:
         return None
     version, hash_version, rows = cached
+    fetch = DerivedRows(path, memo_path, key).fetch
     entries = {}
     while rows:  # popping frees each row as its entry is made: a lower peak
         name, row = rows.popitem()
-        entries[name] = LockEntry.from_tuple(row)
+        entries[name] = LockEntry.from_tuple(row, fetch, name)
     return _sourced(Lockfile(entries, version=version, hash_version=hash_version), key)
+
+
+class DerivedRows:
+    """The derived rows of a memo-loaded lock, loaded on the first entry asked for
+    them (model.py's ``Pending``): from their own memo, or, when that is lost or is
+    another lock's, from the lock file itself, which must still be the bytes the lock
+    was read from (its digest is checked): a lock changed in the meantime is an error
+    to run again, never a mix of two locks."""
+
+    def __init__(self, path: Path, memo_path: Path, key: str) -> None:
+        self.path, self.memo_path, self.key = path, memo_path, key
+        self.rows: dict[str, Any] | None = None
+
+    def fetch(self, name: str) -> tuple[DerivedEntry, ...]:
+        if self.rows is None:
+            with memo.long_lived():
+                got = memo.load(derived_memo_path(self.memo_path), f"{self.key}|{_LAYOUT}")
+                self.rows = got if isinstance(got, dict) else self._from_lock()
+        rows = self.rows.get(name)
+        return decode_derived(rows) if rows else ()
+
+    def _from_lock(self) -> dict[str, Any]:
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != self.key:
+            raise LockfileError(
+                f"{self.path.name}: changed while assetgen was reading it\n"
+                "  hint: run the command again"
+            )
+        from .fast import parse_canonical
+
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        lock = parse_canonical(text) or parse_lock(data, self.path.name)
+        return {n: tuple(map(tuple, e.derived)) for n, e in lock.entries.items() if e.derived}
 
 
 _STAT_KEY = "lock-stat-v1"

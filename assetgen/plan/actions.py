@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import NamedTuple, overload
 
-from ..lock.model import DerivedEntry, Lockfile
+from ..lock.model import DerivedEntry, LockEntry, Lockfile
 from ..spec import AssetSpec
 
 # ``forget``: the lock drops the record of a file whose recipe is gone, and nothing on
@@ -45,13 +45,13 @@ class UpToDate(NamedTuple):
 
     name: str
     recipes: tuple[tuple[str, str], ...]  # AssetSpec.derived: (path, canonical recipe)
-    locked: tuple[DerivedEntry, ...]  # the lock's, path for path
+    entry: LockEntry  # its ``derived`` are the files, path for path: read only if asked
 
     def actions(self) -> list[DerivedAction]:
         name, new = self.name, tuple.__new__
         return [
             new(DerivedAction, (name, "noop", d.path, "up to date", canon, d.recipe, d, False, ""))
-            for (_, canon), d in zip(self.recipes, self.locked, strict=True)
+            for (_, canon), d in zip(self.recipes, self.entry.derived, strict=True)
         ]
 
 
@@ -89,7 +89,7 @@ class DerivedPlan(Sequence[DerivedAction]):
     def __len__(self) -> int:
         if self._flat is not None:
             return len(self._flat)
-        return sum(len(p.locked) if isinstance(p, UpToDate) else 1 for p in self._parts)
+        return sum(len(p.recipes) if isinstance(p, UpToDate) else 1 for p in self._parts)
 
     def __bool__(self) -> bool:
         return bool(self._parts)
@@ -115,7 +115,7 @@ class DerivedPlan(Sequence[DerivedAction]):
         """Files per action, without making the up-to-date ones."""
         out = Counter(p.action for p in self.changes)
         out["noop"] += sum(
-            len(p.locked) if isinstance(p, UpToDate) else int(p.action == "noop")
+            len(p.recipes) if isinstance(p, UpToDate) else int(p.action == "noop")
             for p in self._parts
         )
         return out
@@ -160,7 +160,7 @@ def derived_paths(
     paths = {
         d[0]  # d.path
         for n, e in entries.items()
-        if e.derived and n not in skip
+        if n not in skip and e.derived  # in this order: a skipped entry's rows stay unread
         for d in e.derived
     }
     paths.update([p for s in specs if s.derived and s.name not in skip for p, _ in s.derived])

@@ -48,9 +48,8 @@ def memo_candidates(
             and entries.get(a.name) is locked
             and _master(a) is not None
             and a.name not in force
-            and len(locked.derived) == len(spec.derived)
         ):
-            yield a
+            yield a  # (its lock's derived rows are not read here: see lock/model.py Pending)
 
 
 def plan_derived(
@@ -91,20 +90,28 @@ def plan_derived(
     append = out.append
     get = digests.get
     for a in actions:
-        locked = a.locked.derived if a.locked is not None else ()
         spec = a.spec
+        if a.name in fast and a.name in clean:
+            # Recipes known to match and the files' stat their signature's (the count
+            # included): up to date, without reading the lock's derived rows at all.
+            assert spec is not None and a.locked is not None  # a memo candidate
+            append(UpToDate(a.name, spec.derived, a.locked))
+            if confirmed is not None:
+                confirmed.add(a.name)
+            continue
+        locked = a.locked.derived if a.locked is not None else ()
         if not locked and (spec is None or not spec.derived):
             continue  # the null plan's common case: nothing derived at all
         if a.name in fast:
-            assert spec is not None  # a memo candidate
-            if a.name in clean or all(
+            assert spec is not None and a.locked is not None  # a memo candidate
+            if len(locked) == len(spec.derived) and all(
                 [
                     path == d.path and get(path) == d.sha256
                     for (path, _), d in zip(spec.derived, locked, strict=True)
                 ]
             ):
                 # Recipes known to match and the bytes on disk the locked ones.
-                append(UpToDate(a.name, spec.derived, locked))
+                append(UpToDate(a.name, spec.derived, a.locked))
                 if confirmed is not None:
                     confirmed.add(a.name)
                 continue

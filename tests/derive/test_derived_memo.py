@@ -179,12 +179,17 @@ def test_signature_and_unchanged_agree(tmp_path: Path, monkeypatch: pytest.Monke
 def test_a_derived_plan_reads_as_the_actions_it_stands_for() -> None:
     """Up-to-date assets held as one UpToDate each: iteration, length, indexing,
     equality, counts and changes are those of the flat tuple of actions."""
+    from dataclasses import replace
+
     from assetgen.lock.model import DerivedEntry
     from assetgen.plan.actions import DerivedAction, DerivedPlan, UpToDate, derived_summary
+    from tests.derive.test_plan_derived import built as built_entry
+    from tests.plan.test_plan import make_spec
 
     one = DerivedEntry("a@1x.webp", "1" * 64, 10, 2, 2, "sha256:" + "a" * 64)
     two = DerivedEntry("a.jpg", "2" * 64, 11, 3, 3, "sha256:" + "b" * 64)
-    block = UpToDate("a", (("a@1x.webp", '{"s":1}'), ("a.jpg", '{"s":2}')), (one, two))
+    entry = replace(built_entry(make_spec())[0], derived=(one, two))
+    block = UpToDate("a", (("a@1x.webp", '{"s":1}'), ("a.jpg", '{"s":2}')), entry)
     work = DerivedAction("b", "restore", "b.jpg", "missing", "{}", "sha256:" + "c" * 64)
     plan = DerivedPlan([block, work])
     flat = (
@@ -222,6 +227,7 @@ def test_a_null_plan_leaves_the_derived_stat_rows_unread(
     monkeypatch.setattr(memo, "load", loading)
     assert main(["-C", str(root), "check"]) == 0
     assert "stat.memo" in loaded and "stat-derived.memo" not in loaded
+    assert "assetgen.lock.derived.memo" not in loaded  # nor the lock's derived rows
     # The layout before: one stat memo with every row, and a plan that asks them all.
     rows = {**rows_of("stat.memo"), **rows_of("stat-derived.memo")}
     memo.store(state / "stat.memo", statcache._KEY, rows)
