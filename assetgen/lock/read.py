@@ -105,11 +105,12 @@ class DerivedRows:
         if self.rows is None:
             with memo.long_lived():
                 got = memo.load(derived_memo_path(self.memo_path), f"{self.key}|{_LAYOUT}")
-                self.rows = got if isinstance(got, dict) else self._from_lock()
+                self.rows = got if isinstance(got, dict) and _rows_ok(got) else self._from_lock()
         rows = self.rows.get(name)
         return decode_derived(rows) if rows else ()
 
     def _from_lock(self) -> dict[str, Any]:
+        """The rows from the lock file, when their memo is missing, stale or damaged."""
         try:
             data = self.path.read_bytes()
         except OSError:
@@ -127,6 +128,25 @@ class DerivedRows:
             text = ""
         lock = parse_canonical(text) or parse_lock(data, self.path.name)
         return {n: tuple(map(tuple, e.derived)) for n, e in lock.entries.items() if e.derived}
+
+
+_ROW_TYPES = (str, str, int, int, int, str)  # DerivedEntry's fields
+
+
+def _rows_ok(got: object) -> bool:
+    """A derived memo's value as ``_remember`` writes it: name -> rows of DerivedEntry's
+    field types. Anything else (a damaged or foreign file) is read from the lock."""
+    if not isinstance(got, dict):
+        return False
+    for name, rows in got.items():
+        if type(name) is not str or type(rows) is not tuple:
+            return False
+        for row in rows:
+            if type(row) is not tuple or len(row) != len(_ROW_TYPES):
+                return False
+            if not all(type(v) is t for v, t in zip(row, _ROW_TYPES, strict=True)):
+                return False
+    return True
 
 
 _STAT_KEY = "lock-stat-v1"

@@ -52,3 +52,21 @@ def test_a_lock_changed_before_its_rows_are_read_is_an_error(tmp_path: Path) -> 
     lock_path.write_text(lock_path.read_text().replace("width: 600", "width: 601"))
     with pytest.raises(LockfileError, match="changed while assetgen was reading it"):
         _ = loaded.entries["hero"].derived
+
+
+@pytest.mark.parametrize(
+    "bad", [{"hero": "x"}, {"hero": (("a", "b"),)}, ["x"], {"hero": ((1,) * 6,)}]
+)
+def test_a_damaged_derived_memo_reads_the_lock_file(tmp_path: Path, bad: object) -> None:
+    """A derived memo under the right key whose rows are not DerivedEntry rows."""
+    import marshal
+
+    from assetgen import memo
+
+    lock_path, memo_path = built(tmp_path)
+    at = derived_memo_path(memo_path)
+    key = marshal.loads(memo_path.read_bytes())[2]  # the lock memo's key is the rows' key
+    memo.store(at, key, bad)
+    loaded = read_lock(lock_path, memo_path)
+    parsed = parse_lock(lock_path.read_bytes())
+    assert loaded.entries["hero"].derived == parsed.entries["hero"].derived != ()
