@@ -107,15 +107,19 @@ class LockEntry:
         # Its derived files are a count when they were memoised apart (``fetch(name)``
         # then gets them on first use, see Pending), or the rows themselves.
         entry = object.__new__(cls)
-        for field_name, value in zip(_ENTRY_FIELDS, t, strict=True):
+        if len(t) != len(_ENTRY_FIELDS):
+            raise ValueError("a lock memo row of another layout")  # a bug: keys hold it
+        for field_name, value in zip(_PLAIN_FIELDS, t, strict=False):  # all but `derived`
             object.__setattr__(entry, field_name, value)
         object.__setattr__(entry, "request", Request(t[_REQUEST_AT]))
         derived = t[_DERIVED_AT]
         if type(derived) is int:
-            later = Pending(fetch, name) if derived and fetch is not None else ()
+            if derived and fetch is None:
+                raise ValueError("a count of derived files needs fetch")  # a bug
+            later = Pending(fetch, name) if derived else ()
             object.__setattr__(entry, "derived", later)
-        elif derived:
-            object.__setattr__(entry, "derived", decode_derived(derived))
+        else:
+            object.__setattr__(entry, "derived", decode_derived(derived) if derived else ())
         return entry
 
     def moved(self, path: str) -> LockEntry:
@@ -167,6 +171,8 @@ setattr(LockEntry, "derived", _LazyDerived(LockEntry.__dict__["derived"]))  # no
 _ENTRY_FIELDS = tuple(f.name for f in fields(LockEntry))
 _REQUEST_AT = _ENTRY_FIELDS.index("request")
 _DERIVED_AT = _ENTRY_FIELDS.index("derived")
+assert _ENTRY_FIELDS[-1] == "derived"  # from_tuple sets it apart, after the rest
+_PLAIN_FIELDS = _ENTRY_FIELDS[:_DERIVED_AT]
 _new_tuple = tuple.__new__
 _INTERNED = frozenset({"format", "generated_at"})
 

@@ -63,18 +63,23 @@ def read_lock(path: Path, memo_path: Path | None = None) -> Lockfile:
         if hit is not None:
             _note_digest(path, memo_path, before, key)
             return hit
+    lock = _parse(data, path.name)
+    verify_spec_hashes(lock, data, path.name)
+    if memo_path is not None:
+        _remember(memo_path, key, lock)
+        _note_digest(path, memo_path, before, key)
+    return _sourced(lock, key)
+
+
+def _parse(data: bytes, filename: str) -> Lockfile:
+    """The lock in ``data``: assetgen's own layout without a YAML parser, else YAML."""
     from .fast import parse_canonical
 
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = ""
-    lock = parse_canonical(text) or parse_lock(data, path.name)
-    verify_spec_hashes(lock, data, path.name)
-    if memo_path is not None:
-        _remember(memo_path, key, lock)
-        _note_digest(path, memo_path, before, key)
-    return _sourced(lock, key)
+    return parse_canonical(text) or parse_lock(data, filename)
 
 
 def _memoised(path: Path, memo_path: Path, key: str) -> Lockfile | None:
@@ -120,13 +125,7 @@ class DerivedRows:
                 f"{self.path.name}: changed while assetgen was reading it\n"
                 "  hint: run the command again"
             )
-        from .fast import parse_canonical
-
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = ""
-        lock = parse_canonical(text) or parse_lock(data, self.path.name)
+        lock = _parse(data, self.path.name)  # its spec hashes were verified with this digest
         return {n: tuple(map(tuple, e.derived)) for n, e in lock.entries.items() if e.derived}
 
 
